@@ -1,0 +1,98 @@
+/**
+ * One error class for everything grok-image reports to a user. Callers branch on `code`, never on `message`.
+ * Messages follow Astro's style: what happened and why; `hint` says what to do. The API key never reaches
+ * an error: nothing here ever receives it, and `redact()` is applied to anything echoed from a request.
+ */
+
+const BRAND = Symbol.for("grok-image.error");
+
+export type GrokImageErrorCode =
+  /** A `grok:` directive could not be parsed or has a bad parameter. */
+  | "GROK_BAD_DIRECTIVE"
+  /** A plugin option or environment variable is invalid. */
+  | "GROK_BAD_OPTION"
+  /** Generation is needed but no API key is configured. */
+  | "GROK_NO_API_KEY"
+  /** The API refused the key (401/403 or envelope code 401). */
+  | "GROK_AUTH"
+  /** The prompt was rejected by moderation (submit 400 or task failure_reason CONTENT_MODERATION). */
+  | "GROK_MODERATION"
+  /** The API rejected the parameters (submit 400 or failure_reason INVALID_PARAMETERS). */
+  | "GROK_INVALID_PARAMETERS"
+  /** The account has no credits left (failure_reason INSUFFICIENT_POINTS). */
+  | "GROK_INSUFFICIENT_POINTS"
+  /** The task ended FAILURE / TIMEOUT / CANCELLED. */
+  | "GROK_TASK_FAILED"
+  /** The task did not finish within the `timeout` option. */
+  | "GROK_TIMEOUT"
+  /** An HTTP exchange with the API failed after retries (status, network). */
+  | "GROK_HTTP_ERROR"
+  /** A result download was refused: expired URL, too large, not an image, truncated. */
+  | "GROK_DOWNLOAD_REJECTED"
+  /** A cache file does not match its recorded hash, or the manifest is unreadable. */
+  | "GROK_CACHE_CORRUPT"
+  /** The misses of this build would cost more than `maxCost`. */
+  | "GROK_BUDGET_EXCEEDED"
+  /** `frozen` mode and at least one directive is not in the cache. */
+  | "GROK_FROZEN_MISS"
+  /** The caller aborted (AbortSignal). */
+  | "GROK_ABORTED";
+
+export interface GrokImageErrorInit {
+  /** What to do about it. Shown under the message. */
+  hint?: string;
+  /** The directive as written (`grok:...`). */
+  directive?: string;
+  /** The file that imports the directive. */
+  importer?: string;
+  taskId?: string;
+  /** HTTP status when the error came from an HTTP exchange. */
+  status?: number;
+  /** Whether trying again could succeed. Retry policies read this. */
+  isRetryable?: boolean;
+  cause?: unknown;
+}
+
+export class GrokImageError extends Error {
+  override name = "GrokImageError";
+  readonly code: GrokImageErrorCode;
+  readonly hint: string | undefined;
+  readonly directive: string | undefined;
+  importer: string | undefined;
+  readonly taskId: string | undefined;
+  readonly status: number | undefined;
+  readonly isRetryable: boolean;
+  readonly [BRAND] = true;
+
+  constructor(code: GrokImageErrorCode, message: string, init: GrokImageErrorInit = {}) {
+    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.code = code;
+    this.hint = init.hint;
+    this.directive = init.directive;
+    this.importer = init.importer;
+    this.taskId = init.taskId;
+    this.status = init.status;
+    this.isRetryable = init.isRetryable ?? false;
+  }
+
+  /** Cross-realm check: works when two copies of this package are loaded (Vite config bundling, CLI). */
+  static isInstance(value: unknown): value is GrokImageError {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+}
+
+export const isGrokImageError = GrokImageError.isInstance;
+
+/**
+ * The message a user reads: the message, where it came from, and the hint. Used by the Vite and Astro adapters
+ * and the CLI so every surface prints the same text.
+ */
+export function formatError(error: GrokImageError): string {
+  const lines = [error.message];
+  if (error.directive && !error.message.includes(error.directive))
+    lines.push(`  directive: ${error.directive}`);
+  if (error.importer && !error.message.includes(error.importer)) lines.push(`  in: ${error.importer}`);
+  if (error.taskId && !error.message.includes(error.taskId)) lines.push(`  task id: ${error.taskId}`);
+  if (error.hint) lines.push(`  hint: ${error.hint}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,2 @@
+export type * from "./types.js";
+export { GrokImageError, isGrokImageError } from "./errors.js";

@@ -1,0 +1,141 @@
+/**
+ * The shared vocabulary of grok-image: public option and result types, and the internal records that the
+ * directive parser, the API client, the cache, the optimizer and the engine pass between them.
+ * Public types are re-exported from `index.ts` with `export type`.
+ */
+
+export type Tier = "lite" | "standard" | "pro";
+export type OutputFormat = "webp" | "avif" | "jpeg" | "png";
+export type Fit = "cover" | "contain" | "inside" | "outside" | "fill";
+export type Mode = "generate" | "frozen" | "placeholder";
+
+/** Options of the Vite plugin and the Astro integration (SPEC section 3). */
+export interface GrokImageOptions {
+  /** Bearer token for MaxAPI. Never logged, never written to any file or error. @default process.env.MAXAPI_KEY */
+  apiKey?: string;
+  /** API origin. Point it at `maxapi-emulator` for tests. @default process.env.MAXAPI_BASE_URL ?? "https://api.maxapi.io" */
+  baseUrl?: string;
+  /** Default tier for directives without `?tier=`. @default "lite" */
+  tier?: Tier;
+  /** The cache directory, relative to the project root. @default process.env.GROK_IMAGE_CACHE_DIR ?? ".grok-images" */
+  cacheDir?: string;
+  /** What a cache miss does. @default process.env.GROK_IMAGE_MODE ?? (CI ? "frozen" : "generate") */
+  mode?: Mode;
+  /** Tasks in flight at once (submit + poll), and downloads. @default 8 */
+  concurrency?: number;
+  /** Seconds one task may take, submit to downloaded. @default 300 */
+  timeout?: number;
+  /** USD budget for the misses of one build. @default process.env.GROK_IMAGE_MAX_COST ?? no limit */
+  maxCost?: number;
+  /** Default output format. @default "webp" */
+  format?: OutputFormat;
+  /** Default encoder quality, 1-100. @default 80 */
+  quality?: number;
+  /** Add a tiny inline data-URI preview to each image. @default false */
+  placeholder?: boolean;
+  /** Write the IPTC "trainedAlgorithmicMedia" XMP marking into every output. @default true */
+  provenance?: boolean;
+  /** Passed to submit as `callBackUrl`; polling still runs. @default undefined */
+  callBackUrl?: string;
+}
+
+/** Options after defaults and environment variables, validated. Frozen; read-only everywhere. */
+export interface ResolvedOptions {
+  readonly apiKey: string | undefined;
+  readonly baseUrl: string;
+  readonly tier: Tier;
+  /** Absolute path. */
+  readonly cacheDir: string;
+  readonly mode: Mode;
+  readonly concurrency: number;
+  /** Milliseconds. */
+  readonly timeoutMs: number;
+  readonly maxCost: number | undefined;
+  readonly format: OutputFormat;
+  readonly quality: number;
+  readonly placeholder: boolean;
+  readonly provenance: boolean;
+  readonly callBackUrl: string | undefined;
+  /** Absolute project root. */
+  readonly root: string;
+}
+
+/** Everything the API sees, plus `v`. Two directives with equal generations share one paid task. */
+export interface Generation {
+  /** `grok-imagine/text-to-image-<tier>` */
+  readonly model: string;
+  readonly tier: Tier;
+  /** Normalized: percent-decoded, trimmed, inner whitespace collapsed. */
+  readonly prompt: string;
+  readonly n: number;
+  readonly ratio: string | null;
+  readonly resolution: string | null;
+  /** Variant token: a separate generation for the same prompt. Never sent to the API. */
+  readonly v: string | null;
+}
+
+/** How an original becomes the file a page ships. Changing it never generates again. */
+export interface Transform {
+  readonly w: number | null;
+  readonly h: number | null;
+  /** `null` means sharp's default; `cover` is filled in when both w and h are given. */
+  readonly fit: Fit | null;
+  readonly format: OutputFormat;
+  readonly quality: number;
+}
+
+export interface Directive {
+  /** The id as written, e.g. `grok:a misty forest?tier=pro&w=640`. */
+  readonly raw: string;
+  readonly generation: Generation;
+  /** Stable hex digest of the generation (machine-independent). */
+  readonly generationKey: string;
+  readonly transform: Transform;
+}
+
+/** One downloaded original, as recorded in the manifest. */
+export interface OriginalRecord {
+  readonly sha256: string;
+  readonly width: number;
+  readonly height: number;
+  /** sharp's format name of the bytes: `jpeg`, `png`, `webp`... */
+  readonly format: string;
+  readonly bytes: number;
+}
+
+/** One `manifest.json` entry: the generation key maps to this. */
+export interface ManifestEntry {
+  readonly model: string;
+  readonly prompt: string;
+  readonly n: number;
+  readonly ratio: string | null;
+  readonly resolution: string | null;
+  readonly v: string | null;
+  readonly taskId: string;
+  /** ISO-8601. */
+  readonly createdAt: string;
+  readonly originals: readonly OriginalRecord[];
+}
+
+/** A derived file (a variant) and what the module exports about it. */
+export interface VariantRecord {
+  /** Absolute path of the file in `variants/` (or of a placeholder image). */
+  readonly file: string;
+  readonly width: number;
+  readonly height: number;
+  readonly format: OutputFormat;
+  /** Tiny data-URI preview when the `placeholder` option is on. */
+  readonly placeholder?: string;
+}
+
+/** The shape each import exposes, like Astro's `ImageMetadata` plus grok fields. */
+export interface GrokImage {
+  src: string;
+  width: number;
+  height: number;
+  format: OutputFormat;
+  prompt: string;
+  model: string;
+  index: number;
+  placeholder?: string;
+}
