@@ -1,0 +1,267 @@
+import { GrokImageError } from "../errors.js";
+import type { Directive, Fit, Generation, OutputFormat, Tier, Transform } from "../types.js";
+import { generationKey } from "./generation-key.js";
+import { isTier, TIER_NAMES, TIERS } from "./models.js";
+
+/*
+ * Directive grammar (SPEC section 2):
+ *
+ *   grok:<prompt>[?<name>=<value>[&<name>=<value>...]]
+ *
+ * - The prompt ends at the first `?` that is not escaped. Two ways keep a `?` in the prompt: `\?` (the backslash
+ *   is dropped) and `%3F` (decoded after the split, so it never splits). Any other backslash is literal.
+ * - The prompt is then percent-decoded: every `%XX` run is decoded as UTF-8. A `%` that is not followed by two
+ *   hex digits stays literal, so "a 50% discount banner" works as written; a `%XX` run that is not valid UTF-8
+ *   (e.g. `%FF`) is an error. Then it is NFC-normalized (the same visible prompt is one cache entry whatever the
+ *   editor stored), trimmed, and inner whitespace runs collapse to one space. `+` is never a space.
+ * - Parameter names and values are percent-decoded and trimmed the same way; empty `&&` segments are ignored.
+ * - `format=jpg` is accepted as an alias of `jpeg` because that is how most people spell the file type.
+ */
+
+export const DIRECTIVE_PREFIX = "grok:";
+export const OUTPUT_FORMATS = ["webp", "avif", "jpeg", "png"] as const satisfies readonly OutputFormat[];
+export const FITS = ["cover", "contain", "inside", "outside", "fill"] as const satisfies readonly Fit[];
+export const DIRECTIVE_PARAMS = [
+  "tier",
+  "n",
+  "ratio",
+  "resolution",
+  "v",
+  "w",
+  "h",
+  "fit",
+  "format",
+  "quality",
+] as const;
+type ParamName = (typeof DIRECTIVE_PARAMS)[number];
+
+const VARIANT_TOKEN = /^[A-Za-z0-9_-]{1,32}$/;
+const POSITIVE_INT = /^[1-9][0-9]*$/;
+const FORMAT_ALIASES: Readonly<Record<string, OutputFormat>> = { jpg: "jpeg" };
+/** Query markers Vite itself adds to ids in dev (`?import`, HMR timestamps); never directive params. */
+const VITE_QUERY_SEGMENT = /^(?:import|t=\d+)$/;
+const DIRECTIVE_HINT = "Directives look like grok:<prompt>?tier=standard&n=2&w=640 (see the grok: directive reference).";
+
+/** Plugin-level defaults a directive falls back to. */
+export interface DirectiveDefaults {
+  readonly tier: Tier;
+  readonly format: OutputFormat;
+  readonly quality: number;
+}
+
+/** True for ids that are `grok:` directives (as written in an import or a Markdown image). */
+export function isDirectiveId(id: string): boolean {
+  return id.startsWith(DIRECTIVE_PREFIX);
+}
+
+/** Output format for a user-written value (`jpg` is an alias of `jpeg`), or `undefined` if unknown. */
+export function toOutputFormat(value: string): OutputFormat | undefined {
+  if ((OUTPUT_FORMATS as readonly string[]).includes(value)) return value as OutputFormat;
+  return FORMAT_ALIASES[value];
+}
+
+/** Index of the `?` that starts the params, or -1. A `?` preceded by a backslash does not count. */
+function findQueryStart(body: string): number {
+  for (let i = 0; i < body.length; i++) {
+    if (body[i] === "?" && body[i - 1] !== "\\") return i;
+  }
+  return -1;
+}
+
+/**
+ * Removes the query segments Vite appends to ids (`import`, `t=<timestamp>`), keeping everything else as
+ * written. Raw specifiers reaching `resolveId` never carry them; ids seen after a dev-server round trip may.
+ */
+export function stripViteQuery(id: string): string {
+  const at = findQueryStart(id);
+  if (at === -1) return id;
+  const segments = id.slice(at + 1).split("&");
+  const kept = segments.filter((segment) => !VITE_QUERY_SEGMENT.test(segment));
+  if (kept.length === segments.length) return id;
+  return kept.length === 0 ? id.slice(0, at) : `${id.slice(0, at)}?${kept.join("&")}`;
+}
+
+function badDirective(raw: string, what: string, hint = DIRECTIVE_HINT): GrokImageError {
+  return new GrokImageError("GROK_BAD_DIRECTIVE", `Invalid grok: directive "${raw}": ${what}.`, {
+    directive: raw,
+    hint,
+  });
+}
+
+function percentDecode(text: string, raw: string, where: string): string {
+  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch (cause) {
+      throw new GrokImageError(
+        "GROK_BAD_DIRECTIVE",
+        `Invalid grok: directive "${raw}": the ${where} contains the percent-encoded sequence "${run}", which is not valid UTF-8.`,
+        {
+          directive: raw,
+          hint: "Percent-encode text as UTF-8 (a space is %20, a ? is %3F), or write %25 for a literal %.",
+          cause,
+        },
+      );
+    }
+  });
+}
+
+/** Percent-decodes, NFC-normalizes, trims and collapses whitespace, as the generation key expects. */
+function normalizeText(text: string, raw: string, where: string): string {
+  return percentDecode(text, raw, where).normalize("NFC").replace(/\s+/g, " ").trim();
+}
+
+function list(values: readonly string[]): string {
+  return values.join(", ");
+}
+
+function readParams(query: string, raw: string): Map<ParamName, string> {
+  const params = new Map<ParamName, string>();
+  for (const segment of query.split("&")) {
+    if (segment.trim() === "") continue;
+    const eq = segment.indexOf("=");
+    if (eq === -1) {
+      throw badDirective(
+        raw,
+        `the parameter "${segment}" has no value (expected name=value). Accepted parameters: ${list(DIRECTIVE_PARAMS)}`,
+      );
+    }
+    const name = normalizeText(segment.slice(0, eq), raw, "parameter name");
+    const value = normalizeText(segment.slice(eq + 1), raw, `value of "${name}"`);
+    if (!(DIRECTIVE_PARAMS as readonly string[]).includes(name)) {
+      throw badDirective(raw, `unknown parameter "${name}". Accepted parameters: ${list(DIRECTIVE_PARAMS)}`);
+    }
+    if (params.has(name as ParamName)) {
+      throw badDirective(raw, `the parameter "${name}" is given more than once`, "Keep one of them.");
+    }
+    params.set(name as ParamName, value);
+  }
+  return params;
+}
+
+function positiveInt(raw: string, name: string, value: string, accepted: string): number {
+  const parsed = Number(value);
+  if (!POSITIVE_INT.test(value) || !Number.isSafeInteger(parsed)) {
+    throw badDirective(raw, `${name}=${JSON.stringify(value)} is not accepted. Accepted values: ${accepted}`);
+  }
+  return parsed;
+}
+
+function oneOf<T extends string>(raw: string, name: string, value: string, accepted: readonly T[]): T {
+  if (!(accepted as readonly string[]).includes(value)) {
+    throw badDirective(raw, `${name}=${JSON.stringify(value)} is not accepted. Accepted values: ${list(accepted)}`);
+  }
+  return value as T;
+}
+
+function parseTier(raw: string, params: Map<ParamName, string>, defaults: DirectiveDefaults): Tier {
+  const value = params.get("tier");
+  if (value === undefined) return defaults.tier;
+  if (!isTier(value)) {
+    throw badDirective(raw, `tier=${JSON.stringify(value)} is not accepted. Accepted values: ${list(TIER_NAMES)}`);
+  }
+  return value;
+}
+
+/** ratio/resolution: only tiers that list values accept them; lite is told to put the orientation in words. */
+function parseListed(
+  raw: string,
+  name: "ratio" | "resolution",
+  value: string | undefined,
+  tier: Tier,
+  tierIsDefault: boolean,
+): string | null {
+  if (value === undefined) return null;
+  const accepted = name === "ratio" ? TIERS[tier].ratios : TIERS[tier].resolutions;
+  if (accepted.length === 0) {
+    const others = TIER_NAMES.filter((t) => (name === "ratio" ? TIERS[t].ratios : TIERS[t].resolutions).length);
+    const sample = others.length ? TIERS[others[0] as Tier] : undefined;
+    const otherValues = sample ? (name === "ratio" ? sample.ratios : sample.resolutions) : [];
+    throw badDirective(
+      raw,
+      `the ${tier} tier${tierIsDefault ? " (the default tier)" : ""} does not accept "${name}": Grok Imagine ${tier} ` +
+        `chooses the image's shape from the prompt. Describe the orientation in the prompt instead ` +
+        `(e.g. "a wide landscape of ..." or "a tall portrait of ..."), or use ${others.map((t) => `tier=${t}`).join(" or ")}, ` +
+        `which accept ${name} ${list(otherValues)}`,
+      `Remove ${name}=${value} and describe the orientation in the prompt, e.g. "a wide landscape of a misty forest".`,
+    );
+  }
+  return oneOf(raw, `${name} (tier ${tier})`, value, accepted);
+}
+
+/**
+ * Parses and validates one directive as written (`grok:a misty forest?tier=pro&w=640`). Throws
+ * `GrokImageError("GROK_BAD_DIRECTIVE")` naming the directive, the problem and the accepted values; callers set
+ * the error's `importer`.
+ */
+export function parseDirective(raw: string, defaults: DirectiveDefaults): Directive {
+  if (!isDirectiveId(raw)) {
+    throw badDirective(raw, `it does not start with "${DIRECTIVE_PREFIX}"`);
+  }
+  const body = raw.slice(DIRECTIVE_PREFIX.length);
+  const at = findQueryStart(body);
+  const promptPart = (at === -1 ? body : body.slice(0, at)).replaceAll("\\?", "?");
+  const prompt = normalizeText(promptPart, raw, "prompt");
+  if (prompt === "") {
+    throw badDirective(raw, "the prompt is empty", 'Write the prompt after "grok:", e.g. grok:a misty forest at dawn.');
+  }
+  const params = readParams(at === -1 ? "" : body.slice(at + 1), raw);
+
+  const tier = parseTier(raw, params, defaults);
+  const spec = TIERS[tier];
+  const nValue = params.get("n");
+  const nRange = `${spec.minN}-${spec.maxN} for tier ${tier}`;
+  const n = nValue === undefined ? 1 : positiveInt(raw, "n", nValue, `integers ${nRange}`);
+  if (n < spec.minN || n > spec.maxN) {
+    throw badDirective(raw, `n=${n} is out of range. Accepted values: ${nRange} (${describeNRanges()})`);
+  }
+  const tierIsDefault = !params.has("tier");
+  const ratio = parseListed(raw, "ratio", params.get("ratio"), tier, tierIsDefault);
+  const resolution = parseListed(raw, "resolution", params.get("resolution"), tier, tierIsDefault);
+  const vValue = params.get("v");
+  if (vValue !== undefined && !VARIANT_TOKEN.test(vValue)) {
+    throw badDirective(
+      raw,
+      `v=${JSON.stringify(vValue)} is not accepted. Accepted values: 1 to 32 letters, digits, "_" or "-" (e.g. v=2, v=hero)`,
+    );
+  }
+
+  const w = params.has("w") ? positiveInt(raw, "w", params.get("w") as string, "positive integers (pixels)") : null;
+  const h = params.has("h") ? positiveInt(raw, "h", params.get("h") as string, "positive integers (pixels)") : null;
+  const fitValue = params.get("fit");
+  const fit = fitValue === undefined ? (w !== null && h !== null ? "cover" : null) : oneOf(raw, "fit", fitValue, FITS);
+  const formatValue = params.get("format");
+  let format = defaults.format;
+  if (formatValue !== undefined) {
+    const known = toOutputFormat(formatValue);
+    if (!known) {
+      throw badDirective(
+        raw,
+        `format=${JSON.stringify(formatValue)} is not accepted. Accepted values: ${list(OUTPUT_FORMATS)} (jpg means jpeg)`,
+      );
+    }
+    format = known;
+  }
+  const qualityValue = params.get("quality");
+  const quality =
+    qualityValue === undefined ? defaults.quality : positiveInt(raw, "quality", qualityValue, "integers 1-100");
+  if (quality > 100) {
+    throw badDirective(raw, `quality=${quality} is out of range. Accepted values: integers 1-100`);
+  }
+
+  const generation: Generation = Object.freeze({
+    model: spec.model,
+    tier,
+    prompt,
+    n,
+    ratio,
+    resolution,
+    v: vValue ?? null,
+  });
+  const transform: Transform = Object.freeze({ w, h, fit, format, quality });
+  return Object.freeze({ raw, generation, generationKey: generationKey(generation), transform });
+}
+
+function describeNRanges(): string {
+  return TIER_NAMES.map((t) => `${t} ${TIERS[t].minN}-${TIERS[t].maxN}`).join(", ");
+}

@@ -1,0 +1,118 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ImageCache } from "../cache/image-cache.js";
+import { GrokImageError } from "../errors.js";
+import { deriveVariant } from "../image/derive-variant.js";
+import { renderPlaceholderImage } from "../image/placeholder.js";
+import { variantName } from "../image/variant-name.js";
+import type { Directive, ManifestEntry, OriginalRecord, ResolvedOptions } from "../types.js";
+import type { ImageStatus, ReadyImage } from "./engine-types.js";
+
+/** In-process single flight: modules that share a variant derive it once. */
+const inFlight = new Map<string, Promise<ReadyImage>>();
+
+function once(name: string, make: () => Promise<ReadyImage>): Promise<ReadyImage> {
+  let flight = inFlight.get(name);
+  if (!flight) {
+    flight = make().finally(() => inFlight.delete(name));
+    inFlight.set(name, flight);
+  }
+  return flight;
+}
+
+/**
+ * The variants of one directive from its cached originals. A variant whose file and sidecar exist is reused
+ * without reading or decoding anything; otherwise the original is read (verified against its hash) and derived.
+ */
+export async function deriveImages(
+  directive: Directive,
+  entry: ManifestEntry,
+  status: ImageStatus,
+  cache: ImageCache,
+  options: ResolvedOptions,
+): Promise<ReadyImage[]> {
+  return Promise.all(entry.originals.map((original, index) => deriveOne(directive, entry, original, index, status, cache, options)));
+}
+
+function deriveOne(
+  directive: Directive,
+  entry: ManifestEntry,
+  original: OriginalRecord,
+  index: number,
+  status: ImageStatus,
+  cache: ImageCache,
+  options: ResolvedOptions,
+): Promise<ReadyImage> {
+  const { transform } = directive;
+  const name = variantName(original.sha256, transform, { provenance: options.provenance, placeholder: options.placeholder });
+  const ready = (meta: { width: number; height: number; placeholder?: string | undefined }): ReadyImage => ({
+    file: cache.variantPath(name, transform.format),
+    width: meta.width,
+    height: meta.height,
+    format: transform.format,
+    prompt: entry.prompt,
+    model: entry.model,
+    index,
+    status,
+    ...(meta.placeholder ? { placeholder: meta.placeholder } : {}),
+  });
+  return once(name, async () => {
+    const known = await cache.readVariantMeta(name);
+    if (known) return ready(known);
+    const bytes = await cache.readOriginal(original);
+    const derived = await deriveVariant(bytes, transform, {
+      provenance: options.provenance ? { model: entry.model, prompt: entry.prompt } : null,
+      placeholder: options.placeholder,
+    });
+    const meta = {
+      width: derived.width,
+      height: derived.height,
+      format: derived.format,
+      bytes: derived.data.length,
+      ...(derived.placeholder ? { placeholder: derived.placeholder } : {}),
+    };
+    await cache.writeVariant(name, derived.data, meta);
+    return ready(meta);
+  });
+}
+
+/**
+ * Local stand-ins for `mode: "placeholder"`. They live in `<cacheDir>/placeholders/`, which ignores itself in git,
+ * so a placeholder can never be mistaken for (or committed as) a generation.
+ */
+export async function placeholderImages(directive: Directive, options: ResolvedOptions): Promise<ReadyImage[]> {
+  const dir = join(options.cacheDir, "placeholders");
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, ".gitignore"), "*\n");
+  const { generation, transform } = directive;
+  const images: ReadyImage[] = [];
+  for (let index = 0; index < generation.n; index++) {
+    const name = variantName(directive.generationKey.slice(0, 64), transform, { provenance: false, placeholder: true });
+    const file = join(dir, `${name}-${index}.${transform.format === "jpeg" ? "jpg" : transform.format}`);
+    const source = await renderPlaceholderImage(`${generation.prompt}${generation.n > 1 ? ` (${index + 1}/${generation.n})` : ""}`, transform);
+    const derived = await deriveVariant(source, transform, { provenance: null, placeholder: options.placeholder });
+    await writeFile(file, derived.data);
+    images.push({
+      file,
+      width: derived.width,
+      height: derived.height,
+      format: transform.format,
+      prompt: generation.prompt,
+      model: generation.model,
+      index,
+      status: "placeholder",
+      ...(derived.placeholder ? { placeholder: derived.placeholder } : {}),
+    });
+  }
+  return images;
+}
+
+/** Used by `images()` when an original fails its hash check and regeneration is not allowed. */
+export function corruptError(directive: Directive, cause: unknown): GrokImageError {
+  return new GrokImageError("GROK_CACHE_CORRUPT", `The cached image for ${directive.raw} is damaged or missing.`, {
+    directive: directive.raw,
+    cause,
+    hint: "Run `grok-image verify` to see every damaged file; a build in generate mode regenerates it (a new paid task), or restore the cache from git or CI.",
+  });
+}
+

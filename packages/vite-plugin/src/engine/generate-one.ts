@@ -1,0 +1,133 @@
+import type { MaxApiClient, TaskInfo } from "../api/maxapi-client.js";
+import type { ImageCache } from "../cache/image-cache.js";
+import { GrokImageError } from "../errors.js";
+import type { Generation, ManifestEntry, OriginalRecord, ResolvedOptions } from "../types.js";
+import type { EngineEvent } from "./engine-types.js";
+
+export interface GenerateContext {
+  readonly cache: ImageCache;
+  readonly client: MaxApiClient;
+  readonly options: ResolvedOptions;
+  readonly emit: (event: EngineEvent) => void;
+  readonly signal: AbortSignal | undefined;
+}
+
+export interface GenerateOutcome {
+  /** Whether the finished task was submitted (and so paid) by this run, not by another process or an earlier run. */
+  readonly paidHere: boolean;
+  readonly entry: ManifestEntry;
+}
+
+/** A FAILURE with `failure_reason: null` may be submitted once more (SPEC section 4); never more. */
+const MAX_SUBMITS = 2;
+
+/**
+ * Generate one generation key: submit (or resume an earlier run's task), journal the task id before polling,
+ * poll, download every result into `originals/` as soon as it arrives, then commit the manifest entry.
+ * Runs under the cache's per-key lock so two processes sharing the cache pay once.
+ */
+export async function generateOne(key: string, generation: Generation, ctx: GenerateContext): Promise<GenerateOutcome> {
+  const { cache } = ctx;
+  return cache.withKeyLock(
+    key,
+    async () => {
+      // Another process may have finished this key while we waited for the lock.
+      await cache.refresh();
+      const existing = cache.lookup(key);
+      if (existing && (await cache.checkEntry(key)).ok) return { paidHere: false, entry: existing };
+      return submitPollDownload(key, generation, ctx);
+    },
+    { signal: ctx.signal },
+  );
+}
+
+async function submitPollDownload(key: string, generation: Generation, ctx: GenerateContext): Promise<GenerateOutcome> {
+  const { cache, client, options, emit, signal } = ctx;
+  const report = (state: string, taskId?: string, detail?: string) =>
+    emit({
+      type: "task",
+      key,
+      prompt: generation.prompt,
+      model: generation.model,
+      state,
+      ...(taskId ? { taskId } : {}),
+      ...(detail ? { detail } : {}),
+    });
+
+  const pending = await cache.readPending(key);
+  let attempt = pending?.attempt ?? 0;
+  let taskId: string;
+  let paidHere = !pending;
+  if (pending) {
+    taskId = pending.taskId;
+    report("resumed", taskId, "submitted by an earlier run; not paying again");
+  } else {
+    taskId = await submit(key, generation, ctx, ++attempt);
+    report("submitted", taskId);
+  }
+
+  let info: TaskInfo;
+  for (;;) {
+    try {
+      info = await client.waitForTask(taskId, {
+        deadline: Date.now() + options.timeoutMs,
+        ...(signal ? { signal } : {}),
+        onStatus: (status) => report(status.status, taskId),
+      });
+      break;
+    } catch (error) {
+      const failed = GrokImageError.isInstance(error) ? error : undefined;
+      const terminal = failed && ["GROK_TASK_FAILED", "GROK_MODERATION", "GROK_INVALID_PARAMETERS", "GROK_INSUFFICIENT_POINTS"].includes(failed.code);
+      // A timeout, an abort or a network failure leaves the task journaled: the next run resumes it for free.
+      if (!terminal) throw error;
+      await cache.removePending(key);
+      if (failed.code === "GROK_TASK_FAILED" && failed.isRetryable && attempt < MAX_SUBMITS) {
+        report("retrying", taskId, "the API gave no failure reason; submitting once more as a new paid task");
+        taskId = await submit(key, generation, ctx, ++attempt);
+        paidHere = true;
+        report("submitted", taskId);
+        continue;
+      }
+      throw failed;
+    }
+  }
+
+  const urls = info.result?.urls ?? [];
+  if (urls.length === 0) {
+    throw new GrokImageError("GROK_TASK_FAILED", `Task ${taskId} for "${generation.prompt}" succeeded with no result URLs.`, {
+      taskId,
+      hint: "Report the task id to MaxAPI support; the build can be re-run once it is resolved.",
+    });
+  }
+  report("downloading", taskId, `${urls.length} image${urls.length === 1 ? "" : "s"}`);
+  const originals: OriginalRecord[] = [];
+  for (const url of urls) {
+    const bytes = await client.download(url, signal ? { signal } : {});
+    // Stored before anything else touches it: a paid, downloaded image is never thrown away.
+    originals.push(await cache.storeOriginal(bytes));
+  }
+  const entry: ManifestEntry = {
+    model: generation.model,
+    prompt: generation.prompt,
+    n: generation.n,
+    ratio: generation.ratio,
+    resolution: generation.resolution,
+    v: generation.v,
+    taskId,
+    createdAt: info.updatedAt ?? new Date().toISOString(),
+    originals,
+  };
+  await cache.commit(key, entry);
+  report("done", taskId);
+  return { paidHere, entry };
+}
+
+async function submit(key: string, generation: Generation, ctx: GenerateContext, attempt: number): Promise<string> {
+  const { taskId } = await ctx.client.submit(generation, {
+    ...(ctx.options.callBackUrl ? { callBackUrl: ctx.options.callBackUrl } : {}),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
+  // Journal before the first poll: a killed build resumes this task instead of paying again.
+  await ctx.cache.writePending(key, { taskId, generation, submittedAt: new Date().toISOString(), attempt });
+  return taskId;
+}

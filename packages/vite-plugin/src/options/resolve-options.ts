@@ -1,0 +1,264 @@
+import path from "node:path";
+import { inspect } from "node:util";
+import { OUTPUT_FORMATS, toOutputFormat } from "../directive/parse-directive.js";
+import { isTier, TIER_NAMES } from "../directive/models.js";
+import { GrokImageError } from "../errors.js";
+import type { GrokImageOptions, Mode, ResolvedOptions } from "../types.js";
+
+/** Option defaults that do not depend on the environment (SPEC section 3). */
+export const DEFAULTS = Object.freeze({
+  baseUrl: "https://api.maxapi.io",
+  tier: "lite",
+  cacheDir: ".grok-images",
+  concurrency: 8,
+  timeout: 300,
+  format: "webp",
+  quality: 80,
+  placeholder: false,
+  provenance: true,
+} as const satisfies Required<
+  Pick<
+    GrokImageOptions,
+    "baseUrl" | "tier" | "cacheDir" | "concurrency" | "timeout" | "format" | "quality" | "placeholder" | "provenance"
+  >
+>);
+
+export const MODES = ["generate", "frozen", "placeholder"] as const satisfies readonly Mode[];
+
+/** Which option each environment variable feeds. An explicit option always wins over its variable. */
+export const ENV_VARS = {
+  apiKey: "MAXAPI_KEY",
+  baseUrl: "MAXAPI_BASE_URL",
+  cacheDir: "GROK_IMAGE_CACHE_DIR",
+  mode: "GROK_IMAGE_MODE",
+  maxCost: "GROK_IMAGE_MAX_COST",
+} as const satisfies Partial<Record<keyof GrokImageOptions, string>>;
+
+const OPTION_NAMES = [
+  "apiKey",
+  "baseUrl",
+  "tier",
+  "cacheDir",
+  "mode",
+  "concurrency",
+  "timeout",
+  "maxCost",
+  "format",
+  "quality",
+  "placeholder",
+  "provenance",
+  "callBackUrl",
+] as const satisfies readonly (keyof GrokImageOptions)[];
+
+export interface ResolveContext {
+  /** The project root; `cacheDir` is resolved against it. */
+  readonly root: string;
+  /** @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** `serve` (a dev server) falls back to `placeholder` mode when no API key is set. */
+  readonly command: "build" | "serve" | "cli";
+  /**
+   * Receives the one warning worth printing about the resolved options (today: the dev fallback to
+   * `placeholder` mode). Pass the host logger's `warn`.
+   */
+  readonly onWarning?: (message: string) => void;
+}
+
+type Source = { option: string; env?: string | undefined };
+
+function badOption(source: Source, what: string, hint?: string): GrokImageError {
+  const where = source.env
+    ? `environment variable ${source.env} (option "${source.option}")`
+    : `option "${source.option}"`;
+  return new GrokImageError("GROK_BAD_OPTION", `Invalid grok-image ${where}: ${what}.`, { hint });
+}
+
+/** Shows a user value in a message. Only ever called for options that cannot hold a secret. */
+function show(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : inspect(value, { depth: 1, breakLength: Infinity });
+}
+
+/** Reads an env var; empty or blank counts as unset, as shells and CI systems set them that way. */
+function readEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function isTruthyEnv(value: string | undefined): boolean {
+  return value !== undefined && !["0", "false", "no", "off"].includes(value.toLowerCase());
+}
+
+function pick<T>(user: T | undefined, env: NodeJS.ProcessEnv, option: string, envName?: string) {
+  if (user !== undefined) return { value: user as unknown, source: { option } satisfies Source };
+  const fromEnv = envName ? readEnv(env, envName) : undefined;
+  return { value: fromEnv as unknown, source: { option, env: fromEnv === undefined ? undefined : envName } };
+}
+
+function positiveInteger(value: unknown, source: Source): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw badOption(source, `${show(value)} is not accepted. Accepted values: integers >= 1`);
+  }
+  return value;
+}
+
+function boolean(value: unknown, source: Source): boolean {
+  if (typeof value !== "boolean") {
+    throw badOption(source, `${show(value)} is not accepted. Accepted values: true, false`);
+  }
+  return value;
+}
+
+function httpUrl(value: unknown, source: Source, kind: string): URL {
+  let url: URL | undefined;
+  if (typeof value === "string") {
+    try {
+      url = new URL(value);
+    } catch {}
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    // Credentials in a malformed URL would be echoed below: drop any userinfo-looking prefix first.
+    const shown = typeof value === "string" ? JSON.stringify(value.replace(/\/\/[^/@]*@/, "//***@")) : show(value);
+    throw badOption(source, `${shown} is not ${kind}. Accepted values: http:// or https:// URLs`);
+  }
+  return url;
+}
+
+function resolveBaseUrl(value: unknown, source: Source): string {
+  const url = httpUrl(value, source, "an API origin");
+  if (url.username || url.password) {
+    url.username = "";
+    url.password = "";
+    throw badOption(
+      source,
+      `"${url.href}" (credentials removed) must not contain credentials`,
+      "Pass the key as the apiKey option or MAXAPI_KEY: it is sent as a Bearer token, never in the URL.",
+    );
+  }
+  if (url.search || url.hash) {
+    throw badOption(source, `"${url.href}" must not have a query or fragment. Accepted values: an origin with an optional path`);
+  }
+  // Paths are kept (an API behind a path prefix); trailing slashes go so `${baseUrl}/api/v1/...` is always right.
+  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+}
+
+function resolveMaxCost(value: unknown, source: Source): number | undefined {
+  if (value === undefined) return undefined;
+  let parsed = value;
+  if (typeof value === "string") parsed = /^\d+(?:\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
+  if (typeof parsed !== "number" || !Number.isFinite(parsed) || parsed < 0) {
+    throw badOption(source, `${show(value)} is not accepted. Accepted values: a number of US dollars >= 0, e.g. 0.5`);
+  }
+  return parsed;
+}
+
+function resolveApiKey(user: unknown, env: NodeJS.ProcessEnv): string | undefined {
+  if (user !== undefined && typeof user !== "string") {
+    // The value is never shown: a misplaced secret is still a secret.
+    throw badOption({ option: "apiKey" }, `expected a string, got ${user === null ? "null" : typeof user} (value not shown)`);
+  }
+  return user?.trim() || readEnv(env, ENV_VARS.apiKey);
+}
+
+/**
+ * Resolves user options once: explicit option, else its environment variable, else the default; validates
+ * everything and returns a frozen object. `JSON.stringify` and `util.inspect` of the result hide `apiKey`.
+ * Throws `GrokImageError("GROK_BAD_OPTION")` naming the option (and env var), the value and what is accepted.
+ */
+export function resolveOptions(user: GrokImageOptions | undefined, context: ResolveContext): ResolvedOptions {
+  const env = context.env ?? process.env;
+  const options: unknown = user ?? {};
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw badOption({ option: "(options)" }, `expected an object, got ${show(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!(OPTION_NAMES as readonly string[]).includes(key)) {
+      throw badOption({ option: key }, `unknown option. Accepted options: ${OPTION_NAMES.join(", ")}`);
+    }
+  }
+  const u = options as GrokImageOptions;
+  const root = path.resolve(context.root);
+  const apiKey = resolveApiKey(u.apiKey, env);
+
+  const baseUrlIn = pick(u.baseUrl, env, "baseUrl", ENV_VARS.baseUrl);
+  const baseUrl = resolveBaseUrl(baseUrlIn.value ?? DEFAULTS.baseUrl, baseUrlIn.source);
+
+  const tier = u.tier ?? DEFAULTS.tier;
+  if (!isTier(tier)) {
+    throw badOption({ option: "tier" }, `${show(tier)} is not accepted. Accepted values: ${TIER_NAMES.join(", ")}`);
+  }
+
+  const cacheDirIn = pick(u.cacheDir, env, "cacheDir", ENV_VARS.cacheDir);
+  const cacheDirValue = cacheDirIn.value ?? DEFAULTS.cacheDir;
+  if (typeof cacheDirValue !== "string" || cacheDirValue.trim() === "") {
+    throw badOption(cacheDirIn.source, `${show(cacheDirValue)} is not accepted. Accepted values: a directory path`);
+  }
+
+  const modeIn = pick(u.mode, env, "mode", ENV_VARS.mode);
+  let mode = (modeIn.value ?? (isTruthyEnv(readEnv(env, "CI")) ? "frozen" : "generate")) as Mode;
+  if (!(MODES as readonly unknown[]).includes(mode)) {
+    throw badOption(modeIn.source, `${show(mode)} is not accepted. Accepted values: ${MODES.join(", ")}`);
+  }
+
+  const timeout = u.timeout ?? DEFAULTS.timeout;
+  if (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout <= 0) {
+    throw badOption({ option: "timeout" }, `${show(timeout)} is not accepted. Accepted values: seconds > 0`);
+  }
+
+  const maxCostIn = pick(u.maxCost, env, "maxCost", ENV_VARS.maxCost);
+  const formatValue = u.format ?? DEFAULTS.format;
+  const format = typeof formatValue === "string" ? toOutputFormat(formatValue) : undefined;
+  if (!format) {
+    throw badOption(
+      { option: "format" },
+      `${show(formatValue)} is not accepted. Accepted values: ${OUTPUT_FORMATS.join(", ")} (jpg means jpeg)`,
+    );
+  }
+  const quality = u.quality ?? DEFAULTS.quality;
+  if (typeof quality !== "number" || !Number.isInteger(quality) || quality < 1 || quality > 100) {
+    throw badOption({ option: "quality" }, `${show(quality)} is not accepted. Accepted values: integers 1-100`);
+  }
+  const concurrency = positiveInteger(u.concurrency ?? DEFAULTS.concurrency, { option: "concurrency" });
+  const maxCost = resolveMaxCost(maxCostIn.value, maxCostIn.source);
+  const placeholder = boolean(u.placeholder ?? DEFAULTS.placeholder, { option: "placeholder" });
+  const provenance = boolean(u.provenance ?? DEFAULTS.provenance, { option: "provenance" });
+  const callBackUrl =
+    u.callBackUrl === undefined ? undefined : httpUrl(u.callBackUrl, { option: "callBackUrl" }, "a webhook URL").href;
+
+  if (context.command === "serve" && mode === "generate" && apiKey === undefined) {
+    mode = "placeholder";
+    context.onWarning?.(
+      `No MaxAPI key is set (the apiKey option or ${ENV_VARS.apiKey}): the dev server shows placeholder images ` +
+        "for directives missing from the cache. Set the key to generate them.",
+    );
+  }
+
+  const resolved: ResolvedOptions = {
+    apiKey,
+    baseUrl,
+    tier,
+    cacheDir: path.resolve(root, cacheDirValue),
+    mode,
+    concurrency,
+    timeoutMs: Math.max(1, Math.round(timeout * 1000)),
+    maxCost,
+    format,
+    quality,
+    placeholder,
+    provenance,
+    callBackUrl,
+    root,
+  };
+  return Object.freeze(Object.defineProperties(resolved, redactedViews(resolved)));
+}
+
+/** Non-enumerable views that hide the key when the options are logged or serialized. */
+function redactedViews(resolved: ResolvedOptions): PropertyDescriptorMap {
+  const redacted = () => ({ ...resolved, apiKey: resolved.apiKey === undefined ? undefined : "[redacted]" });
+  return {
+    toJSON: { value: redacted, enumerable: false },
+    [inspect.custom]: {
+      value: (_depth: number, opts: object) => `ResolvedOptions ${inspect(redacted(), opts)}`,
+      enumerable: false,
+    },
+  };
+}
