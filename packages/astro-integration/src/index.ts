@@ -1,1 +1,2 @@
-export const placeholder = true;
+export type { GrokImage, GrokImageOptions, Mode, OutputFormat, Tier } from "vite-plugin-grok-image";
+export { grokImage, grokImage as default } from "./integration.js";

@@ -71,7 +71,10 @@ export function checkRule(rule: FaultRule): void {
   }
   if (rule.times !== undefined && !(rule.times >= 0)) throw new TypeError(`${where}: times must be >= 0`);
   const fault = rule.fault;
-  if (fault.type === "http" && !(Number.isInteger(fault.status) && fault.status >= 400 && fault.status <= 599)) {
+  if (
+    fault.type === "http" &&
+    !(Number.isInteger(fault.status) && fault.status >= 400 && fault.status <= 599)
+  ) {
     throw new TypeError(`${where}: an http fault needs a status from 400 to 599`);
   }
   if ((fault.type === "delay" || fault.type === "latency") && !(fault.ms >= 0)) {

@@ -1,5 +1,5 @@
-import { STATUS_CODES } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { STATUS_CODES } from "node:http";
 import type { HttpFault } from "./types.js";
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -20,7 +20,12 @@ export function sendJson(
 }
 
 /** The documented error envelope: `{code, msg}` with the HTTP status equal to `code` (MAXAPI.md §1). */
-export function sendError(res: ServerResponse, status: number, msg: string, headers?: Record<string, string>): void {
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  msg: string,
+  headers?: Record<string, string>,
+): void {
   sendJson(res, status, { code: status, msg }, headers);
 }
 

@@ -5,7 +5,8 @@ export interface Size {
   height: number;
 }
 
-const LANDSCAPE_WORDS = /\b(landscape|wide|widescreen|panorama|panoramic|banner|horizontal|cinematic|16:9)\b/i;
+const LANDSCAPE_WORDS =
+  /\b(landscape|wide|widescreen|panorama|panoramic|banner|horizontal|cinematic|16:9)\b/i;
 const PORTRAIT_WORDS = /\b(portrait|tall|vertical|poster|9:16)\b/i;
 
 /**
@@ -13,9 +14,11 @@ const PORTRAIT_WORDS = /\b(portrait|tall|vertical|poster|9:16)\b/i;
  * landscape" gives landscape); standard and pro follow `ratio` and `resolution`, falling back to the same inference.
  */
 export function imageSize(model: GrokModel, prompt: string, ratio?: string, resolution?: string): Size {
-  const shape = model.endsWith("-lite") || ratio === undefined ? shapeFromPrompt(prompt) : shapeFromRatio(ratio);
+  const shape =
+    model.endsWith("-lite") || ratio === undefined ? shapeFromPrompt(prompt) : shapeFromRatio(ratio);
   const short = resolution === "1080p" ? 1080 : resolution === "720p" ? 720 : undefined;
-  if (shape === "square") return short === undefined ? { width: 1024, height: 1024 } : { width: short, height: short };
+  if (shape === "square")
+    return short === undefined ? { width: 1024, height: 1024 } : { width: short, height: short };
   const base = short ?? 720;
   const long = Math.round((base * 16) / 9);
   return shape === "landscape" ? { width: long, height: base } : { width: base, height: long };

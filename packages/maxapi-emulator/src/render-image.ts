@@ -81,6 +81,9 @@ export function wrap(text: string, width: number, maxLines: number): string[] {
 
 /** Escapes markup and drops control characters, which XML 1.0 forbids even as references. */
 export function escapeXml(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
-  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "").replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const allowed = [...text].filter((ch) => {
+    const code = ch.charCodeAt(0);
+    return code >= 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
+  });
+  return allowed.join("").replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -19,6 +19,9 @@ export interface NewTask {
   deliverWebhook: boolean;
   latencyMs: number;
   outcome: TaskOutcome;
+  /** Image settings fixed at submit, so a later `configure()` cannot change a finished task's bytes. */
+  seed: string;
+  imageScale: number;
 }
 
 export interface Task extends NewTask {

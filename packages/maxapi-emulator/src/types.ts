@@ -5,7 +5,14 @@ export type GrokModel =
   | "grok-imagine/text-to-image-pro";
 
 /** Task states as documented (MAXAPI.md §5). */
-export type TaskStatus = "PENDING" | "PROCESSING" | "SUBMITTED" | "SUCCESS" | "FAILURE" | "TIMEOUT" | "CANCELLED";
+export type TaskStatus =
+  | "PENDING"
+  | "PROCESSING"
+  | "SUBMITTED"
+  | "SUCCESS"
+  | "FAILURE"
+  | "TIMEOUT"
+  | "CANCELLED";
 
 /** The complete documented set of `failure_reason` strings (MAXAPI.md §6); `null` is the fourth value. */
 export type FailureReason = "CONTENT_MODERATION" | "INVALID_PARAMETERS" | "INSUFFICIENT_POINTS";

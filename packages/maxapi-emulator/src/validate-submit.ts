@@ -43,11 +43,13 @@ export function validateSubmit(body: unknown): ValidSubmit | InvalidSubmit {
   if (!isModel(model)) return { ok: false, msg: `unsupported model: ${model}` };
   if (!isRecord(input)) return { ok: false, msg: "input is required and must be an object" };
   const { prompt } = input;
-  if (typeof prompt !== "string" || prompt.trim() === "") return { ok: false, msg: "input.prompt is required" };
+  if (typeof prompt !== "string" || prompt.trim() === "")
+    return { ok: false, msg: "input.prompt is required" };
   if (callBackUrl !== undefined && !isHttpUrl(callBackUrl)) {
     return { ok: false, msg: "callBackUrl must be an absolute http(s) URL" };
   }
-  if (userId !== undefined && typeof userId !== "string") return { ok: false, msg: "user_id must be a string" };
+  if (userId !== undefined && typeof userId !== "string")
+    return { ok: false, msg: "user_id must be a string" };
 
   const rawN = input.n ?? 1;
   const ratio = typeof input.ratio === "string" ? input.ratio : undefined;

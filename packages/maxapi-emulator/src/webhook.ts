@@ -13,8 +13,12 @@ export function isPrivateUrl(rawUrl: string): boolean {
   const family = isIP(host);
   if (family === 4) return isPrivateIpv4(host);
   if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host);
-    if (mapped?.[1]) return isPrivateIpv4(mapped[1]);
+    // WHATWG URL writes IPv4-mapped addresses in hex (::ffff:7f00:1 for 127.0.0.1).
+    const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+    if (mapped?.[1] && mapped[2]) {
+      const [high, low] = [Number.parseInt(mapped[1], 16), Number.parseInt(mapped[2], 16)];
+      return isPrivateIpv4(`${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`);
+    }
     return host === "::" || host === "::1" || /^f[cd]/.test(host) || /^fe[89ab]/.test(host);
   }
   return false;

@@ -3,8 +3,10 @@ import { GrokImageError, isGrokImageError } from "../errors.js";
 /** Abort reason of the per-task deadline, so that it reads as GROK_TIMEOUT rather than GROK_ABORTED. */
 export class DeadlineReached extends Error {
   override name = "DeadlineReached";
-  constructor(readonly deadline: number) {
+  readonly deadline: number;
+  constructor(deadline: number) {
     super(`deadline ${new Date(deadline).toISOString()} reached`);
+    this.deadline = deadline;
   }
 }
 
@@ -63,15 +65,23 @@ export function flaggedCategories(data: unknown): string[] {
 
 /** True for the documented pre-submission moderation refusal (MAXAPI.md §3). */
 export function isModerationRefusal(code: number, msg: string, data: unknown): boolean {
-  return code === 400 && msg === "content rejected by moderation" && (data as { flagged?: unknown })?.flagged === true;
+  return (
+    code === 400 &&
+    msg === "content rejected by moderation" &&
+    (data as { flagged?: unknown })?.flagged === true
+  );
 }
 
 export function moderationRefusal(label: string | undefined, categories: string[]): GrokImageError {
   const list = categories.length > 0 ? categories.join(", ") : "no category named";
-  return new GrokImageError("GROK_MODERATION", `The prompt${forLabel(label)} was rejected by moderation (flagged: ${list}).`, {
-    status: 400,
-    hint: "Reword the prompt. Nothing was generated and nothing was charged for this request.",
-  });
+  return new GrokImageError(
+    "GROK_MODERATION",
+    `The prompt${forLabel(label)} was rejected by moderation (flagged: ${list}).`,
+    {
+      status: 400,
+      hint: "Reword the prompt. Nothing was generated, and a moderation refusal is not charged.",
+    },
+  );
 }
 
 export function authError(method: string, url: string, status: number, apiMsg: string): GrokImageError {
@@ -104,26 +114,42 @@ export function taskFailure(
   }
   switch (failureReason) {
     case "CONTENT_MODERATION":
-      return new GrokImageError("GROK_MODERATION", `${task} failed: the prompt or result was rejected by content moderation.`, {
-        taskId,
-        hint: "Reword the prompt (avoid real people, public figures, copyrighted characters and NSFW content). Retrying the same prompt will fail again.",
-      });
+      return new GrokImageError(
+        "GROK_MODERATION",
+        `${task} failed: the prompt or result was rejected by content moderation.`,
+        {
+          taskId,
+          hint: "Reword the prompt (avoid real people, public figures, copyrighted characters and NSFW content). Retrying the same prompt will fail again.",
+        },
+      );
     case "INVALID_PARAMETERS":
-      return new GrokImageError("GROK_INVALID_PARAMETERS", `${task} failed: MaxAPI rejected its parameters.`, {
-        taskId,
-        hint: "Fix the directive's parameters (n, ratio, resolution for the tier) before running again.",
-      });
+      return new GrokImageError(
+        "GROK_INVALID_PARAMETERS",
+        `${task} failed: MaxAPI rejected its parameters.`,
+        {
+          taskId,
+          hint: "Fix the directive's parameters (n, ratio, resolution for the tier) before running again.",
+        },
+      );
     case "INSUFFICIENT_POINTS":
-      return new GrokImageError("GROK_INSUFFICIENT_POINTS", `${task} failed: the MaxAPI account has too few credits.`, {
-        taskId,
-        hint: "Recharge the MaxAPI account, then run the build again.",
-      });
+      return new GrokImageError(
+        "GROK_INSUFFICIENT_POINTS",
+        `${task} failed: the MaxAPI account has too few credits.`,
+        {
+          taskId,
+          hint: "Recharge the MaxAPI account, then run the build again.",
+        },
+      );
     case null:
-      return new GrokImageError("GROK_TASK_FAILED", `${task} failed without a specific reason (a transient error on MaxAPI's side).`, {
-        taskId,
-        isRetryable: true,
-        hint: "Submitting once more may succeed; that is a new, separately charged task.",
-      });
+      return new GrokImageError(
+        "GROK_TASK_FAILED",
+        `${task} failed without a specific reason (a transient error on MaxAPI's side).`,
+        {
+          taskId,
+          isRetryable: true,
+          hint: "Submitting once more may succeed; that is a new, separately charged task.",
+        },
+      );
     default:
       return new GrokImageError("GROK_TASK_FAILED", `${task} failed: ${failureReason}.`, {
         taskId,

@@ -2,7 +2,14 @@ import sharp from "sharp";
 import { type Dispatcher, request } from "undici";
 import { GrokImageError } from "../errors.js";
 import { abortedError, describeUrl, forLabel } from "./api-errors.js";
-import { AttemptFailure, isNetworkError, isRetryableStatus, parseRetryAfter, type RetryInfo, withRetry } from "./retry-policy.js";
+import {
+  AttemptFailure,
+  isNetworkError,
+  isRetryableStatus,
+  parseRetryAfter,
+  type RetryInfo,
+  withRetry,
+} from "./retry-policy.js";
 
 /** Internal: built once by the client. `dispatcher` follows a few redirects and never carries credentials. */
 export interface DownloadContext {
@@ -34,7 +41,11 @@ const IMAGE_FORMATS = new Set(["jpeg", "png", "webp", "avif", "heif", "gif", "ti
  * The body must fit `maxBytes` and decode completely as a raster image. Network errors, 408/429/5xx and bodies cut
  * short are retried; 403/404/410 mean the URL expired and are not.
  */
-export async function downloadImage(ctx: DownloadContext, url: string, options: DownloadOptions): Promise<Buffer> {
+export async function downloadImage(
+  ctx: DownloadContext,
+  url: string,
+  options: DownloadOptions,
+): Promise<Buffer> {
   const { signal, taskId, label } = options;
   const where = `GET ${describeUrl(url)}${forLabel(label)}${taskId ? ` (task ${taskId})` : ""}`;
   let parsed: URL;
@@ -44,10 +55,14 @@ export async function downloadImage(ctx: DownloadContext, url: string, options: 
     parsed = new URL("invalid:");
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw new GrokImageError("GROK_DOWNLOAD_REJECTED", `The result URL${forLabel(label)} is not an http(s) URL.`, {
-      taskId,
-      hint: "MaxAPI returned an unexpected result URL; look the task up on the MaxAPI dashboard.",
-    });
+    throw new GrokImageError(
+      "GROK_DOWNLOAD_REJECTED",
+      `The result URL${forLabel(label)} is not an http(s) URL.`,
+      {
+        taskId,
+        hint: "MaxAPI returned an unexpected result URL; look the task up on the MaxAPI dashboard.",
+      },
+    );
   }
   let bytes: Buffer;
   try {
@@ -67,7 +82,12 @@ export async function downloadImage(ctx: DownloadContext, url: string, options: 
   return bytes;
 }
 
-async function attempt(ctx: DownloadContext, url: URL, where: string, options: DownloadOptions): Promise<Buffer> {
+async function attempt(
+  ctx: DownloadContext,
+  url: URL,
+  where: string,
+  options: DownloadOptions,
+): Promise<Buffer> {
   const { taskId, maxBytes } = options;
   let response: Dispatcher.ResponseData;
   try {
@@ -81,12 +101,23 @@ async function attempt(ctx: DownloadContext, url: URL, where: string, options: D
     });
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    const error_ = new GrokImageError("GROK_HTTP_ERROR", `${where} failed: ${codeOf(error)}.`, {
-      taskId,
-      cause: error,
-      hint: "Check the network connection; the result URL stays valid for 7 days.",
-    });
-    throw new AttemptFailure(error_, isNetworkError(error));
+    const network = isNetworkError(error);
+    // Anything else is a refusal by the transport itself, e.g. a redirect loop past the hop limit.
+    const detail = network
+      ? codeOf(error)
+      : `${codeOf(error)}: ${(error as Error)?.message ?? String(error)}`;
+    const error_ = new GrokImageError(
+      network ? "GROK_HTTP_ERROR" : "GROK_DOWNLOAD_REJECTED",
+      `${where} failed: ${detail}.`,
+      {
+        taskId,
+        cause: error,
+        hint: network
+          ? "Check the network connection; the result URL stays valid for 7 days."
+          : "The download host misbehaves (redirect loop or invalid answer); look the task up on the MaxAPI dashboard.",
+      },
+    );
+    throw new AttemptFailure(error_, network);
   }
 
   const { statusCode, headers, body } = response;
@@ -108,18 +139,28 @@ async function attempt(ctx: DownloadContext, url: URL, where: string, options: D
     const error = new GrokImageError("GROK_HTTP_ERROR", `${where} answered ${statusCode}.`, {
       taskId,
       status: statusCode,
-      hint: retryable ? "The download host is failing; try again later (the URL stays valid for 7 days)." : "Look the task up on the MaxAPI dashboard.",
+      hint: retryable
+        ? "The download host is failing; try again later (the URL stays valid for 7 days)."
+        : "Look the task up on the MaxAPI dashboard.",
     });
-    throw new AttemptFailure(error, retryable, retryable ? parseRetryAfter(headers["retry-after"]) : undefined);
+    throw new AttemptFailure(
+      error,
+      retryable,
+      retryable ? parseRetryAfter(headers["retry-after"]) : undefined,
+    );
   }
 
   const declared = Number(headers["content-length"] ?? Number.NaN);
   const tooLarge = (size: number) =>
     new AttemptFailure(
-      new GrokImageError("GROK_DOWNLOAD_REJECTED", `${where} is larger than the ${maxBytes}-byte limit (${size} bytes or more).`, {
-        taskId,
-        hint: "Raise `maxDownloadBytes` if such large originals are expected.",
-      }),
+      new GrokImageError(
+        "GROK_DOWNLOAD_REJECTED",
+        `${where} is larger than the ${maxBytes}-byte limit (${size} bytes or more).`,
+        {
+          taskId,
+          hint: "Raise `maxDownloadBytes` if such large originals are expected.",
+        },
+      ),
       false,
     );
   if (declared > maxBytes) {
@@ -142,22 +183,35 @@ async function attempt(ctx: DownloadContext, url: URL, where: string, options: D
     if (error instanceof AttemptFailure || options.signal?.aborted) throw error;
     throw cutShort(where, received, declared, taskId, error, isNetworkError(error));
   }
-  if (Number.isFinite(declared) && received < declared) throw cutShort(where, received, declared, taskId, undefined, true);
+  if (Number.isFinite(declared) && received < declared)
+    throw cutShort(where, received, declared, taskId, undefined, true);
   return Buffer.concat(chunks, received);
 }
 
-function cutShort(where: string, received: number, declared: number, taskId: string | undefined, cause: unknown, retryable: boolean) {
+function cutShort(
+  where: string,
+  received: number,
+  declared: number,
+  taskId: string | undefined,
+  cause: unknown,
+  retryable: boolean,
+) {
   const of = Number.isFinite(declared) ? ` of ${declared}` : "";
-  const error = new GrokImageError("GROK_DOWNLOAD_REJECTED", `${where} was cut off after ${received}${of} bytes (${codeOf(cause)}).`, {
-    taskId,
-    cause,
-    hint: "The download host dropped the connection; run the build again (the URL stays valid for 7 days).",
-  });
+  const error = new GrokImageError(
+    "GROK_DOWNLOAD_REJECTED",
+    `${where} was cut off after ${received}${of} bytes (${codeOf(cause)}).`,
+    {
+      taskId,
+      cause,
+      hint: "The download host dropped the connection; run the build again (the URL stays valid for 7 days).",
+    },
+  );
   return new AttemptFailure(error, retryable);
 }
 
 const codeOf = (error: unknown): string =>
-  (error as { code?: unknown } | null)?.code?.toString() ?? (error instanceof Error ? error.message : "connection closed early");
+  (error as { code?: unknown } | null)?.code?.toString() ??
+  (error instanceof Error ? error.message : "connection closed early");
 
 /** Decodes every pixel: a header that parses is not enough, a truncated JPEG has a perfectly good header. */
 async function verifyImage(bytes: Buffer, where: string, taskId: string | undefined): Promise<void> {
@@ -170,14 +224,22 @@ async function verifyImage(bytes: Buffer, where: string, taskId: string | undefi
       return;
     }
   } catch (error) {
-    throw new GrokImageError("GROK_DOWNLOAD_REJECTED", `${where} is not a complete image (${bytes.length} bytes): ${(error as Error).message.trim()}.`, {
-      taskId,
-      cause: error,
-      hint: "The download host returned damaged data. Run the build again; if it persists the task must be generated again.",
-    });
+    throw new GrokImageError(
+      "GROK_DOWNLOAD_REJECTED",
+      `${where} is not a complete, decodable image (${bytes.length} bytes): ${(error as Error).message.trim()}.`,
+      {
+        taskId,
+        cause: error,
+        hint: "The download host returned damaged data. Run the build again; if it persists the task must be generated again.",
+      },
+    );
   }
-  throw new GrokImageError("GROK_DOWNLOAD_REJECTED", `${where} is not a raster image (detected: ${format ?? "unknown"}).`, {
-    taskId,
-    hint: "The download host returned something other than the generated image (an error page?). Run the build again.",
-  });
+  throw new GrokImageError(
+    "GROK_DOWNLOAD_REJECTED",
+    `${where} is not a raster image (detected: ${format ?? "unknown"}).`,
+    {
+      taskId,
+      hint: "The download host returned something other than the generated image (an error page?). Run the build again.",
+    },
+  );
 }

@@ -131,6 +131,21 @@ async function attempt(ctx: ApiContext, call: ApiCall, url: URL): Promise<unknow
   if (status === 401 || status === 403 || apiCode === 401) {
     throw new AttemptFailure(authError(call.method, url.href, status, msg), false);
   }
+  if (call.phase !== "submit" && (status === 400 || apiCode === 400)) {
+    const error = new GrokImageError(
+      "GROK_HTTP_ERROR",
+      `MaxAPI refused ${call.method} ${describeUrl(url)}${call.taskId ? ` for task ${call.taskId}` : ""}: ${msg || "bad request"} (400).`,
+      {
+        status: 400,
+        taskId: call.taskId,
+        hint:
+          call.phase === "cancel"
+            ? "MaxAPI cancels only tasks that are still queued (PENDING); this one has started or already finished."
+            : "Check `baseUrl` and the task id.",
+      },
+    );
+    throw new AttemptFailure(error, false);
+  }
   if (status === 400 || apiCode === 400) {
     if (envelope && isModerationRefusal(apiCode, envelope.msg, envelope.data)) {
       throw new AttemptFailure(moderationRefusal(call.label, flaggedCategories(envelope.data)), false);
@@ -138,7 +153,11 @@ async function attempt(ctx: ApiContext, call: ApiCall, url: URL): Promise<unknow
     const error = new GrokImageError(
       "GROK_INVALID_PARAMETERS",
       `MaxAPI rejected the request${forLabel(call.label)}: ${msg || "bad request"} (${call.method} ${describeUrl(url)}, 400).`,
-      { status: 400, taskId: call.taskId, hint: "Fix the directive's parameters (n, ratio, resolution for the tier)." },
+      {
+        status: 400,
+        taskId: call.taskId,
+        hint: "Fix the directive's parameters (n, ratio, resolution for the tier).",
+      },
     );
     throw new AttemptFailure(error, false);
   }
@@ -157,7 +176,11 @@ async function attempt(ctx: ApiContext, call: ApiCall, url: URL): Promise<unknow
             : "Check `baseUrl` and that the MaxAPI API is reachable.",
     },
   );
-  throw new AttemptFailure(error, retryable, retryable ? parseRetryAfter(response.headers["retry-after"]) : undefined);
+  throw new AttemptFailure(
+    error,
+    retryable,
+    retryable ? parseRetryAfter(response.headers["retry-after"]) : undefined,
+  );
 }
 
 /**

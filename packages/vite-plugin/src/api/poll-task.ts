@@ -1,7 +1,7 @@
 import { GrokImageError } from "../errors.js";
 import { abortedError, DeadlineReached, forLabel, taskFailure } from "./api-errors.js";
 import { sleep } from "./retry-policy.js";
-import { TERMINAL_STATUSES, type TaskInfo } from "./task-info.js";
+import { type TaskInfo, TERMINAL_STATUSES } from "./task-info.js";
 
 /** Adaptive polling: wait `initialDelayMs`, then grow each wait by `factor` up to `maxDelayMs`. */
 export interface PollSchedule {
@@ -13,7 +13,11 @@ export interface PollSchedule {
   factor?: number;
 }
 
-export const DEFAULT_POLL = { initialDelayMs: 3000, maxDelayMs: 10_000, factor: 1.6 } satisfies Required<PollSchedule>;
+export const DEFAULT_POLL = {
+  initialDelayMs: 3000,
+  maxDelayMs: 10_000,
+  factor: 1.6,
+} satisfies Required<PollSchedule>;
 
 export interface WaitOptions {
   /** Epoch milliseconds after which the wait fails with GROK_TIMEOUT. */
@@ -21,7 +25,7 @@ export interface WaitOptions {
   signal?: AbortSignal | undefined;
   /** Called with the first answer and whenever the status changes (unknown statuses included). */
   onStatus?: ((info: TaskInfo) => void) | undefined;
-  /** How messages name the image, e.g. the directive. */
+  /** How messages name the image, e.g. the directive. @default the prompt the task echoes back */
   label?: string | undefined;
 }
 
@@ -56,14 +60,22 @@ export async function pollTask(
       }
       if (info.status === "SUCCESS") {
         if (!info.result || info.result.urls.length === 0) {
-          throw new GrokImageError("GROK_TASK_FAILED", `Task ${taskId}${forLabel(label)} succeeded but returned no result URL.`, {
-            taskId,
-            hint: "Look the task up on the MaxAPI dashboard; run the build again to submit a new task.",
-          });
+          throw new GrokImageError(
+            "GROK_TASK_FAILED",
+            `Task ${taskId}${forLabel(label)} succeeded but returned no result URL.`,
+            {
+              taskId,
+              hint: "Look the task up on the MaxAPI dashboard; run the build again to submit a new task.",
+            },
+          );
         }
         return info;
       }
-      if (TERMINAL_STATUSES.has(info.status)) throw taskFailure(taskId, info.status, info.failureReason, label);
+      if (TERMINAL_STATUSES.has(info.status)) {
+        const prompt = info.input.prompt;
+        const named = label ?? (typeof prompt === "string" ? JSON.stringify(prompt) : undefined);
+        throw taskFailure(taskId, info.status, info.failureReason, named);
+      }
       delay = Math.min(delay * schedule.factor, schedule.maxDelayMs);
     }
   } catch (error) {

@@ -78,14 +78,16 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
  */
 export class AttemptFailure extends Error {
   override name = "AttemptFailure";
-  constructor(
-    readonly error: GrokImageError,
-    /** Whether this phase may try again. */
-    readonly retryable: boolean,
-    /** A sane server-given delay (`Retry-After`), if any. */
-    readonly retryAfterMs?: number,
-  ) {
+  readonly error: GrokImageError;
+  /** Whether this phase may try again. */
+  readonly retryable: boolean;
+  /** A sane server-given delay (`Retry-After`), if any. */
+  readonly retryAfterMs: number | undefined;
+  constructor(error: GrokImageError, retryable: boolean, retryAfterMs?: number) {
     super(error.message, { cause: error });
+    this.error = error;
+    this.retryable = retryable;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -103,7 +105,10 @@ export interface RetryOptions {
  * a `Retry-After` longer than that is honoured by waiting the difference. Only `AttemptFailure`s marked
  * retryable are retried. Rejects with the `GrokImageError` of the last attempt, or with the signal's reason.
  */
-export async function withRetry<T>(attempt: (attemptNumber: number) => Promise<T>, options: RetryOptions): Promise<T> {
+export async function withRetry<T>(
+  attempt: (attemptNumber: number) => Promise<T>,
+  options: RetryOptions,
+): Promise<T> {
   const { signal } = options;
   let attempts = 0;
   try {
@@ -113,25 +118,26 @@ export async function withRetry<T>(attempt: (attemptNumber: number) => Promise<T
         return attempt(attemptNumber);
       },
       {
-      retries: options.retries,
-      factor: 2,
-      minTimeout: options.minDelayMs,
-      maxTimeout: options.maxDelayMs,
-      randomize: true,
-      signal,
-      shouldRetry: async ({ error, attemptNumber, retryDelay }) => {
-        if (!(error instanceof AttemptFailure) || !error.retryable) return false;
-        const extra = Math.max(0, (error.retryAfterMs ?? 0) - retryDelay);
-        options.onRetry?.({
-          phase: options.phase,
-          attempt: attemptNumber,
-          delayMs: retryDelay + extra,
-          reason: error.error.message,
-        });
-        if (extra > 0) await sleep(extra, signal);
-        return true;
+        retries: options.retries,
+        factor: 2,
+        minTimeout: options.minDelayMs,
+        maxTimeout: options.maxDelayMs,
+        randomize: true,
+        signal,
+        shouldRetry: async ({ error, attemptNumber, retryDelay }) => {
+          if (!(error instanceof AttemptFailure) || !error.retryable) return false;
+          const extra = Math.max(0, (error.retryAfterMs ?? 0) - retryDelay);
+          options.onRetry?.({
+            phase: options.phase,
+            attempt: attemptNumber,
+            delayMs: retryDelay + extra,
+            reason: error.error.message,
+          });
+          if (extra > 0) await sleep(extra, signal);
+          return true;
+        },
       },
-    });
+    );
   } catch (error) {
     if (!(error instanceof AttemptFailure)) throw error;
     if (attempts > 1) error.error.message += ` (gave up after ${attempts} attempts)`;

@@ -29,12 +29,19 @@ export function parseTaskInfo(data: unknown, expectedTaskId: string): TaskInfo {
   const record = typeof data === "object" && data !== null ? (data as Record<string, unknown>) : undefined;
   const status = str(record?.status);
   if (!record || !status) {
-    throw new GrokImageError("GROK_HTTP_ERROR", `MaxAPI answered the query for task ${expectedTaskId} without a task status.`, {
-      taskId: expectedTaskId,
-      hint: "Check that `baseUrl` points at the MaxAPI API.",
-    });
+    throw new GrokImageError(
+      "GROK_HTTP_ERROR",
+      `MaxAPI answered the query for task ${expectedTaskId} without a task status.`,
+      {
+        taskId: expectedTaskId,
+        hint: "Check that `baseUrl` points at the MaxAPI API.",
+      },
+    );
   }
-  const input = typeof record.input === "object" && record.input !== null ? (record.input as Record<string, unknown>) : {};
+  const input =
+    typeof record.input === "object" && record.input !== null
+      ? (record.input as Record<string, unknown>)
+      : {};
   return {
     taskId: str(record.taskId) ?? expectedTaskId,
     status,

@@ -42,7 +42,7 @@ export function parseManifest(text: string): ParsedManifest {
   return { entries, problems };
 }
 
-function entryProblem(value: unknown): string | undefined {
+export function entryProblem(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null) return "not an object";
   const e = value as Record<string, unknown>;
   for (const field of ["model", "prompt", "taskId", "createdAt"]) {

@@ -18,7 +18,11 @@ export interface PendingRecord {
 
 /** The `pending/` directory of a cache: one `<generationKey>.json` per submitted task. */
 export class PendingJournal {
-  constructor(readonly dir: string) {}
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
 
   path(key: string): string {
     return join(this.dir, `${key}.json`);

@@ -2,6 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { OutputFormat } from "../types.js";
 import { fileExtension } from "./file-extension.js";
+import { sha256Hex } from "./hash-file.js";
 import { writeFileAtomic } from "./write-file-atomic.js";
 
 /** The sidecar `variants/<name>.json`: what a hit needs to know about a variant without decoding it. */
@@ -13,13 +14,19 @@ export interface VariantMeta {
   bytes: number;
   /** Inline data-URI preview, when it was asked for. */
   placeholder?: string;
+  /** sha256 of the file, filled in by `write`; only `verify` reads it (a hit does not hash). */
+  sha256?: string;
 }
 
 const OUTPUT_FORMATS: readonly string[] = ["webp", "avif", "jpeg", "png"];
 
 /** The `variants/` directory: derived files named by their transform key, each with a JSON sidecar. */
 export class VariantStore {
-  constructor(readonly dir: string) {}
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
 
   path(name: string, format: OutputFormat): string {
     return join(this.dir, `${name}.${fileExtension(format)}`);
@@ -58,6 +65,7 @@ export class VariantStore {
       format: meta.format,
       bytes: data.length,
       ...(meta.placeholder === undefined ? {} : { placeholder: meta.placeholder }),
+      sha256: sha256Hex(data),
     };
     await writeFileAtomic(this.sidecarPath(name), `${JSON.stringify(sidecar, null, 2)}\n`);
   }
@@ -72,7 +80,8 @@ export function parseVariantMeta(text: string): VariantMeta | undefined {
       Number.isInteger(v.bytes) &&
       typeof v.format === "string" &&
       OUTPUT_FORMATS.includes(v.format) &&
-      (v.placeholder === undefined || typeof v.placeholder === "string")
+      (v.placeholder === undefined || typeof v.placeholder === "string") &&
+      (v.sha256 === undefined || typeof v.sha256 === "string")
     ) {
       return v as VariantMeta;
     }

@@ -40,7 +40,8 @@ const POSITIVE_INT = /^[1-9][0-9]*$/;
 const FORMAT_ALIASES: Readonly<Record<string, OutputFormat>> = { jpg: "jpeg" };
 /** Query markers Vite itself adds to ids in dev (`?import`, HMR timestamps); never directive params. */
 const VITE_QUERY_SEGMENT = /^(?:import|t=\d+)$/;
-const DIRECTIVE_HINT = "Directives look like grok:<prompt>?tier=standard&n=2&w=640 (see the grok: directive reference).";
+const DIRECTIVE_HINT =
+  "Directives look like grok:<prompt>?tier=standard&n=2&w=640 (see the grok: directive reference).";
 
 /** Plugin-level defaults a directive falls back to. */
 export interface DirectiveDefaults {
@@ -82,7 +83,7 @@ export function stripViteQuery(id: string): string {
 }
 
 function badDirective(raw: string, what: string, hint = DIRECTIVE_HINT): GrokImageError {
-  return new GrokImageError("GROK_BAD_DIRECTIVE", `Invalid grok: directive "${raw}": ${what}.`, {
+  return new GrokImageError("GROK_BAD_DIRECTIVE", `Invalid directive "${raw}": ${what}.`, {
     directive: raw,
     hint,
   });
@@ -95,7 +96,7 @@ function percentDecode(text: string, raw: string, where: string): string {
     } catch (cause) {
       throw new GrokImageError(
         "GROK_BAD_DIRECTIVE",
-        `Invalid grok: directive "${raw}": the ${where} contains the percent-encoded sequence "${run}", which is not valid UTF-8.`,
+        `Invalid directive "${raw}": the ${where} contains the percent-encoded sequence "${run}", which is not valid UTF-8.`,
         {
           directive: raw,
           hint: "Percent-encode text as UTF-8 (a space is %20, a ? is %3F), or write %25 for a literal %.",
@@ -147,9 +148,18 @@ function positiveInt(raw: string, name: string, value: string, accepted: string)
   return parsed;
 }
 
-function oneOf<T extends string>(raw: string, name: string, value: string, accepted: readonly T[]): T {
+function oneOf<T extends string>(
+  raw: string,
+  name: string,
+  value: string,
+  accepted: readonly T[],
+  by = "",
+): T {
   if (!(accepted as readonly string[]).includes(value)) {
-    throw badDirective(raw, `${name}=${JSON.stringify(value)} is not accepted. Accepted values: ${list(accepted)}`);
+    throw badDirective(
+      raw,
+      `${name}=${JSON.stringify(value)} is not accepted${by}. Accepted values: ${list(accepted)}`,
+    );
   }
   return value as T;
 }
@@ -158,7 +168,10 @@ function parseTier(raw: string, params: Map<ParamName, string>, defaults: Direct
   const value = params.get("tier");
   if (value === undefined) return defaults.tier;
   if (!isTier(value)) {
-    throw badDirective(raw, `tier=${JSON.stringify(value)} is not accepted. Accepted values: ${list(TIER_NAMES)}`);
+    throw badDirective(
+      raw,
+      `tier=${JSON.stringify(value)} is not accepted. Accepted values: ${list(TIER_NAMES)}`,
+    );
   }
   return value;
 }
@@ -174,7 +187,9 @@ function parseListed(
   if (value === undefined) return null;
   const accepted = name === "ratio" ? TIERS[tier].ratios : TIERS[tier].resolutions;
   if (accepted.length === 0) {
-    const others = TIER_NAMES.filter((t) => (name === "ratio" ? TIERS[t].ratios : TIERS[t].resolutions).length);
+    const others = TIER_NAMES.filter(
+      (t) => (name === "ratio" ? TIERS[t].ratios : TIERS[t].resolutions).length,
+    );
     const sample = others.length ? TIERS[others[0] as Tier] : undefined;
     const otherValues = sample ? (name === "ratio" ? sample.ratios : sample.resolutions) : [];
     throw badDirective(
@@ -186,7 +201,7 @@ function parseListed(
       `Remove ${name}=${value} and describe the orientation in the prompt, e.g. "a wide landscape of a misty forest".`,
     );
   }
-  return oneOf(raw, `${name} (tier ${tier})`, value, accepted);
+  return oneOf(raw, name, value, accepted, ` by tier ${tier}`);
 }
 
 /**
@@ -203,7 +218,11 @@ export function parseDirective(raw: string, defaults: DirectiveDefaults): Direct
   const promptPart = (at === -1 ? body : body.slice(0, at)).replaceAll("\\?", "?");
   const prompt = normalizeText(promptPart, raw, "prompt");
   if (prompt === "") {
-    throw badDirective(raw, "the prompt is empty", 'Write the prompt after "grok:", e.g. grok:a misty forest at dawn.');
+    throw badDirective(
+      raw,
+      "the prompt is empty",
+      'Write the prompt after "grok:", e.g. grok:a misty forest at dawn.',
+    );
   }
   const params = readParams(at === -1 ? "" : body.slice(at + 1), raw);
 
@@ -226,10 +245,15 @@ export function parseDirective(raw: string, defaults: DirectiveDefaults): Direct
     );
   }
 
-  const w = params.has("w") ? positiveInt(raw, "w", params.get("w") as string, "positive integers (pixels)") : null;
-  const h = params.has("h") ? positiveInt(raw, "h", params.get("h") as string, "positive integers (pixels)") : null;
+  const w = params.has("w")
+    ? positiveInt(raw, "w", params.get("w") as string, "positive integers (pixels)")
+    : null;
+  const h = params.has("h")
+    ? positiveInt(raw, "h", params.get("h") as string, "positive integers (pixels)")
+    : null;
   const fitValue = params.get("fit");
-  const fit = fitValue === undefined ? (w !== null && h !== null ? "cover" : null) : oneOf(raw, "fit", fitValue, FITS);
+  const fit =
+    fitValue === undefined ? (w !== null && h !== null ? "cover" : null) : oneOf(raw, "fit", fitValue, FITS);
   const formatValue = params.get("format");
   let format = defaults.format;
   if (formatValue !== undefined) {
@@ -244,7 +268,9 @@ export function parseDirective(raw: string, defaults: DirectiveDefaults): Direct
   }
   const qualityValue = params.get("quality");
   const quality =
-    qualityValue === undefined ? defaults.quality : positiveInt(raw, "quality", qualityValue, "integers 1-100");
+    qualityValue === undefined
+      ? defaults.quality
+      : positiveInt(raw, "quality", qualityValue, "integers 1-100");
   if (quality > 100) {
     throw badDirective(raw, `quality=${quality} is out of range. Accepted values: integers 1-100`);
   }

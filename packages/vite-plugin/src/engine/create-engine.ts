@@ -39,14 +39,25 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
   };
   const getClient = () => {
     if (!options.apiKey) throw new GrokImageError("GROK_NO_API_KEY", "No MaxAPI key is set.");
-    client ??= createMaxApiClient({ apiKey: options.apiKey, baseUrl: options.baseUrl });
+    client ??= createMaxApiClient({
+      onRetry: (info) =>
+        emit({
+          type: "warn",
+          message: `retrying ${info.phase} (attempt ${info.attempt}) in ${Math.round(info.delayMs)} ms: ${info.reason}`,
+        }),
+      ...deps.client,
+      apiKey: options.apiKey,
+      baseUrl: options.baseUrl,
+    });
     return client;
   };
 
   function toError(error: unknown, use: DirectiveUse): GrokImageError {
     const known = GrokImageError.isInstance(error)
       ? error
-      : new GrokImageError("GROK_TASK_FAILED", `Generating ${use.directive.raw} failed: ${String(error)}`, { cause: error });
+      : new GrokImageError("GROK_TASK_FAILED", `Generating ${use.directive.raw} failed: ${String(error)}`, {
+          cause: error,
+        });
     return known;
   }
 
@@ -73,12 +84,23 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     });
     checkBatch(plan, options);
 
-    const summary: BatchSummary = { directives: uses.length, hits: plan.hits.length, generated: 0, placeholders: 0, failed: 0, costUsd: 0, ms: 0 };
+    const summary: BatchSummary = {
+      directives: uses.length,
+      hits: plan.hits.length,
+      generated: 0,
+      placeholders: 0,
+      failed: 0,
+      costUsd: 0,
+      ms: 0,
+    };
     if (options.mode === "placeholder") {
       for (const key of plan.misses) {
         keys.set(key, { state: "placeholder" });
         const raw = plan.generations.get(key)?.uses[0]?.directive.raw;
-        emit({ type: "warn", message: `${raw} is not cached: using a local placeholder image (mode "placeholder").` });
+        emit({
+          type: "warn",
+          message: `${raw} is not cached: using a local placeholder image (mode "placeholder").`,
+        });
         summary.placeholders++;
       }
     } else {
@@ -156,8 +178,17 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     } catch (error) {
       if (!GrokImageError.isInstance(error) || error.code !== "GROK_CACHE_CORRUPT") throw error;
       if (options.mode !== "generate" || !options.apiKey) throw corruptError(directive, error);
-      emit({ type: "warn", message: `${formatError(error)}\nRegenerating ${directive.raw} (a new paid task).` });
-      await generateOne(key, directive.generation, { cache: store, client: getClient(), options, emit, signal: deps.signal });
+      emit({
+        type: "warn",
+        message: `${formatError(error)}\nRegenerating ${directive.raw} (a new paid task).`,
+      });
+      await generateOne(key, directive.generation, {
+        cache: store,
+        client: getClient(),
+        options,
+        emit,
+        signal: deps.signal,
+      });
       keys.set(key, { state: "generated" });
       return deriveImages(directive, store.lookup(key) ?? entry, "generated", store, options);
     }

@@ -31,7 +31,11 @@ export async function deriveImages(
   cache: ImageCache,
   options: ResolvedOptions,
 ): Promise<ReadyImage[]> {
-  return Promise.all(entry.originals.map((original, index) => deriveOne(directive, entry, original, index, status, cache, options)));
+  return Promise.all(
+    entry.originals.map((original, index) =>
+      deriveOne(directive, entry, original, index, status, cache, options),
+    ),
+  );
 }
 
 function deriveOne(
@@ -44,7 +48,10 @@ function deriveOne(
   options: ResolvedOptions,
 ): Promise<ReadyImage> {
   const { transform } = directive;
-  const name = variantName(original.sha256, transform, { provenance: options.provenance, placeholder: options.placeholder });
+  const name = variantName(original.sha256, transform, {
+    provenance: options.provenance,
+    placeholder: options.placeholder,
+  });
   const ready = (meta: { width: number; height: number; placeholder?: string | undefined }): ReadyImage => ({
     file: cache.variantPath(name, transform.format),
     width: meta.width,
@@ -80,17 +87,29 @@ function deriveOne(
  * Local stand-ins for `mode: "placeholder"`. They live in `<cacheDir>/placeholders/`, which ignores itself in git,
  * so a placeholder can never be mistaken for (or committed as) a generation.
  */
-export async function placeholderImages(directive: Directive, options: ResolvedOptions): Promise<ReadyImage[]> {
+export async function placeholderImages(
+  directive: Directive,
+  options: ResolvedOptions,
+): Promise<ReadyImage[]> {
   const dir = join(options.cacheDir, "placeholders");
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, ".gitignore"), "*\n");
   const { generation, transform } = directive;
   const images: ReadyImage[] = [];
   for (let index = 0; index < generation.n; index++) {
-    const name = variantName(directive.generationKey.slice(0, 64), transform, { provenance: false, placeholder: true });
+    const name = variantName(directive.generationKey.slice(0, 64), transform, {
+      provenance: false,
+      placeholder: true,
+    });
     const file = join(dir, `${name}-${index}.${transform.format === "jpeg" ? "jpg" : transform.format}`);
-    const source = await renderPlaceholderImage(`${generation.prompt}${generation.n > 1 ? ` (${index + 1}/${generation.n})` : ""}`, transform);
-    const derived = await deriveVariant(source, transform, { provenance: null, placeholder: options.placeholder });
+    const source = await renderPlaceholderImage(
+      `${generation.prompt}${generation.n > 1 ? ` (${index + 1}/${generation.n})` : ""}`,
+      transform,
+    );
+    const derived = await deriveVariant(source, transform, {
+      provenance: null,
+      placeholder: options.placeholder,
+    });
     await writeFile(file, derived.data);
     images.push({
       file,
@@ -109,10 +128,13 @@ export async function placeholderImages(directive: Directive, options: ResolvedO
 
 /** Used by `images()` when an original fails its hash check and regeneration is not allowed. */
 export function corruptError(directive: Directive, cause: unknown): GrokImageError {
-  return new GrokImageError("GROK_CACHE_CORRUPT", `The cached image for ${directive.raw} is damaged or missing.`, {
-    directive: directive.raw,
-    cause,
-    hint: "Run `grok-image verify` to see every damaged file; a build in generate mode regenerates it (a new paid task), or restore the cache from git or CI.",
-  });
+  return new GrokImageError(
+    "GROK_CACHE_CORRUPT",
+    `The cached image for ${directive.raw} is damaged or missing.`,
+    {
+      directive: directive.raw,
+      cause,
+      hint: "Run `grok-image verify` to see every damaged file; a build in generate mode regenerates it (a new paid task), or restore the cache from git or CI.",
+    },
+  );
 }
-

@@ -1,3 +1,4 @@
+import type { MaxApiClientOptions } from "../api/maxapi-client.js";
 import type { GrokImageError } from "../errors.js";
 import type { Directive, GrokImage, OutputFormat, ResolvedOptions } from "../types.js";
 
@@ -89,5 +90,8 @@ export interface Engine {
 
 export interface EngineDeps {
   onEvent?: (event: EngineEvent) => void;
+  /** Cancels every request and sleep of the engine (a stopped dev server, Ctrl-C in the CLI). */
   signal?: AbortSignal;
+  /** Transport and timing of the MaxAPI client: tests and benchmarks shorten poll and retry delays here. */
+  client?: Omit<MaxApiClientOptions, "apiKey" | "baseUrl">;
 }

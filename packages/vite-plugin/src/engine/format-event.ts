@@ -10,7 +10,11 @@ function quote(prompt: string): string {
 }
 
 export function formatSummary(s: BatchSummary): string {
-  const parts = [`${s.directives} directive${s.directives === 1 ? "" : "s"}`, `${s.hits} cached`, `${s.generated} generated`];
+  const parts = [
+    `${s.directives} directive${s.directives === 1 ? "" : "s"}`,
+    `${s.hits} cached`,
+    `${s.generated} generated`,
+  ];
   if (s.placeholders > 0) parts.push(`${s.placeholders} placeholder${s.placeholders === 1 ? "" : "s"}`);
   parts.push(`${s.failed} failed`, formatUsd(s.costUsd), `${(s.ms / 1000).toFixed(1)}s`);
   return parts.join(" · ");

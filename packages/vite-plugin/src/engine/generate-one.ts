@@ -26,7 +26,11 @@ const MAX_SUBMITS = 2;
  * poll, download every result into `originals/` as soon as it arrives, then commit the manifest entry.
  * Runs under the cache's per-key lock so two processes sharing the cache pay once.
  */
-export async function generateOne(key: string, generation: Generation, ctx: GenerateContext): Promise<GenerateOutcome> {
+export async function generateOne(
+  key: string,
+  generation: Generation,
+  ctx: GenerateContext,
+): Promise<GenerateOutcome> {
   const { cache } = ctx;
   return cache.withKeyLock(
     key,
@@ -41,7 +45,11 @@ export async function generateOne(key: string, generation: Generation, ctx: Gene
   );
 }
 
-async function submitPollDownload(key: string, generation: Generation, ctx: GenerateContext): Promise<GenerateOutcome> {
+async function submitPollDownload(
+  key: string,
+  generation: Generation,
+  ctx: GenerateContext,
+): Promise<GenerateOutcome> {
   const { cache, client, options, emit, signal } = ctx;
   const report = (state: string, taskId?: string, detail?: string) =>
     emit({
@@ -77,7 +85,14 @@ async function submitPollDownload(key: string, generation: Generation, ctx: Gene
       break;
     } catch (error) {
       const failed = GrokImageError.isInstance(error) ? error : undefined;
-      const terminal = failed && ["GROK_TASK_FAILED", "GROK_MODERATION", "GROK_INVALID_PARAMETERS", "GROK_INSUFFICIENT_POINTS"].includes(failed.code);
+      const terminal =
+        failed &&
+        [
+          "GROK_TASK_FAILED",
+          "GROK_MODERATION",
+          "GROK_INVALID_PARAMETERS",
+          "GROK_INSUFFICIENT_POINTS",
+        ].includes(failed.code);
       // A timeout, an abort or a network failure leaves the task journaled: the next run resumes it for free.
       if (!terminal) throw error;
       await cache.removePending(key);
@@ -94,10 +109,14 @@ async function submitPollDownload(key: string, generation: Generation, ctx: Gene
 
   const urls = info.result?.urls ?? [];
   if (urls.length === 0) {
-    throw new GrokImageError("GROK_TASK_FAILED", `Task ${taskId} for "${generation.prompt}" succeeded with no result URLs.`, {
-      taskId,
-      hint: "Report the task id to MaxAPI support; the build can be re-run once it is resolved.",
-    });
+    throw new GrokImageError(
+      "GROK_TASK_FAILED",
+      `Task ${taskId} for "${generation.prompt}" succeeded with no result URLs.`,
+      {
+        taskId,
+        hint: "Report the task id to MaxAPI support; the build can be re-run once it is resolved.",
+      },
+    );
   }
   report("downloading", taskId, `${urls.length} image${urls.length === 1 ? "" : "s"}`);
   const originals: OriginalRecord[] = [];
@@ -122,7 +141,12 @@ async function submitPollDownload(key: string, generation: Generation, ctx: Gene
   return { paidHere, entry };
 }
 
-async function submit(key: string, generation: Generation, ctx: GenerateContext, attempt: number): Promise<string> {
+async function submit(
+  key: string,
+  generation: Generation,
+  ctx: GenerateContext,
+  attempt: number,
+): Promise<string> {
   const { taskId } = await ctx.client.submit(generation, {
     ...(ctx.options.callBackUrl ? { callBackUrl: ctx.options.callBackUrl } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),

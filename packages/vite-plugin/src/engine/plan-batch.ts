@@ -84,15 +84,23 @@ export function checkBatch(plan: BatchPlan, options: ResolvedOptions): void {
     );
   }
   if (!options.apiKey) {
-    throw new GrokImageError("GROK_NO_API_KEY", `${count} need generating but no MaxAPI key is set:\n${list}`, {
-      hint: "Set MAXAPI_KEY (or the `apiKey` option) to generate them, about " + `${total}; or set GROK_IMAGE_MODE=placeholder to build with local placeholders, or GROK_IMAGE_MODE=frozen to fail without generating.`,
-    });
+    throw new GrokImageError(
+      "GROK_NO_API_KEY",
+      `${count} need generating but no MaxAPI key is set:\n${list}`,
+      {
+        hint:
+          "Set MAXAPI_KEY (or the `apiKey` option) to generate them, about " +
+          `${total}; or set GROK_IMAGE_MODE=placeholder to build with local placeholders, or GROK_IMAGE_MODE=frozen to fail without generating.`,
+      },
+    );
   }
   if (options.maxCost !== undefined && plan.estimatedCostUsd > options.maxCost) {
     throw new GrokImageError(
       "GROK_BUDGET_EXCEEDED",
       `Generating ${count} would cost about ${total}, over the budget of ${formatUsd(options.maxCost)} (maxCost). Nothing was submitted:\n${list}`,
-      { hint: "Raise `maxCost` / GROK_IMAGE_MAX_COST, or lower `n` or use a cheaper tier on some directives." },
+      {
+        hint: "Raise `maxCost` / GROK_IMAGE_MAX_COST, or lower `n` or use a cheaper tier on some directives.",
+      },
     );
   }
 }

@@ -1,4 +1,4 @@
-import sharp from "sharp";
+import sharp, { type Metadata } from "sharp";
 import { GrokImageError } from "../errors.js";
 
 /** The raster formats an original may have. Anything else (SVG, PDF, TIFF...) is not an image we ship. */
@@ -18,7 +18,7 @@ export interface ImageInfo {
  * accepted raster formats are rejected as GROK_DOWNLOAD_REJECTED: this runs on downloaded bytes.
  */
 export async function readImageInfo(bytes: Buffer): Promise<ImageInfo> {
-  let metadata: sharp.Metadata;
+  let metadata: Metadata;
   try {
     metadata = await sharp(bytes).metadata();
   } catch (error) {

@@ -1,9 +1,19 @@
 import path from "node:path";
 import { inspect } from "node:util";
-import { OUTPUT_FORMATS, toOutputFormat } from "../directive/parse-directive.js";
 import { isTier, TIER_NAMES } from "../directive/models.js";
+import { OUTPUT_FORMATS, toOutputFormat } from "../directive/parse-directive.js";
 import { GrokImageError } from "../errors.js";
 import type { GrokImageOptions, Mode, ResolvedOptions } from "../types.js";
+import {
+  badOption,
+  checkBoolean,
+  checkHttpUrl,
+  checkPositiveInteger,
+  resolveBaseUrl,
+  resolveMaxCost,
+  type Source,
+  show,
+} from "./check-option.js";
 
 /** Option defaults that do not depend on the environment (SPEC section 3). */
 export const DEFAULTS = Object.freeze({
@@ -19,7 +29,15 @@ export const DEFAULTS = Object.freeze({
 } as const satisfies Required<
   Pick<
     GrokImageOptions,
-    "baseUrl" | "tier" | "cacheDir" | "concurrency" | "timeout" | "format" | "quality" | "placeholder" | "provenance"
+    | "baseUrl"
+    | "tier"
+    | "cacheDir"
+    | "concurrency"
+    | "timeout"
+    | "format"
+    | "quality"
+    | "placeholder"
+    | "provenance"
   >
 >);
 
@@ -64,20 +82,6 @@ export interface ResolveContext {
   readonly onWarning?: (message: string) => void;
 }
 
-type Source = { option: string; env?: string | undefined };
-
-function badOption(source: Source, what: string, hint?: string): GrokImageError {
-  const where = source.env
-    ? `environment variable ${source.env} (option "${source.option}")`
-    : `option "${source.option}"`;
-  return new GrokImageError("GROK_BAD_OPTION", `Invalid grok-image ${where}: ${what}.`, { hint });
-}
-
-/** Shows a user value in a message. Only ever called for options that cannot hold a secret. */
-function show(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : inspect(value, { depth: 1, breakLength: Infinity });
-}
-
 /** Reads an env var; empty or blank counts as unset, as shells and CI systems set them that way. */
 function readEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const value = env[name]?.trim();
@@ -94,67 +98,13 @@ function pick<T>(user: T | undefined, env: NodeJS.ProcessEnv, option: string, en
   return { value: fromEnv as unknown, source: { option, env: fromEnv === undefined ? undefined : envName } };
 }
 
-function positiveInteger(value: unknown, source: Source): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-    throw badOption(source, `${show(value)} is not accepted. Accepted values: integers >= 1`);
-  }
-  return value;
-}
-
-function boolean(value: unknown, source: Source): boolean {
-  if (typeof value !== "boolean") {
-    throw badOption(source, `${show(value)} is not accepted. Accepted values: true, false`);
-  }
-  return value;
-}
-
-function httpUrl(value: unknown, source: Source, kind: string): URL {
-  let url: URL | undefined;
-  if (typeof value === "string") {
-    try {
-      url = new URL(value);
-    } catch {}
-  }
-  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
-    // Credentials in a malformed URL would be echoed below: drop any userinfo-looking prefix first.
-    const shown = typeof value === "string" ? JSON.stringify(value.replace(/\/\/[^/@]*@/, "//***@")) : show(value);
-    throw badOption(source, `${shown} is not ${kind}. Accepted values: http:// or https:// URLs`);
-  }
-  return url;
-}
-
-function resolveBaseUrl(value: unknown, source: Source): string {
-  const url = httpUrl(value, source, "an API origin");
-  if (url.username || url.password) {
-    url.username = "";
-    url.password = "";
-    throw badOption(
-      source,
-      `"${url.href}" (credentials removed) must not contain credentials`,
-      "Pass the key as the apiKey option or MAXAPI_KEY: it is sent as a Bearer token, never in the URL.",
-    );
-  }
-  if (url.search || url.hash) {
-    throw badOption(source, `"${url.href}" must not have a query or fragment. Accepted values: an origin with an optional path`);
-  }
-  // Paths are kept (an API behind a path prefix); trailing slashes go so `${baseUrl}/api/v1/...` is always right.
-  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
-}
-
-function resolveMaxCost(value: unknown, source: Source): number | undefined {
-  if (value === undefined) return undefined;
-  let parsed = value;
-  if (typeof value === "string") parsed = /^\d+(?:\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
-  if (typeof parsed !== "number" || !Number.isFinite(parsed) || parsed < 0) {
-    throw badOption(source, `${show(value)} is not accepted. Accepted values: a number of US dollars >= 0, e.g. 0.5`);
-  }
-  return parsed;
-}
-
 function resolveApiKey(user: unknown, env: NodeJS.ProcessEnv): string | undefined {
   if (user !== undefined && typeof user !== "string") {
     // The value is never shown: a misplaced secret is still a secret.
-    throw badOption({ option: "apiKey" }, `expected a string, got ${user === null ? "null" : typeof user} (value not shown)`);
+    throw badOption(
+      { option: "apiKey" },
+      `expected a string, got ${user === null ? "null" : typeof user} (value not shown)`,
+    );
   }
   return user?.trim() || readEnv(env, ENV_VARS.apiKey);
 }
@@ -176,21 +126,48 @@ export function resolveOptions(user: GrokImageOptions | undefined, context: Reso
     }
   }
   const u = options as GrokImageOptions;
-  const root = path.resolve(context.root);
   const apiKey = resolveApiKey(u.apiKey, env);
+  try {
+    return resolveRest(u, env, apiKey, context);
+  } catch (error) {
+    throw apiKey && GrokImageError.isInstance(error) ? redactKey(error, apiKey) : error;
+  }
+}
+
+/** A key pasted into the wrong option would be echoed as a "bad value": take it out again. */
+function redactKey(error: GrokImageError, apiKey: string): GrokImageError {
+  if (!error.message.includes(apiKey) && !error.hint?.includes(apiKey)) return error;
+  return new GrokImageError(error.code, error.message.replaceAll(apiKey, "[redacted]"), {
+    hint: error.hint?.replaceAll(apiKey, "[redacted]"),
+  });
+}
+
+function resolveRest(
+  u: GrokImageOptions,
+  env: NodeJS.ProcessEnv,
+  apiKey: string | undefined,
+  context: ResolveContext,
+): ResolvedOptions {
+  const root = path.resolve(context.root);
 
   const baseUrlIn = pick(u.baseUrl, env, "baseUrl", ENV_VARS.baseUrl);
   const baseUrl = resolveBaseUrl(baseUrlIn.value ?? DEFAULTS.baseUrl, baseUrlIn.source);
 
   const tier = u.tier ?? DEFAULTS.tier;
   if (!isTier(tier)) {
-    throw badOption({ option: "tier" }, `${show(tier)} is not accepted. Accepted values: ${TIER_NAMES.join(", ")}`);
+    throw badOption(
+      { option: "tier" },
+      `${show(tier)} is not accepted. Accepted values: ${TIER_NAMES.join(", ")}`,
+    );
   }
 
   const cacheDirIn = pick(u.cacheDir, env, "cacheDir", ENV_VARS.cacheDir);
   const cacheDirValue = cacheDirIn.value ?? DEFAULTS.cacheDir;
   if (typeof cacheDirValue !== "string" || cacheDirValue.trim() === "") {
-    throw badOption(cacheDirIn.source, `${show(cacheDirValue)} is not accepted. Accepted values: a directory path`);
+    throw badOption(
+      cacheDirIn.source,
+      `${show(cacheDirValue)} is not accepted. Accepted values: a directory path`,
+    );
   }
 
   const modeIn = pick(u.mode, env, "mode", ENV_VARS.mode);
@@ -215,14 +192,19 @@ export function resolveOptions(user: GrokImageOptions | undefined, context: Reso
   }
   const quality = u.quality ?? DEFAULTS.quality;
   if (typeof quality !== "number" || !Number.isInteger(quality) || quality < 1 || quality > 100) {
-    throw badOption({ option: "quality" }, `${show(quality)} is not accepted. Accepted values: integers 1-100`);
+    throw badOption(
+      { option: "quality" },
+      `${show(quality)} is not accepted. Accepted values: integers 1-100`,
+    );
   }
-  const concurrency = positiveInteger(u.concurrency ?? DEFAULTS.concurrency, { option: "concurrency" });
+  const concurrency = checkPositiveInteger(u.concurrency ?? DEFAULTS.concurrency, { option: "concurrency" });
   const maxCost = resolveMaxCost(maxCostIn.value, maxCostIn.source);
-  const placeholder = boolean(u.placeholder ?? DEFAULTS.placeholder, { option: "placeholder" });
-  const provenance = boolean(u.provenance ?? DEFAULTS.provenance, { option: "provenance" });
+  const placeholder = checkBoolean(u.placeholder ?? DEFAULTS.placeholder, { option: "placeholder" });
+  const provenance = checkBoolean(u.provenance ?? DEFAULTS.provenance, { option: "provenance" });
   const callBackUrl =
-    u.callBackUrl === undefined ? undefined : httpUrl(u.callBackUrl, { option: "callBackUrl" }, "a webhook URL").href;
+    u.callBackUrl === undefined
+      ? undefined
+      : checkHttpUrl(u.callBackUrl, { option: "callBackUrl" }, "a webhook URL").href;
 
   if (context.command === "serve" && mode === "generate" && apiKey === undefined) {
     mode = "placeholder";

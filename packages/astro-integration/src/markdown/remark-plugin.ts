@@ -1,0 +1,24 @@
+import { isDirectiveUrl, promptOf, toMarkdownSpecifier } from "./markdown-specifier.js";
+
+interface MdastNode {
+  type: string;
+  url?: string;
+  alt?: string | null;
+  children?: MdastNode[];
+}
+
+function rewrite(node: MdastNode): void {
+  if (node.type === "image" && typeof node.url === "string" && isDirectiveUrl(node.url)) {
+    if (!node.alt) node.alt = promptOf(node.url);
+    node.url = toMarkdownSpecifier(node.url);
+  }
+  for (const child of node.children ?? []) rewrite(child);
+}
+
+/**
+ * The same rewrite as `satteriGrokImages`, as a remark plugin for projects that chose the `unified` processor
+ * from `@astrojs/markdown-remark`. Astro runs its image collection after the user's remark plugins there too.
+ */
+export function remarkGrokImages(): (tree: MdastNode) => void {
+  return rewrite;
+}

@@ -1,0 +1,134 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { countKey } from "./counters.js";
+import type { EmulatorContext } from "./emulator-context.js";
+import { dropConnection, readJson, sendError, sendHttpFault, sendJson, sleep } from "./http-util.js";
+import { moderationBody } from "./moderation.js";
+import { type TaskOutcome, taskData } from "./task-store.js";
+import type { Fault } from "./types.js";
+import { validateSubmit } from "./validate-submit.js";
+import { isPrivateUrl } from "./webhook.js";
+
+const TASK_PATH = /^\/api\/v1\/task\/([^/]+)(\/cancel)?\/?$/;
+
+/** The MaxAPI task endpoints (MAXAPI.md §2). */
+export function createApiHandler(ctx: EmulatorContext) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? "/", "http://emulator").pathname;
+    if (!path.startsWith("/api/v1/")) return sendError(res, 404, "not found");
+    if (path === "/api/v1/task/submit" && req.method === "POST") ctx.counters.submits += 1;
+    if (!authorized(req, ctx.options.apiKeys)) return sendError(res, 401, "unauthorized");
+    if (path === "/api/v1/task/submit") {
+      return req.method === "POST" ? submit(ctx, req, res) : sendError(res, 405, "method not allowed");
+    }
+    const match = TASK_PATH.exec(path);
+    if (!match?.[1]) return sendError(res, 404, "not found");
+    const taskId = decodeURIComponent(match[1]);
+    if (match[2])
+      return req.method === "POST" ? cancel(ctx, taskId, res) : sendError(res, 405, "method not allowed");
+    return req.method === "GET" ? query(ctx, taskId, req, res) : sendError(res, 405, "method not allowed");
+  };
+}
+
+function authorized(req: IncomingMessage, apiKeys: readonly string[] | undefined): boolean {
+  const token = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? "")?.[1];
+  if (!token) return false;
+  return apiKeys === undefined || apiKeys.includes(token);
+}
+
+/**
+ * Applies the faults every phase shares. Returns true when the response is already decided (sent or dropped);
+ * a delay only postpones the normal handling.
+ */
+export async function applyTransportFault(
+  ctx: EmulatorContext,
+  fault: Fault | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<boolean> {
+  if (fault?.type === "delay") await sleep(fault.ms, ctx.timers);
+  if (fault?.type === "http") sendHttpFault(res, fault);
+  if (fault?.type === "drop") dropConnection(req);
+  return fault?.type === "http" || fault?.type === "drop";
+}
+
+async function submit(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readJson(req);
+  if (!body.ok) return sendError(res, 400, body.msg);
+  const prompt = promptOf(body.value);
+  if (prompt !== undefined) countKey(ctx.counters.submitsByPrompt, prompt);
+  const fault = ctx.faults.take("submit", prompt);
+  if (await applyTransportFault(ctx, fault, req, res)) return;
+
+  const check = validateSubmit(body.value);
+  if (!check.ok) return sendError(res, 400, check.msg);
+  const { options } = ctx;
+  if (check.invalidParameter !== undefined && options.invalidParameters === "reject") {
+    return sendError(res, 400, check.invalidParameter);
+  }
+  let deliverWebhook = check.callBackUrl !== undefined;
+  if (check.callBackUrl !== undefined && !options.allowPrivateCallbacks && isPrivateUrl(check.callBackUrl)) {
+    if (options.privateCallbacks === "reject") {
+      return sendError(res, 400, "callBackUrl must not point to localhost or a private address");
+    }
+    deliverWebhook = false;
+  }
+  if (fault?.type === "moderation") {
+    ctx.counters.moderated += 1;
+    return sendJson(res, 400, moderationBody(fault.categories));
+  }
+
+  let outcome: TaskOutcome = { status: "SUCCESS", failureReason: null };
+  if (fault?.type === "outcome")
+    outcome = { status: fault.status, failureReason: fault.failureReason ?? null };
+  if (check.invalidParameter !== undefined)
+    outcome = { status: "FAILURE", failureReason: "INVALID_PARAMETERS" };
+  const task = ctx.tasks.create({
+    model: check.model,
+    input: check.input,
+    prompt: check.prompt,
+    n: check.n,
+    ratio: check.ratio,
+    resolution: check.resolution,
+    callBackUrl: check.callBackUrl,
+    deliverWebhook,
+    latencyMs: fault?.type === "latency" ? fault.ms : options.latencyMs,
+    outcome,
+    seed: options.seed,
+    imageScale: options.imageScale,
+  });
+  ctx.counters.tasksCreated += 1;
+  if (fault?.type === "accept-then-drop") return dropConnection(req);
+  sendJson(res, 200, { code: 0, msg: "ok", data: { taskId: task.id } });
+}
+
+function promptOf(body: unknown): string | undefined {
+  const input = (body as { input?: { prompt?: unknown } } | null)?.input;
+  return typeof input?.prompt === "string" ? input.prompt : undefined;
+}
+
+async function query(ctx: EmulatorContext, taskId: string, req: IncomingMessage, res: ServerResponse) {
+  ctx.counters.queries += 1;
+  countKey(ctx.counters.queriesByTask, taskId);
+  const task = ctx.tasks.get(taskId);
+  if (await applyTransportFault(ctx, ctx.faults.take("query", task?.prompt), req, res)) return;
+  // Looked up again: a delay fault may have outlasted a reset().
+  const current = ctx.tasks.get(taskId);
+  if (!current) return sendError(res, 404, "task not found");
+  sendJson(res, 200, { code: 0, msg: "ok", data: taskData(current, ctx.cdnUrl) });
+}
+
+function cancel(ctx: EmulatorContext, taskId: string, res: ServerResponse): void {
+  ctx.counters.cancels += 1;
+  const task = ctx.tasks.get(taskId);
+  if (!task) {
+    sendError(res, 404, "task not found");
+    return;
+  }
+  const refusal = ctx.tasks.cancel(task, ctx.options.cancellable);
+  if (refusal !== undefined) {
+    sendError(res, 400, refusal);
+    return;
+  }
+  ctx.counters.cancelled += 1;
+  sendJson(res, 200, { code: 0, msg: "ok" });
+}

@@ -1,0 +1,9 @@
+export type {
+  CallOptions,
+  MaxApiClient,
+  MaxApiClientOptions,
+  PollSchedule,
+  RetryInfo,
+  TaskInfo,
+} from "./maxapi-client.js";
+export { createMaxApiClient } from "./maxapi-client.js";

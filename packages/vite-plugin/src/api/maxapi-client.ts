@@ -1,0 +1,231 @@
+import { readFileSync } from "node:fs";
+import { Agent, type Dispatcher, interceptors } from "undici";
+import { GrokImageError } from "../errors.js";
+import type { Generation } from "../types.js";
+import { downloadImage } from "./download.js";
+import { type ApiContext, callApi } from "./http.js";
+import { DEFAULT_POLL, type PollSchedule, pollTask, type WaitOptions } from "./poll-task.js";
+import type { RetryInfo } from "./retry-policy.js";
+import { parseTaskInfo, type TaskInfo } from "./task-info.js";
+
+export type { PollSchedule } from "./poll-task.js";
+export type { RetryInfo } from "./retry-policy.js";
+export type { TaskInfo } from "./task-info.js";
+
+export interface MaxApiClientOptions {
+  /** Bearer secret. Sent only to the `baseUrl` origin; never to download hosts, never in an error. */
+  apiKey: string;
+  /** API origin, e.g. `https://api.maxapi.io` or an emulator's URL. */
+  baseUrl: string;
+  /** Transport. @default an own undici `Agent` (8 connections per origin, 10 s connect timeout), closed by `close()` */
+  dispatcher?: Dispatcher;
+  /** @default "grok-image/<package version>" */
+  userAgent?: string;
+  /**
+   * Retries of the submit, for failures where the request provably never reached MaxAPI, or a 429/5xx answer.
+   * Queries and downloads are safe to repeat and use `max(retries, 4)`.
+   * @default 2
+   */
+  retries?: number;
+  /** First retry delay; doubles per retry, randomized ×1-2. @default 1000 */
+  minRetryDelayMs?: number;
+  /** Cap of one retry delay (a `Retry-After` up to 60 s is still honoured). @default 30000 */
+  maxRetryDelayMs?: number;
+  /** Largest download accepted. @default 52428800 (50 MiB) */
+  maxDownloadBytes?: number;
+  /** Adaptive polling schedule of `waitForTask`. */
+  poll?: PollSchedule;
+  /** Per-request timeouts. */
+  timeouts?: {
+    /** TCP/TLS connect. @default 10000 */
+    connectMs?: number;
+    /** Until the response headers arrive. @default 30000 */
+    headersMs?: number;
+    /** Between two body chunks. @default 30000 */
+    bodyMs?: number;
+  };
+  /** Called before every retry, e.g. to log it. */
+  onRetry?: (info: RetryInfo) => void;
+}
+
+/** Options every call accepts. `label` names the image in messages, e.g. the directive as written. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  label?: string;
+}
+
+export interface MaxApiClient {
+  /** `POST /api/v1/task/submit`: the paid step. Never retried once the request may have reached MaxAPI. */
+  submit(generation: Generation, opts?: CallOptions & { callBackUrl?: string }): Promise<{ taskId: string }>;
+  /** `GET /api/v1/task/{taskId}`, retried on network errors, 408, 429 and 5xx. */
+  getTask(taskId: string, opts?: CallOptions): Promise<TaskInfo>;
+  /** Polls until SUCCESS (resolves) or a terminal failure, the deadline (GROK_TIMEOUT) or an abort (rejects). */
+  waitForTask(taskId: string, opts: WaitOptions): Promise<TaskInfo>;
+  /** Downloads and verifies one result URL; no credentials are sent. */
+  download(url: string, opts?: CallOptions & { maxBytes?: number; taskId?: string }): Promise<Buffer>;
+  /** `POST /api/v1/task/{taskId}/cancel`. MaxAPI cancels only queued tasks; a refusal rejects with GROK_HTTP_ERROR. */
+  cancel(taskId: string, opts?: CallOptions): Promise<void>;
+  /** Closes the client's own Agent (a caller-supplied dispatcher is left open). */
+  close(): Promise<void>;
+}
+
+const DEFAULTS = {
+  retries: 2,
+  safeRetries: 4,
+  minRetryDelayMs: 1000,
+  maxRetryDelayMs: 30_000,
+  maxDownloadBytes: 50 * 1024 * 1024,
+  connectMs: 10_000,
+  headersMs: 30_000,
+  bodyMs: 30_000,
+  connections: 8,
+  maxRedirections: 3,
+};
+
+export function createMaxApiClient(options: MaxApiClientOptions): MaxApiClient {
+  const { apiKey } = options;
+  if (typeof apiKey !== "string" || apiKey.length === 0) {
+    throw new GrokImageError("GROK_NO_API_KEY", "The MaxAPI client needs an API key.", {
+      hint: "Set MAXAPI_KEY (or the `apiKey` option).",
+    });
+  }
+  let baseUrl: URL;
+  try {
+    baseUrl = new URL(options.baseUrl.endsWith("/") ? options.baseUrl : `${options.baseUrl}/`);
+  } catch {
+    throw new GrokImageError("GROK_BAD_OPTION", "`baseUrl` is not a valid URL.", {
+      hint: "Use an origin such as https://api.maxapi.io.",
+    });
+  }
+  const timeouts = options.timeouts ?? {};
+  const ownAgent = options.dispatcher
+    ? undefined
+    : new Agent({
+        connections: DEFAULTS.connections,
+        connect: { timeout: timeouts.connectMs ?? DEFAULTS.connectMs },
+        headersTimeout: timeouts.headersMs ?? DEFAULTS.headersMs,
+        bodyTimeout: timeouts.bodyMs ?? DEFAULTS.bodyMs,
+      });
+  const dispatcher = options.dispatcher ?? (ownAgent as Agent);
+  const retries = options.retries ?? DEFAULTS.retries;
+  const safeRetries = Math.max(retries, DEFAULTS.safeRetries);
+  const api: ApiContext = {
+    dispatcher,
+    baseUrl,
+    apiKey,
+    userAgent: options.userAgent ?? defaultUserAgent(),
+    headersTimeoutMs: timeouts.headersMs ?? DEFAULTS.headersMs,
+    bodyTimeoutMs: timeouts.bodyMs ?? DEFAULTS.bodyMs,
+    minRetryDelayMs: options.minRetryDelayMs ?? DEFAULTS.minRetryDelayMs,
+    maxRetryDelayMs: options.maxRetryDelayMs ?? DEFAULTS.maxRetryDelayMs,
+    onRetry: options.onRetry,
+  };
+  // Downloads get their own redirect-following view of the transport; API calls follow no redirect, so the
+  // Bearer header can never be replayed to another host.
+  const downloads = {
+    ...api,
+    dispatcher: dispatcher.compose(
+      interceptors.redirect({ maxRedirections: DEFAULTS.maxRedirections, throwOnMaxRedirect: true }),
+    ),
+    retries: safeRetries,
+  };
+  const maxDownloadBytes = options.maxDownloadBytes ?? DEFAULTS.maxDownloadBytes;
+  const schedule = { ...DEFAULT_POLL, ...options.poll };
+  const taskPath = (taskId: string) => `/api/v1/task/${encodeURIComponent(taskId)}`;
+
+  const getTask = async (taskId: string, opts: CallOptions = {}): Promise<TaskInfo> => {
+    const data = await callApi(api, {
+      phase: "query",
+      method: "GET",
+      path: taskPath(taskId),
+      retries: safeRetries,
+      signal: opts.signal,
+      label: opts.label,
+      taskId,
+    });
+    return parseTaskInfo(data, taskId);
+  };
+
+  return {
+    async submit(generation, opts = {}) {
+      const input: Record<string, unknown> = { prompt: generation.prompt, n: generation.n };
+      if (generation.ratio !== null) input.ratio = generation.ratio;
+      if (generation.resolution !== null) input.resolution = generation.resolution;
+      const label = opts.label ?? JSON.stringify(generation.prompt);
+      const data = await callApi(api, {
+        phase: "submit",
+        method: "POST",
+        path: "/api/v1/task/submit",
+        body: {
+          model: generation.model,
+          input,
+          ...(opts.callBackUrl ? { callBackUrl: opts.callBackUrl } : {}),
+        },
+        retries,
+        signal: opts.signal,
+        label,
+      });
+      const taskId = (data as { taskId?: unknown } | null)?.taskId;
+      if (typeof taskId !== "string" || taskId.length === 0) {
+        throw new GrokImageError(
+          "GROK_HTTP_ERROR",
+          `MaxAPI accepted the submit for ${label} but returned no task id.`,
+          {
+            hint: "A task may have been created and charged. Check the MaxAPI dashboard before running the build again.",
+          },
+        );
+      }
+      return { taskId };
+    },
+    getTask,
+    waitForTask(taskId, opts) {
+      return pollTask(
+        taskId,
+        (signal) => getTask(taskId, { signal, ...(opts.label ? { label: opts.label } : {}) }),
+        schedule,
+        opts,
+      );
+    },
+    download(url, opts = {}) {
+      return downloadImage(downloads, url, {
+        signal: opts.signal,
+        maxBytes: opts.maxBytes ?? maxDownloadBytes,
+        label: opts.label,
+        taskId: opts.taskId,
+      });
+    },
+    async cancel(taskId, opts = {}) {
+      await callApi(api, {
+        phase: "cancel",
+        method: "POST",
+        path: `${taskPath(taskId)}/cancel`,
+        retries: safeRetries,
+        signal: opts.signal,
+        label: opts.label,
+        taskId,
+      });
+    },
+    async close() {
+      await ownAgent?.close();
+    },
+  };
+}
+
+let userAgent: string | undefined;
+
+/** `grok-image/<version>`, read once from this package's manifest (two levels up from `src/api` and `dist/api`). */
+function defaultUserAgent(): string {
+  if (userAgent === undefined) {
+    let version = "0.0.0";
+    try {
+      const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+        version?: unknown;
+      };
+      if (typeof manifest.version === "string") version = manifest.version;
+    } catch {
+      // A bundled copy may have no manifest beside it; the version is only informative.
+    }
+    userAgent = `grok-image/${version}`;
+  }
+  return userAgent;
+}

@@ -1,0 +1,436 @@
+import { copyFile, mkdir, readFile, rm, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { GrokImageError } from "../errors.js";
+import { readImageInfo } from "../image/read-image-info.js";
+import type { ManifestEntry, OriginalRecord, OutputFormat } from "../types.js";
+import { fileExtension } from "./file-extension.js";
+import { hashFile, sha256Hex } from "./hash-file.js";
+import { acquireDirLock, type DirLockOptions, lockDirFor, sweepStaleLockGraves } from "./key-lock.js";
+import {
+  entryProblem,
+  type Manifest,
+  ManifestSyntaxError,
+  parseManifest,
+  serializeManifest,
+} from "./manifest-file.js";
+import { PendingJournal, type PendingRecord } from "./pending-journal.js";
+import { type VariantMeta, VariantStore } from "./variant-store.js";
+import { type VerifyReport, verifyCache } from "./verify-cache.js";
+import { sweepStaleTemps, writeFileAtomic } from "./write-file-atomic.js";
+
+export type { PendingRecord } from "./pending-journal.js";
+export type { VariantMeta } from "./variant-store.js";
+export type { VerifyProblem, VerifyReport } from "./verify-cache.js";
+
+/** The `.grok-images/` directory. Every method is safe to call from several processes sharing the directory. */
+export interface ImageCache {
+  /** Absolute path of the cache directory. */
+  readonly dir: string;
+  /** What was wrong with `manifest.json` when it was last read (dropped entries); empty when it was clean. */
+  readonly manifestProblems: readonly string[];
+  /** The entry of a generation key, from memory: no I/O. */
+  lookup(key: string): ManifestEntry | undefined;
+  /** Re-reads `manifest.json` when it changed on disk (another process committed). */
+  refresh(): Promise<void>;
+  /** Every generation key, sorted. */
+  keys(): string[];
+  originalPath(record: OriginalRecord): string;
+  /** The original's bytes, verified against its size and sha256; GROK_CACHE_CORRUPT when missing or damaged. */
+  readOriginal(record: OriginalRecord): Promise<Buffer>;
+  /** Whether every original of the entry exists and matches its hash. */
+  checkEntry(key: string): Promise<{ ok: boolean; problems: string[] }>;
+  /** Stores downloaded bytes as `originals/<sha256>.<ext>` (content-addressed) and describes them. */
+  storeOriginal(bytes: Buffer): Promise<OriginalRecord>;
+  /**
+   * Records a generation (the commit marker: its originals must already be stored), merged under the manifest
+   * lock with what other processes committed, then removes the pending record of the key.
+   */
+  commit(key: string, entry: ManifestEntry): Promise<void>;
+  /** Drops entries, and deletes their originals that no remaining entry references. */
+  remove(keys: string[]): Promise<void>;
+  readPending(key: string): Promise<PendingRecord | undefined>;
+  writePending(key: string, record: PendingRecord): Promise<void>;
+  removePending(key: string): Promise<void>;
+  listPending(): Promise<Array<{ key: string; record: PendingRecord }>>;
+  /**
+   * Runs `fn` while holding the key: one caller at a time in this process, one process at a time across
+   * processes sharing the cache. The manifest is re-read before `fn` runs, so `fn` must start with
+   * `lookup(key)`: a caller that waited finds the winner's entry there and pays nothing.
+   */
+  withKeyLock<T>(
+    key: string,
+    fn: () => Promise<T>,
+    opts?: { signal?: AbortSignal; onWait?: () => void },
+  ): Promise<T>;
+  variantPath(name: string, format: OutputFormat): string;
+  /** The sidecar of a complete variant, or undefined when the variant or its sidecar is missing. */
+  readVariantMeta(name: string): Promise<VariantMeta | undefined>;
+  /** Writes the variant file, then its sidecar. */
+  writeVariant(name: string, data: Buffer, meta: VariantMeta): Promise<void>;
+  /** Checks every file of the cache (for `grok-image verify`). */
+  verify(): Promise<VerifyReport>;
+}
+
+export interface OpenCacheOptions {
+  /**
+   * What to do when `manifest.json` is not valid JSON (a merge conflict, a truncated copy). `"throw"` reports
+   * GROK_CACHE_CORRUPT and changes nothing; `"reset"` keeps the file as `manifest.json.corrupt-<time>` and
+   * starts from an empty manifest. @default "throw"
+   */
+  onCorruptManifest?: "throw" | "reset";
+  /** Lock timings; tests shorten them. */
+  lock?: Pick<DirLockOptions, "staleMs" | "heartbeatMs" | "pollMs">;
+}
+
+/** Generation keys become file names: only a conservative alphabet, so no key can escape its directory. */
+const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+const MANIFEST_LOCK = "manifest";
+/** Not committed: locks are per machine, temps are leftovers. */
+const GITIGNORE = "# Per-machine files; everything else here is meant to be committed.\nlocks/\n*.tmp\n";
+
+/** Opens (creating when needed) the cache at `dir`, sweeps leftovers of killed writers, reads the manifest. */
+export async function openCache(dir: string, options: OpenCacheOptions = {}): Promise<ImageCache> {
+  const cache = new DirectoryCache(resolve(dir), options);
+  await cache.open();
+  return cache;
+}
+
+class DirectoryCache implements ImageCache {
+  readonly dir: string;
+  manifestProblems: string[] = [];
+  private entries: Manifest = new Map();
+  /** Identity of the manifest file last read; every commit renames a new file in, so the inode changes. */
+  private stamp: string | undefined;
+  private readonly manifestPath: string;
+  readonly originalsDir: string;
+  private readonly locksDir: string;
+  private readonly pending: PendingJournal;
+  readonly variants: VariantStore;
+  /** Per key, the tail of the in-process queue of holders: the in-process half of `withKeyLock`. */
+  private readonly keyQueue = new Map<string, Promise<void>>();
+
+  private readonly options: OpenCacheOptions;
+
+  constructor(dir: string, options: OpenCacheOptions) {
+    this.dir = dir;
+    this.options = options;
+    this.manifestPath = join(dir, "manifest.json");
+    this.originalsDir = join(dir, "originals");
+    this.locksDir = join(dir, "locks");
+    this.pending = new PendingJournal(join(dir, "pending"));
+    this.variants = new VariantStore(join(dir, "variants"));
+  }
+
+  async open(): Promise<void> {
+    for (const sub of [this.originalsDir, this.variants.dir, this.pending.dir, this.locksDir]) {
+      await mkdir(sub, { recursive: true });
+    }
+    await writeFileAtomic(join(this.dir, ".gitignore"), GITIGNORE, { ifExists: "keep" }).catch(() => {});
+    for (const sub of [this.dir, this.originalsDir, this.variants.dir, this.pending.dir]) {
+      await sweepStaleTemps(sub);
+    }
+    await sweepStaleLockGraves(this.locksDir);
+    await this.refresh();
+  }
+
+  lookup(key: string): ManifestEntry | undefined {
+    return this.entries.get(key);
+  }
+
+  keys(): string[] {
+    return [...this.entries.keys()].sort();
+  }
+
+  async refresh(): Promise<void> {
+    const stamp = await this.currentStamp();
+    if (stamp !== undefined && stamp === this.stamp) return;
+    const { entries, problems } = await this.readManifestFromDisk();
+    this.entries = entries;
+    this.manifestProblems = problems;
+    this.stamp = stamp;
+  }
+
+  private async currentStamp(): Promise<string | undefined> {
+    try {
+      const info = await stat(this.manifestPath, { bigint: true });
+      return `${info.ino}:${info.size}:${info.mtimeNs}`;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async readManifestFromDisk(): Promise<{ entries: Manifest; problems: string[] }> {
+    let text: string;
+    try {
+      text = await readFile(this.manifestPath, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return { entries: new Map(), problems: [] };
+      throw error;
+    }
+    try {
+      return parseManifest(text);
+    } catch (error) {
+      if (!(error instanceof ManifestSyntaxError)) throw error;
+      if (this.options.onCorruptManifest === "reset") {
+        const copy = await this.keepCorruptCopy();
+        return { entries: new Map(), problems: [`manifest.json was unreadable (${error.message}); kept as ${copy}`] };
+      }
+      throw new GrokImageError(
+        "GROK_CACHE_CORRUPT",
+        `The cache manifest ${this.manifestPath} is not valid JSON (${error.message}); it was left untouched.`,
+        {
+          hint:
+            "Restore it from version control (look for merge-conflict markers), or run `grok-image verify`. " +
+            "Deleting it makes every image a miss: in generate mode each would be paid for again.",
+          cause: error,
+        },
+      );
+    }
+  }
+
+  private async keepCorruptCopy(): Promise<string> {
+    const copy = `${this.manifestPath}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+    await copyFile(this.manifestPath, copy);
+    return copy;
+  }
+
+  originalPath(record: OriginalRecord): string {
+    return join(this.originalsDir, `${record.sha256}.${fileExtension(record.format)}`);
+  }
+
+  /** The keys whose entries use an original, to name them in errors. */
+  keysReferencing(sha256: string): string[] {
+    return this.keys().filter((key) => this.entries.get(key)?.originals.some((o) => o.sha256 === sha256));
+  }
+
+  private corrupt(record: OriginalRecord, what: string): GrokImageError {
+    const keys = this.keysReferencing(record.sha256);
+    const owner = keys.length > 0 ? ` (generation ${keys.join(", ")})` : "";
+    return new GrokImageError("GROK_CACHE_CORRUPT", `The cached original ${this.originalPath(record)}${owner} ${what}.`, {
+      hint: "In generate mode it is generated again on the next build; run `grok-image verify` to check the whole cache.",
+    });
+  }
+
+  async readOriginal(record: OriginalRecord): Promise<Buffer> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.originalPath(record));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw this.corrupt(record, "is missing");
+      throw error;
+    }
+    if (bytes.length !== record.bytes) {
+      throw this.corrupt(record, `has ${bytes.length} bytes instead of ${record.bytes}`);
+    }
+    if (sha256Hex(bytes) !== record.sha256) throw this.corrupt(record, "does not match its sha256");
+    return bytes;
+  }
+
+  async checkEntry(key: string): Promise<{ ok: boolean; problems: string[] }> {
+    const entry = this.entries.get(key);
+    if (!entry) return { ok: false, problems: [`no manifest entry for ${key}`] };
+    const problems: string[] = [];
+    for (const record of entry.originals) {
+      const problem = await this.originalProblem(record);
+      if (problem) problems.push(problem);
+    }
+    return { ok: problems.length === 0, problems };
+  }
+
+  /** What is wrong with an original on disk, streamed (bounded memory), or undefined when it is intact. */
+  async originalProblem(record: OriginalRecord): Promise<string | undefined> {
+    const file = this.originalPath(record);
+    const found = await hashFile(file);
+    if (!found) return `${file} is missing`;
+    if (found.bytes !== record.bytes) return `${file} has ${found.bytes} bytes instead of ${record.bytes}`;
+    if (found.sha256 !== record.sha256) return `${file} does not match its sha256`;
+    return undefined;
+  }
+
+  async storeOriginal(bytes: Buffer): Promise<OriginalRecord> {
+    const info = await readImageInfo(bytes);
+    const record: OriginalRecord = {
+      sha256: sha256Hex(bytes),
+      width: info.width,
+      height: info.height,
+      format: info.format,
+      bytes: bytes.length,
+    };
+    // Content-addressed: an intact file of that name already holds exactly these bytes.
+    if ((await this.originalProblem(record)) !== undefined) {
+      await writeFileAtomic(this.originalPath(record), bytes, { ifExists: "keep" });
+    }
+    return record;
+  }
+
+  private async withManifestLock<T>(fn: () => Promise<T>): Promise<T> {
+    const lock = await acquireDirLock(lockDirFor(this.locksDir, MANIFEST_LOCK), {
+      ...this.options.lock,
+      pollMs: Math.min(this.options.lock?.pollMs ?? 25, 25),
+      label: "manifest.json",
+    });
+    try {
+      return await fn();
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** Read-modify-write of manifest.json under its lock, starting from the file on disk, not from memory. */
+  private async updateManifest(change: (entries: Manifest) => Promise<void>): Promise<void> {
+    await this.withManifestLock(async () => {
+      const { entries, problems } = await this.readManifestFromDisk();
+      await change(entries);
+      // Entries were dropped as malformed: keep the file as it was before they vanish from it.
+      if (problems.length > 0) await this.keepCorruptCopy().catch(() => {});
+      await writeFileAtomic(this.manifestPath, serializeManifest(entries));
+      this.entries = entries;
+      this.manifestProblems = [];
+      this.stamp = await this.currentStamp();
+    });
+  }
+
+  async commit(key: string, entry: ManifestEntry): Promise<void> {
+    assertSafeKey(key);
+    const problem = entryProblem(entry);
+    if (problem) throw new TypeError(`Refusing to commit a malformed cache entry for ${key}: ${problem}.`);
+    await this.updateManifest(async (entries) => {
+      // Checked under the lock, so a concurrent `remove` cannot delete an original this entry needs.
+      for (const record of entry.originals) {
+        const missing = await this.originalProblem(record);
+        if (missing) {
+          throw new GrokImageError("GROK_CACHE_CORRUPT", `Cannot commit generation ${key}: ${missing}.`, {
+            hint: "Store every original before committing its entry; run `grok-image verify`.",
+            taskId: entry.taskId,
+          });
+        }
+      }
+      entries.set(key, entry);
+    });
+    await this.pending.remove(key);
+  }
+
+  async remove(keys: string[]): Promise<void> {
+    await this.updateManifest(async (entries) => {
+      const candidates = new Map<string, OriginalRecord>();
+      for (const key of keys) {
+        for (const record of entries.get(key)?.originals ?? []) candidates.set(record.sha256, record);
+        entries.delete(key);
+      }
+      for (const entry of entries.values()) for (const record of entry.originals) candidates.delete(record.sha256);
+      for (const record of candidates.values()) await rm(this.originalPath(record), { force: true });
+    });
+  }
+
+  async readPending(key: string): Promise<PendingRecord | undefined> {
+    assertSafeKey(key);
+    return this.pending.read(key);
+  }
+
+  async writePending(key: string, record: PendingRecord): Promise<void> {
+    assertSafeKey(key);
+    return this.pending.write(key, record);
+  }
+
+  async removePending(key: string): Promise<void> {
+    assertSafeKey(key);
+    return this.pending.remove(key);
+  }
+
+  listPending(): Promise<Array<{ key: string; record: PendingRecord }>> {
+    return this.pending.list();
+  }
+
+  withKeyLock<T>(
+    key: string,
+    fn: () => Promise<T>,
+    opts: { signal?: AbortSignal; onWait?: () => void } = {},
+  ): Promise<T> {
+    try {
+      assertSafeKey(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const previous = this.keyQueue.get(key);
+    if (previous) opts.onWait?.();
+    const run = (async () => {
+      if (previous) await untilSettledOrAborted(previous, opts.signal, key);
+      const lock = await acquireDirLock(lockDirFor(this.locksDir, `key-${key}`), {
+        ...this.options.lock,
+        label: `generation ${key}`,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        // Reported once per caller: already reported when it queued behind this process's own holder.
+        ...(opts.onWait && !previous ? { onWait: opts.onWait } : {}),
+      });
+      try {
+        await this.refresh();
+        return await fn();
+      } finally {
+        await lock.release();
+      }
+    })();
+    // The next caller waits for both: an aborted waiter must not let it overtake the holder still running.
+    const tail = Promise.allSettled([previous, run]).then(() => {});
+    this.keyQueue.set(key, tail);
+    void tail.then(() => {
+      if (this.keyQueue.get(key) === tail) this.keyQueue.delete(key);
+    });
+    return run;
+  }
+
+  variantPath(name: string, format: OutputFormat): string {
+    assertSafeKey(name);
+    return this.variants.path(name, format);
+  }
+
+  async readVariantMeta(name: string): Promise<VariantMeta | undefined> {
+    assertSafeKey(name);
+    return this.variants.readMeta(name);
+  }
+
+  async writeVariant(name: string, data: Buffer, meta: VariantMeta): Promise<void> {
+    assertSafeKey(name);
+    return this.variants.write(name, data, meta);
+  }
+
+  async verify(): Promise<VerifyReport> {
+    this.stamp = undefined;
+    try {
+      await this.refresh();
+    } catch (error) {
+      if (!(error instanceof GrokImageError)) throw error;
+      // An unreadable manifest is the finding; the files can still be checked against what is known.
+      this.manifestProblems = [error.message];
+    }
+    return verifyCache(this);
+  }
+}
+
+function assertSafeKey(key: string): void {
+  if (!SAFE_KEY.test(key)) throw new TypeError(`Not a valid cache key: ${JSON.stringify(key)}.`);
+}
+
+async function untilSettledOrAborted(previous: Promise<void>, signal: AbortSignal | undefined, key: string) {
+  if (!signal) return previous;
+  if (signal.aborted) throw aborted(signal, key);
+  let onAbort: (() => void) | undefined;
+  try {
+    await Promise.race([
+      previous,
+      new Promise<never>((_, reject) => {
+        onAbort = () => reject(aborted(signal, key));
+        signal.addEventListener("abort", onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+  }
+}
+
+function aborted(signal: AbortSignal, key: string): GrokImageError {
+  return new GrokImageError("GROK_ABORTED", `Stopped waiting for the cache lock of generation ${key}: aborted.`, {
+    cause: signal.reason,
+  });
+}
+
+export type { DirectoryCache };

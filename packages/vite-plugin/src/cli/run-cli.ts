@@ -1,0 +1,121 @@
+import { readFileSync } from "node:fs";
+import { cac } from "cac";
+import { type CliIO, EXIT } from "./cli-io.js";
+import { galleryCommand } from "./gallery-command.js";
+import { generateCommand } from "./generate-command.js";
+import { pruneCommand } from "./prune-command.js";
+import { scanCommand } from "./scan-command.js";
+import { verifyCommand } from "./verify-command.js";
+
+type Flags = Record<string, unknown>;
+
+/** The last value of a string flag (a repeated flag arrives as an array, `type: [String]` keeps digits as text). */
+function text(value: unknown): string | undefined {
+  const last = Array.isArray(value) ? value.at(-1) : value;
+  return last === undefined ? undefined : String(last);
+}
+
+function list(value: unknown): string[] | undefined {
+  return value === undefined ? undefined : [value].flat().map(String);
+}
+
+function project(root: string | undefined, flags: Flags) {
+  return { root, cacheDir: text(flags.cacheDir), tier: text(flags.tier), ignore: list(flags.ignore) };
+}
+
+function version(): string {
+  // dist/cli/ and src/cli/ are both two levels below the package root.
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+/**
+ * Parses `argv` (the arguments after the program name) and runs one command. Returns the exit code: 0 success,
+ * 1 a directive failed or damage was found, 2 bad usage or configuration (unknown command or flag included).
+ * `--help` and `--version` print through cac, which writes to the process's stdout.
+ */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  const cli = cac("grok-image");
+  let run: (() => Promise<number>) | undefined;
+  const str = { type: [String] };
+
+  cli.option("--cache-dir <dir>", "Cache directory (default: GROK_IMAGE_CACHE_DIR, else <root>/.grok-images)", str);
+
+  cli
+    .command("scan [root]", "List the grok: directives of the source tree, cached or missing, and what the misses cost")
+    .option("--tier <tier>", "Default tier of directives without ?tier= (must match the plugin option)", str)
+    .option("--ignore <glob>", "Skip files or folders matching the glob (repeatable)", str)
+    .option("--json", "Print a JSON report")
+    .action((root: string | undefined, flags: Flags) => {
+      run = () => scanCommand({ ...project(root, flags), json: flags.json === true }, io);
+    });
+
+  cli
+    .command("generate [root]", "Generate every cache miss ahead of a build (the paid step)")
+    .option("--tier <tier>", "Default tier of directives without ?tier= (must match the plugin option)", str)
+    .option("--mode <mode>", "generate, frozen or placeholder (default: generate)", str)
+    .option("--concurrency <n>", "Tasks in flight at once (default: 8)", str)
+    .option("--max-cost <usd>", "Refuse to start when the misses would cost more (default: GROK_IMAGE_MAX_COST)", str)
+    .option("--ignore <glob>", "Skip files or folders matching the glob (repeatable)", str)
+    .option("--json", "Print a JSON result")
+    .action((root: string | undefined, flags: Flags) => {
+      run = () =>
+        generateCommand(
+          {
+            ...project(root, flags),
+            mode: text(flags.mode),
+            concurrency: text(flags.concurrency),
+            maxCost: text(flags.maxCost),
+            json: flags.json === true,
+          },
+          io,
+        );
+    });
+
+  cli
+    .command("verify [root]", "Check every cache file against its hash")
+    .option("--json", "Print a JSON report")
+    .action((root: string | undefined, flags: Flags) => {
+      run = () => verifyCommand({ root, cacheDir: text(flags.cacheDir), json: flags.json === true }, io);
+    });
+
+  cli
+    .command("prune [root]", "Remove cache entries no directive uses any more")
+    .option("--dry-run", "List what would be removed, remove nothing")
+    .option("--force", "Prune even when directives fail to parse or none are found")
+    .option("--ignore <glob>", "Skip files or folders matching the glob (repeatable)", str)
+    .option("--json", "Print a JSON report")
+    .action((root: string | undefined, flags: Flags) => {
+      const args = { root, cacheDir: text(flags.cacheDir), ignore: list(flags.ignore) };
+      run = () =>
+        pruneCommand({ ...args, dryRun: flags.dryRun === true, force: flags.force === true, json: flags.json === true }, io);
+    });
+
+  cli
+    .command("gallery [root]", "Write an HTML contact sheet of every cached image")
+    .option("--out <file>", "Output file (default: <root>/grok-gallery.html)", str)
+    .option("--tier <tier>", "Default tier of directives without ?tier= (to show where each image is used)", str)
+    .option("--ignore <glob>", "Skip files or folders matching the glob (repeatable)", str)
+    .action((root: string | undefined, flags: Flags) => {
+      run = () => galleryCommand({ ...project(root, flags), out: text(flags.out) }, io);
+    });
+
+  cli.help();
+  cli.version(version());
+
+  try {
+    cli.parse(["node", "grok-image", ...argv], { run: false });
+    if (cli.options.help || cli.options.version) return EXIT.ok;
+    if (!cli.matchedCommand) {
+      if (cli.args.length > 0) io.stderr.write(`Unknown command \`${cli.args[0]}\`.\n`);
+      io.stderr.write("Usage: grok-image <scan|generate|verify|prune|gallery> [root] [options]; see grok-image --help\n");
+      return EXIT.usage;
+    }
+    cli.runMatchedCommand();
+  } catch (error) {
+    // cac reports unknown flags, missing flag values and extra arguments by throwing.
+    io.stderr.write(`${error instanceof Error ? error.message : String(error)}\nSee grok-image --help.\n`);
+    return EXIT.usage;
+  }
+  return run ? run() : EXIT.usage;
+}

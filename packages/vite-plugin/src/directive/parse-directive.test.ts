@@ -1,0 +1,243 @@
+import { describe, expect, it } from "vitest";
+import { GrokImageError } from "../errors.js";
+import type { DirectiveDefaults } from "./parse-directive.js";
+import { isDirectiveId, parseDirective, stripViteQuery } from "./parse-directive.js";
+
+const DEFAULTS: DirectiveDefaults = { tier: "lite", format: "webp", quality: 80 };
+const parse = (raw: string, defaults: DirectiveDefaults = DEFAULTS) => parseDirective(raw, defaults);
+
+function failure(raw: string, defaults: DirectiveDefaults = DEFAULTS): GrokImageError {
+  try {
+    parse(raw, defaults);
+  } catch (error) {
+    expect(GrokImageError.isInstance(error)).toBe(true);
+    const e = error as GrokImageError;
+    expect(e.code).toBe("GROK_BAD_DIRECTIVE");
+    expect(e.directive).toBe(raw);
+    expect(e.message).toContain(raw);
+    expect(e.hint).toBeTruthy();
+    return e;
+  }
+  throw new Error(`expected ${raw} to be rejected`);
+}
+
+describe("parseDirective: defaults", () => {
+  it("fills every default from the plugin defaults", () => {
+    const d = parse("grok:a misty forest");
+    expect(d.raw).toBe("grok:a misty forest");
+    expect(d.generation).toEqual({
+      model: "grok-imagine/text-to-image-lite",
+      tier: "lite",
+      prompt: "a misty forest",
+      n: 1,
+      ratio: null,
+      resolution: null,
+      v: null,
+    });
+    expect(d.transform).toEqual({ w: null, h: null, fit: null, format: "webp", quality: 80 });
+    expect(d.generationKey).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("takes tier, format and quality defaults from the options", () => {
+    const d = parse("grok:x", { tier: "pro", format: "avif", quality: 55 });
+    expect(d.generation.tier).toBe("pro");
+    expect(d.generation.model).toBe("grok-imagine/text-to-image-pro");
+    expect(d.transform.format).toBe("avif");
+    expect(d.transform.quality).toBe(55);
+  });
+
+  it("returns frozen objects", () => {
+    const d = parse("grok:x?w=10");
+    expect(Object.isFrozen(d)).toBe(true);
+    expect(Object.isFrozen(d.generation)).toBe(true);
+    expect(Object.isFrozen(d.transform)).toBe(true);
+  });
+});
+
+describe("parseDirective: params", () => {
+  it("reads every param", () => {
+    const d = parse(
+      "grok:x?tier=standard&n=7&ratio=9:16&resolution=1080p&v=hero&w=640&h=480&fit=contain&format=png&quality=90",
+    );
+    expect(d.generation).toMatchObject({
+      tier: "standard",
+      n: 7,
+      ratio: "9:16",
+      resolution: "1080p",
+      v: "hero",
+    });
+    expect(d.transform).toEqual({ w: 640, h: 480, fit: "contain", format: "png", quality: 90 });
+  });
+
+  it("defaults fit to cover only when both w and h are given", () => {
+    expect(parse("grok:x?w=640&h=480").transform.fit).toBe("cover");
+    expect(parse("grok:x?w=640").transform.fit).toBeNull();
+    expect(parse("grok:x?h=480").transform.fit).toBeNull();
+    expect(parse("grok:x?w=640&fit=inside").transform.fit).toBe("inside");
+  });
+
+  it("accepts jpg as jpeg", () => {
+    expect(parse("grok:x?format=jpg").transform.format).toBe("jpeg");
+    expect(parse("grok:x?format=jpeg").transform.format).toBe("jpeg");
+  });
+
+  it("accepts the n range of each tier", () => {
+    expect(parse("grok:x?n=4").generation.n).toBe(4);
+    expect(parse("grok:x?tier=pro&n=10").generation.n).toBe(10);
+    expect(parse("grok:x?n=10", { ...DEFAULTS, tier: "standard" }).generation.n).toBe(10);
+  });
+
+  it("accepts quality bounds and short variant tokens", () => {
+    expect(parse("grok:x?quality=1").transform.quality).toBe(1);
+    expect(parse("grok:x?quality=100").transform.quality).toBe(100);
+    expect(parse("grok:x?v=2").generation.v).toBe("2");
+    expect(parse("grok:x?v=a_b-C").generation.v).toBe("a_b-C");
+  });
+
+  it("ignores empty segments and trims names and values", () => {
+    const d = parse("grok:x? tier = pro &&w=5&");
+    expect(d.generation.tier).toBe("pro");
+    expect(d.transform.w).toBe(5);
+    expect(parse("grok:x?").generation.prompt).toBe("x");
+  });
+
+  it("percent-decodes param values", () => {
+    expect(parse("grok:x?tier=pro&ratio=16%3A9").generation.ratio).toBe("16:9");
+  });
+});
+
+describe("parseDirective: prompt normalization", () => {
+  it("percent-decodes, trims and collapses whitespace", () => {
+    expect(parse("grok:%20%20a%20misty%0A%09forest%20").generation.prompt).toBe("a misty forest");
+    expect(parse("grok:  a   misty \n forest  ?n=2").generation.prompt).toBe("a misty forest");
+  });
+
+  it("keeps %3F and \\? in the prompt instead of splitting", () => {
+    const encoded = parse("grok:why is the sky blue%3F?tier=pro");
+    expect(encoded.generation.prompt).toBe("why is the sky blue?");
+    expect(encoded.generation.tier).toBe("pro");
+    const escaped = parse("grok:why is the sky blue\\??tier=pro");
+    expect(escaped.generation.prompt).toBe("why is the sky blue?");
+    expect(escaped.generationKey).toBe(encoded.generationKey);
+  });
+
+  it("splits at the first unescaped ?", () => {
+    expect(() => parse("grok:what?is this")).toThrow(/no value/);
+  });
+
+  it("keeps a % that does not start an escape, and + as is", () => {
+    expect(parse("grok:a 50% discount banner").generation.prompt).toBe("a 50% discount banner");
+    expect(parse("grok:C++ logo").generation.prompt).toBe("C++ logo");
+  });
+
+  it("decodes UTF-8 and normalizes to NFC", () => {
+    expect(parse("grok:caf%C3%A9").generation.prompt).toBe("café");
+    expect(parse("grok:cafe\u0301").generationKey).toBe(parse("grok:caf\u00e9").generationKey);
+  });
+
+  it("gives equal keys to the same prompt written differently", () => {
+    const a = parse("grok:a misty forest?tier=pro").generationKey;
+    expect(parse("grok:a%20misty%20forest?tier=pro").generationKey).toBe(a);
+    expect(parse("grok: a  misty\tforest ?tier=pro").generationKey).toBe(a);
+  });
+});
+
+describe("parseDirective: errors", () => {
+  it("rejects an empty prompt", () => {
+    expect(failure("grok:").message).toContain("prompt is empty");
+    expect(failure("grok:  %20 ?tier=pro").message).toContain("prompt is empty");
+  });
+
+  it("rejects ids that are not directives", () => {
+    expect(failure("./forest.png").message).toContain('start with "grok:"');
+  });
+
+  it("rejects malformed percent sequences clearly", () => {
+    const e = failure("grok:broken %E2%82 text");
+    expect(e.message).toContain("%E2%82");
+    expect(e.message).toContain("not valid UTF-8");
+    expect(failure("grok:x?v=%FF").message).toContain("%FF");
+  });
+
+  it("rejects unknown params and lists the accepted ones", () => {
+    const e = failure("grok:x?size=large");
+    expect(e.message).toContain('unknown parameter "size"');
+    expect(e.message).toContain("tier, n, ratio, resolution, v, w, h, fit, format, quality");
+  });
+
+  it("rejects a param without a value", () => {
+    expect(failure("grok:x?pro").message).toContain('"pro" has no value');
+  });
+
+  it("rejects duplicate params", () => {
+    expect(failure("grok:x?w=1&w=2").message).toContain('"w" is given more than once');
+  });
+
+  it("rejects a bad tier with the accepted tiers", () => {
+    expect(failure("grok:x?tier=ultra").message).toContain("Accepted values: lite, standard, pro");
+  });
+
+  it("rejects n out of the tier's range", () => {
+    const lite = failure("grok:x?n=5");
+    expect(lite.message).toContain("n=5");
+    expect(lite.message).toContain("1-4 for tier lite");
+    expect(failure("grok:x?tier=pro&n=11").message).toContain("1-10 for tier pro");
+    expect(failure("grok:x?n=0").message).toContain("n=");
+    expect(failure("grok:x?n=1.5").message).toContain("Accepted values");
+  });
+
+  it("tells lite users to describe the orientation in the prompt", () => {
+    for (const raw of ["grok:x?ratio=16:9", "grok:x?tier=lite&resolution=720p"]) {
+      const e = failure(raw);
+      expect(e.message).toContain("does not accept");
+      expect(e.message).toContain("orientation in the prompt");
+      expect(e.message).toContain("wide landscape");
+      expect(e.message).toMatch(/tier=standard or tier=pro/);
+    }
+    expect(failure("grok:x?ratio=1:1").message).toContain("1:1, 16:9, 9:16");
+    expect(failure("grok:x?resolution=720p").message).toContain("720p, 1080p");
+    expect(failure("grok:x?ratio=1:1").message).toContain("(the default tier)");
+  });
+
+  it("rejects ratio and resolution values outside the list", () => {
+    const ratio = failure("grok:x?tier=pro&ratio=4:3");
+    expect(ratio.message).toContain('ratio="4:3"');
+    expect(ratio.message).toContain("1:1, 16:9, 9:16");
+    expect(failure("grok:x?tier=standard&resolution=4k").message).toContain("720p, 1080p");
+  });
+
+  it("rejects bad w, h, fit, format, quality and v", () => {
+    expect(failure("grok:x?w=0").message).toContain("positive integers");
+    expect(failure("grok:x?h=-3").message).toContain("positive integers");
+    expect(failure("grok:x?w=12px").message).toContain('w="12px"');
+    expect(failure("grok:x?fit=stretch").message).toContain("cover, contain, inside, outside, fill");
+    expect(failure("grok:x?format=gif").message).toContain("webp, avif, jpeg, png");
+    expect(failure("grok:x?quality=101").message).toContain("1-100");
+    expect(failure("grok:x?quality=0").message).toContain("1-100");
+    expect(failure("grok:x?v=has space").message).toContain("letters, digits");
+    expect(failure(`grok:x?v=${"a".repeat(33)}`).message).toContain("1 to 32");
+  });
+
+  it("leaves importer settable for the caller", () => {
+    const e = failure("grok:x?bad=1");
+    e.importer = "/src/page.ts";
+    expect(e.importer).toBe("/src/page.ts");
+  });
+});
+
+describe("directive ids", () => {
+  it("recognises grok: ids", () => {
+    expect(isDirectiveId("grok:a forest")).toBe(true);
+    expect(isDirectiveId("./grok:a")).toBe(false);
+    expect(isDirectiveId("\0grok:a")).toBe(false);
+  });
+
+  it("strips only the query segments Vite adds", () => {
+    expect(stripViteQuery("grok:a forest?import")).toBe("grok:a forest");
+    expect(stripViteQuery("grok:a forest?import&tier=pro")).toBe("grok:a forest?tier=pro");
+    expect(stripViteQuery("grok:a forest?tier=pro&t=1712345678")).toBe("grok:a forest?tier=pro");
+    expect(stripViteQuery("grok:a forest?tier=pro&v=2")).toBe("grok:a forest?tier=pro&v=2");
+    expect(stripViteQuery("grok:why\\??import")).toBe("grok:why\\?");
+    expect(stripViteQuery("grok:a forest")).toBe("grok:a forest");
+  });
+});

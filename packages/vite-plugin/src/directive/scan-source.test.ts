@@ -1,0 +1,204 @@
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseDirective } from "./parse-directive.js";
+import { findDirectives, languageOf, scanTree } from "./scan-source.js";
+
+const raws = (code: string, language?: Parameters<typeof findDirectives>[1]) =>
+  findDirectives(code, language).map((d) => d.raw);
+
+describe("findDirectives in scripts", () => {
+  it("finds static, multi-line, type-only and side-effect imports in both quote styles", () => {
+    const code = [
+      `import forest from "grok:a misty forest?tier=pro";`,
+      `import {`,
+      `  images,`,
+      `  alt as forestAlt,`,
+      `} from 'grok:a sunny meadow';`,
+      `import type Img from "grok:typed";`,
+      `import hero, { images as all } from "grok:mixed";`,
+      `import "grok:side effect";`,
+    ].join("\n");
+    expect(raws(code, "script")).toEqual([
+      "grok:a misty forest?tier=pro",
+      "grok:a sunny meadow",
+      "grok:typed",
+      "grok:mixed",
+      "grok:side effect",
+    ]);
+  });
+
+  it("finds export-from and literal dynamic imports", () => {
+    const code = [
+      `export { default as hero } from "grok:hero shot";`,
+      `export * from 'grok:star';`,
+      `export * as ns from "grok:namespace";`,
+      `const lazy = await import(`,
+      `  /* @vite-ignore */ "grok:lazy one?n=2"`,
+      `);`,
+      `const withOpts = import("grok:opts", { with: {} });`,
+    ].join("\n");
+    expect(raws(code, "script")).toEqual([
+      "grok:hero shot",
+      "grok:star",
+      "grok:namespace",
+      "grok:lazy one?n=2",
+      "grok:opts",
+    ]);
+  });
+
+  it("skips comments, other strings, template literals and computed imports", () => {
+    const code = [
+      `// import a from "grok:line comment";`,
+      `/* import b from "grok:block comment"; */`,
+      `/**`,
+      ` * import c from "grok:doc comment";`,
+      ` */`,
+      `const s = "import d from 'grok:inside a string'";`,
+      'const t = `import("grok:inside a template")`;',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the source under test holds a template literal
+      "const u = import(`grok:template ${name}`);",
+      `const v = import("grok:" + name);`,
+      `import.meta.glob("grok:nope");`,
+      `const important = "grok:plain string";`,
+      `import real from "grok:the real one";`,
+    ].join("\n");
+    expect(raws(code, "script")).toEqual(["grok:the real one"]);
+  });
+
+  it("decodes string escapes the way the bundler sees the specifier", () => {
+    expect(raws(`import a from 'grok:it\\'s \\u00e9t\\u{E9}';`, "script")).toEqual(["grok:it's été"]);
+    expect(raws(`import a from "grok:why\\\\?tier=pro";`, "script")).toEqual(["grok:why\\?tier=pro"]);
+  });
+
+  it("reports the offset of the directive text", () => {
+    const code = `\nimport a from "grok:here";`;
+    const [found] = findDirectives(code, "script");
+    expect(found?.index).toBe(code.indexOf("grok:here"));
+  });
+
+  it("finds imports in Vue, Svelte and Astro sources", () => {
+    const vue = `<template><img :src="img.src" alt="x"></template>\n<script setup lang="ts">\nimport img from "grok:vue hero";\n</script>`;
+    const astro = `---\nimport { Image } from "astro:assets";\nimport pic from "grok:astro pic?w=400";\n---\n<Image src={pic} alt="" />`;
+    expect(raws(vue, "script")).toEqual(["grok:vue hero"]);
+    expect(raws(astro, "script")).toEqual(["grok:astro pic?w=400"]);
+  });
+});
+
+describe("findDirectives in Markdown", () => {
+  it("finds bare, angle-bracket, %20 and titled images", () => {
+    const md = [
+      "# A page",
+      "",
+      "![a misty forest](grok:a%20misty%20forest?tier=pro)",
+      '![angle](<grok:a misty forest?tier=pro> "A title")',
+      "Inline ![titled](grok:titled 'single') and ![paren](grok:paren (A title)) too.",
+      "![alt [nested]](grok:balanced_(parens)_ok)",
+    ].join("\n");
+    expect(raws(md, "markdown")).toEqual([
+      "grok:a%20misty%20forest?tier=pro",
+      "grok:a misty forest?tier=pro",
+      "grok:titled",
+      "grok:paren",
+      "grok:balanced_(parens)_ok",
+    ]);
+  });
+
+  it("maps the %20 form and the angle form to one generation", () => {
+    const [bare, angle] = raws(
+      "![a](grok:a%20misty%20forest?tier=pro)\n![b](<grok:a misty forest?tier=pro>)",
+    );
+    const defaults = { tier: "lite", format: "webp", quality: 80 } as const;
+    expect(parseDirective(bare as string, defaults).generationKey).toBe(
+      parseDirective(angle as string, defaults).generationKey,
+    );
+  });
+
+  it("skips code spans, fenced code, HTML comments, links and bare spaces", () => {
+    const md = [
+      "`![code](grok:inline code)`",
+      "```md",
+      "![fenced](grok:fenced)",
+      "```",
+      "~~~",
+      "![tilde](grok:tilde fenced)",
+      "~~~",
+      "<!-- ![c](grok:commented) -->",
+      "[a link](grok:not an image)",
+      "![spaces](grok:a misty forest)",
+      "![kept](grok:kept)",
+    ].join("\n");
+    expect(raws(md, "markdown")).toEqual(["grok:kept"]);
+  });
+
+  it("decodes CommonMark escapes and entities, keeping percent-encoding", () => {
+    expect(raws("![e](grok:a%3F\\(b\\)?tier=pro&amp;w=5)", "markdown")).toEqual([
+      "grok:a%3F(b)?tier=pro&w=5",
+    ]);
+  });
+
+  it("finds both syntaxes in MDX", () => {
+    const mdx = `import hero from "grok:mdx hero";\n\n# Title\n\n![inline](grok:mdx%20inline)\n`;
+    expect(raws(mdx)).toEqual(["grok:mdx hero", "grok:mdx%20inline"]);
+    expect(raws(mdx, "markdown")).toEqual(["grok:mdx%20inline"]);
+  });
+});
+
+describe("languageOf", () => {
+  it("classifies files by extension", () => {
+    expect(languageOf("a/b.tsx")).toBe("script");
+    expect(languageOf("a/b.svelte")).toBe("script");
+    expect(languageOf("a/b.MD")).toBe("markdown");
+    expect(languageOf("a/b.mdx")).toBe("auto");
+    expect(languageOf("a/b.css")).toBeUndefined();
+  });
+});
+
+describe("scanTree", () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(path.join(tmpdir(), "grok-scan-"));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function put(rel: string, text: string): Promise<void> {
+    const file = path.join(root, rel);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, text);
+  }
+
+  it("walks source files and skips dependencies, output, hidden dirs, the cache and ignored paths", async () => {
+    await put("src/main.ts", `import a from "grok:main";\nimport b from "grok:second";`);
+    await put("src/pages/post.md", "![x](grok:post%20image)");
+    await put("src/pages/deep/page.mdx", `import c from "grok:mdx import";\n![y](grok:mdx%20image)`);
+    await put("src/App.vue", `<script setup>import d from "grok:vue";</script>`);
+    await put("src/styles.css", `/* grok:not scanned */`);
+    await put("node_modules/pkg/index.js", `import e from "grok:dependency";`);
+    await put("dist/assets/x.js", `import f from "grok:built";`);
+    await put(".astro/types.ts", `import g from "grok:generated";`);
+    await put(".git/hooks/x.js", `import h from "grok:git";`);
+    await put("images-cache/readme.md", "![i](grok:cache)");
+    await put("legacy/old.ts", `import j from "grok:legacy";`);
+    await put("src/skip.test.ts", `import k from "grok:ignored file";`);
+    await symlink(path.join(root, "src"), path.join(root, "linked"));
+
+    const found = await scanTree(root, { cacheDir: "images-cache", ignore: ["legacy/**", "**/*.test.ts"] });
+    expect(found.map((d) => [path.relative(root, d.file), d.raw])).toEqual([
+      [path.join("src", "App.vue"), "grok:vue"],
+      [path.join("src", "main.ts"), "grok:main"],
+      [path.join("src", "main.ts"), "grok:second"],
+      [path.join("src", "pages", "deep", "page.mdx"), "grok:mdx import"],
+      [path.join("src", "pages", "deep", "page.mdx"), "grok:mdx%20image"],
+      [path.join("src", "pages", "post.md"), "grok:post%20image"],
+    ]);
+    expect(found.every((d) => path.isAbsolute(d.file))).toBe(true);
+  });
+
+  it("returns nothing for a tree without directives", async () => {
+    await put("index.js", "export const x = 1;");
+    expect(await scanTree(root)).toEqual([]);
+  });
+});

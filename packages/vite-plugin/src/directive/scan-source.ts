@@ -1,0 +1,205 @@
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { DIRECTIVE_PREFIX } from "./parse-directive.js";
+
+/*
+ * A lexical scan, not a parse: fast enough for `grok-image scan` over a whole tree, and the bundler (which does
+ * parse) stays the authority at build time. Each pattern is an alternation whose first branches consume
+ * comments, code spans and unrelated string literals, so a `grok:` inside them never matches.
+ */
+
+/** Which syntaxes to look for: script imports, Markdown images, or both (MDX). */
+export type SourceLanguage = "script" | "markdown" | "auto";
+
+export interface FoundDirective {
+  /** The directive as the bundler sees it: string escapes (JS) or backslash escapes and entities (Markdown)
+   * are decoded, percent-encoding is kept (`parseDirective` decodes it). */
+  raw: string;
+  /** Offset of the directive's literal text in the source. */
+  index: number;
+}
+
+export interface ScannedDirective extends FoundDirective {
+  /** Absolute path of the file. */
+  file: string;
+}
+
+export interface ScanTreeOptions {
+  /** Globs (relative to root, `/`-separated) of files or directories to skip, e.g. `legacy/**`. */
+  ignore?: readonly string[];
+  /** The cache directory, skipped even when it is not hidden. */
+  cacheDir?: string;
+}
+
+const STRING_BODY = (q: string) => String.raw`grok:(?:(?!\k<${q}>)[^\\\n]|\\[\s\S])*`;
+const SCRIPT = new RegExp(
+  [
+    String.raw`\/\/[^\n]*`,
+    String.raw`\/\*[\s\S]*?(?:\*\/|$)`,
+    String.raw`\`(?:[^\`\\]|\\[\s\S])*\``,
+    // import x from "...", import "...", import type {...} from "...", export * from "..."
+    String.raw`\b(?:import|export)\b(?:[\w$*{}\s,]+?\bfrom)?\s*(?<q1>["'])(?<s1>${STRING_BODY("q1")})\k<q1>`,
+    // import("...") with one literal argument (an options object may follow), comments allowed before it
+    String.raw`\bimport\s*\(\s*(?:\/\*[\s\S]*?\*\/\s*)*(?<q2>["'])(?<s2>${STRING_BODY("q2")})\k<q2>\s*[,)]`,
+    String.raw`"(?:[^"\\\n]|\\[\s\S])*"`,
+    String.raw`'(?:[^'\\\n]|\\[\s\S])*'`,
+  ].join("|"),
+  "dg",
+);
+
+const ALT = String.raw`!\[(?:[^\[\]\\]|\\[\s\S]|\[[^\[\]]*\])*\]\(\s*`;
+const TITLE = String.raw`(?:\s+(?:"[^"]*"|'[^']*'|\([^()]*\)))?\s*\)`;
+const MARKDOWN = new RegExp(
+  [
+    String.raw`^ {0,3}(?<fence>\`{3,}|~{3,})[^\n]*\n[\s\S]*?(?:^ {0,3}\k<fence>[ \t]*$|(?![\s\S]))`,
+    String.raw`(?<tick>\`+)[^\n]*?\k<tick>`,
+    String.raw`<!--[\s\S]*?-->`,
+    // ![alt](<grok:a misty forest>) — the angle form may hold spaces
+    String.raw`${ALT}<(?<m1>grok:[^<>\n]*)>${TITLE}`,
+    // ![alt](grok:a%20misty%20forest "title") — no spaces, balanced parentheses allowed
+    String.raw`${ALT}(?<m2>grok:(?:[^\s()\\]|\\[^\s]|\((?:[^\s()\\]|\\[^\s])*\))*)${TITLE}`,
+  ].join("|"),
+  "dgm",
+);
+
+const JS_ESCAPES: Readonly<Record<string, string>> = {
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  b: "\b",
+  f: "\f",
+  v: "\v",
+  0: "\0",
+};
+
+/** The value of a JS string literal body, as the bundler would pass it to resolveId. */
+function unescapeJs(body: string): string {
+  return body.replace(
+    /\\(?:u\{([0-9a-fA-F]+)\}|u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|(\r\n|[\s\S]))/g,
+    (
+      _all,
+      cp: string | undefined,
+      u4: string | undefined,
+      x2: string | undefined,
+      ch: string | undefined,
+    ) => {
+      const hex = cp ?? u4 ?? x2;
+      if (hex !== undefined) return String.fromCodePoint(Number.parseInt(hex, 16));
+      if (ch === "\n" || ch === "\r\n" || ch === "\r" || ch === "\u2028" || ch === "\u2029") return "";
+      return JS_ESCAPES[ch as string] ?? (ch as string);
+    },
+  );
+}
+
+const ENTITIES: Readonly<Record<string, string>> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+
+/** CommonMark destination decoding: backslash escapes of ASCII punctuation and character references. */
+function unescapeMarkdown(text: string): string {
+  return text
+    .replace(/\\([!-/:-@[-`{-~])/g, "$1")
+    .replace(/&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos));/g, (all, dec, hex, name) => {
+      if (name) return ENTITIES[name] as string;
+      const code = Number.parseInt(dec ?? hex, dec ? 10 : 16);
+      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : all;
+    });
+}
+
+function collect(
+  code: string,
+  pattern: RegExp,
+  groups: readonly string[],
+  decode: (text: string) => string,
+  into: Map<number, FoundDirective>,
+): void {
+  for (const match of code.matchAll(pattern)) {
+    for (const group of groups) {
+      const text = match.groups?.[group];
+      const span = match.indices?.groups?.[group];
+      if (text !== undefined && span) into.set(span[0], { raw: decode(text), index: span[0] });
+    }
+  }
+}
+
+/** Every `grok:` directive in one source file, in source order. */
+export function findDirectives(code: string, language: SourceLanguage = "auto"): FoundDirective[] {
+  if (!code.includes(DIRECTIVE_PREFIX)) return [];
+  const found = new Map<number, FoundDirective>();
+  if (language !== "markdown") collect(code, SCRIPT, ["s1", "s2"], unescapeJs, found);
+  if (language !== "script") collect(code, MARKDOWN, ["m1", "m2"], unescapeMarkdown, found);
+  return [...found.values()].sort((a, b) => a.index - b.index);
+}
+
+const SCRIPT_EXTENSIONS = [
+  ".js",
+  ".mjs",
+  ".cjs",
+  ".ts",
+  ".mts",
+  ".cts",
+  ".jsx",
+  ".tsx",
+  ".vue",
+  ".svelte",
+  ".astro",
+];
+const MARKDOWN_EXTENSIONS = [".md", ".markdown"];
+const SKIPPED_DIRS = new Set(["node_modules", "dist"]);
+
+/** The syntaxes a file may hold, by extension; `undefined` for files the scan ignores. */
+export function languageOf(file: string): SourceLanguage | undefined {
+  const ext = path.extname(file).toLowerCase();
+  if (SCRIPT_EXTENSIONS.includes(ext)) return "script";
+  if (MARKDOWN_EXTENSIONS.includes(ext)) return "markdown";
+  return ext === ".mdx" ? "auto" : undefined;
+}
+
+async function listSourceFiles(root: string, options: ScanTreeOptions): Promise<string[]> {
+  const ignore = options.ignore ?? [];
+  const cacheDir = options.cacheDir ? path.resolve(root, options.cacheDir) : undefined;
+  const isIgnored = (abs: string) => {
+    const rel = path.relative(root, abs).split(path.sep).join("/");
+    return ignore.some((glob) => path.matchesGlob(rel, glob) || path.matchesGlob(`${rel}/`, glob));
+  };
+  const files: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    const subdirs: Promise<void>[] = [];
+    for (const entry of entries) {
+      const abs = path.join(dir, entry.name);
+      // Symlinks are not followed: they can loop, and linked packages are not this project's source.
+      if (entry.isDirectory()) {
+        if (entry.name.startsWith(".") || SKIPPED_DIRS.has(entry.name) || abs === cacheDir || isIgnored(abs))
+          continue;
+        subdirs.push(walk(abs));
+      } else if (entry.isFile() && languageOf(entry.name) && !isIgnored(abs)) {
+        files.push(abs);
+      }
+    }
+    await Promise.all(subdirs);
+  };
+  await walk(root);
+  return files.sort();
+}
+
+/**
+ * Every directive under `root` in script, Markdown and MDX files, skipping dependencies, build output,
+ * hidden directories (`.git`, `.astro`, the default cache) and the cache dir. Sorted by file, then position.
+ */
+export async function scanTree(root: string, options: ScanTreeOptions = {}): Promise<ScannedDirective[]> {
+  const absRoot = path.resolve(root);
+  const files = await listSourceFiles(absRoot, options);
+  const results: ScannedDirective[][] = [];
+  // Bounded batches keep open file handles well under the usual ulimit on big trees.
+  for (let i = 0; i < files.length; i += 64) {
+    const batch = files.slice(i, i + 64);
+    results.push(
+      ...(await Promise.all(
+        batch.map(async (file) => {
+          const code = await readFile(file, "utf8");
+          return findDirectives(code, languageOf(file)).map((d) => ({ ...d, file }));
+        }),
+      )),
+    );
+  }
+  return results.flat();
+}

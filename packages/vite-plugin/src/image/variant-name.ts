@@ -1,0 +1,42 @@
+import { createHash } from "node:crypto";
+import sharp from "sharp";
+import type { Transform } from "../types.js";
+import type { Provenance } from "./provenance-xmp.js";
+
+/** Bump when the derivation changes in a way the other inputs do not capture (encoder options, XMP layout). */
+const VARIANT_SCHEMA = 1;
+
+export interface VariantNameOptions {
+  /**
+   * Whether the variant carries the provenance XMP. Pass the model and prompt when known: two generations can
+   * share an original's bytes, and the XMP differs between them.
+   */
+  provenance: boolean | Provenance;
+  /** Whether the sidecar holds an inline preview. */
+  placeholder: boolean;
+}
+
+/**
+ * The transform key: names `variants/<name>.<ext>`. Covers everything that changes the output bytes (the
+ * original, the resolved transform, the metadata, the sharp version with its bundled encoders) and nothing
+ * machine-specific, so a committed variant is reused on every machine with the same sharp.
+ */
+export function variantName(originalSha256: string, transform: Transform, opts: VariantNameOptions): string {
+  const resized = transform.w !== null || transform.h !== null;
+  const bothSides = transform.w !== null && transform.h !== null;
+  const parts = [
+    VARIANT_SCHEMA,
+    sharp.versions.sharp,
+    originalSha256,
+    transform.w,
+    transform.h,
+    // Resolved as deriveVariant resolves it, so equal outputs share one name.
+    resized ? (transform.fit ?? (bothSides ? "cover" : "inside")) : null,
+    transform.format,
+    // PNG output is lossless: quality does not change it, so it must not split the cache.
+    transform.format === "png" ? null : transform.quality,
+    typeof opts.provenance === "object" ? [opts.provenance.model, opts.provenance.prompt] : opts.provenance,
+    opts.placeholder,
+  ];
+  return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 32);
+}

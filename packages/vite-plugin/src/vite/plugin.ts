@@ -1,0 +1,204 @@
+import path from "node:path";
+import type { Logger, Plugin, ResolvedConfig, ViteDevServer } from "vite";
+import { loadEnv } from "vite";
+import { isDirectiveId, parseDirective, stripViteQuery } from "../directive/parse-directive.js";
+import { scanTree } from "../directive/scan-source.js";
+import { createEngine } from "../engine/create-engine.js";
+import type { DirectiveUse, Engine, EngineEvent, ReadyImage } from "../engine/engine-types.js";
+import { formatEvent } from "../engine/format-event.js";
+import { GrokImageError } from "../errors.js";
+import { resolveOptions } from "../options/resolve-options.js";
+import type { Directive, GrokImageOptions, ResolvedOptions } from "../types.js";
+import { type ImageImport, moduleCode } from "./module-code.js";
+import { devUrl, reviewMiddleware } from "./review-middleware.js";
+import { toPluginError } from "./to-plugin-error.js";
+import { fromVirtualId, toVirtualId, VIRTUAL_ID_FILTER } from "./virtual-id.js";
+
+export const PLUGIN_NAME = "vite-plugin-grok-image";
+
+/**
+ * Host integration settings. Internal on purpose: the Astro integration sets them; Vite users never need to.
+ */
+export interface GrokImageInternalOptions {
+  /** How the default export is built from the variant file. @default "url" */
+  imageImport?: ImageImport;
+}
+
+/** What the plugin knows once Vite's config is resolved. */
+interface Context {
+  readonly config: ResolvedConfig;
+  readonly options: ResolvedOptions;
+  readonly logger: Logger;
+  readonly command: "build" | "serve";
+}
+
+/**
+ * The Vite plugin: `import forest from "grok:a misty forest?tier=pro"` gives an optimized, cached image.
+ *
+ * @example
+ * // vite.config.ts
+ * import { grokImage } from "vite-plugin-grok-image";
+ * export default { plugins: [grokImage({ tier: "standard" })] };
+ */
+export function grokImage(userOptions: GrokImageOptions = {}, internal: GrokImageInternalOptions = {}): Plugin {
+  const imageImport = internal.imageImport ?? "url";
+  let context: Context | undefined;
+  let engine: Engine | undefined;
+  /** The batch of the project scan; loads wait for it so no key is planned twice. */
+  let batch: Promise<unknown> | undefined;
+  /** First importer seen per virtual id, for error messages. */
+  const importers = new Map<string, string>();
+  /** The images each directive loaded, for the review page. */
+  const loaded = new Map<string, readonly ReadyImage[]>();
+
+  const need = (): Context => {
+    if (!context) throw new Error(`${PLUGIN_NAME}: used before Vite resolved its config.`);
+    return context;
+  };
+
+  const log = (event: EngineEvent) => {
+    const line = formatEvent(event);
+    if (line === undefined) return;
+    const { logger } = need();
+    if (event.type === "warn") logger.warn(`[grok-image] ${line}`, { timestamp: true });
+    else logger.info(`[grok-image] ${line}`, { timestamp: true });
+  };
+
+  // Created lazily and closed at the end of each build: Vite (and Astro) build several environments one after
+  // the other with the same plugin instance, and each needs a live engine.
+  const getEngine = (): Engine => {
+    engine ??= createEngine(need().options, { onEvent: log });
+    return engine;
+  };
+
+  const parse = (raw: string, importer: string | undefined): Directive => {
+    const { options } = need();
+    try {
+      return parseDirective(raw, options);
+    } catch (error) {
+      if (GrokImageError.isInstance(error) && importer) error.importer ??= importer;
+      throw error;
+    }
+  };
+
+  /** Every directive in the project's source, as one batch (dedupe, mode, budget and concurrency apply to all). */
+  const prepareAll = async (): Promise<void> => {
+    const { options, config } = need();
+    const outDir = path.relative(options.root, path.resolve(options.root, config.build.outDir));
+    const inRoot = outDir !== "" && !outDir.startsWith("..") && !path.isAbsolute(outDir);
+    const found = await scanTree(options.root, {
+      cacheDir: options.cacheDir,
+      ignore: inRoot ? [outDir.split(path.sep).join("/")] : [],
+    });
+    const uses: DirectiveUse[] = [];
+    for (const { raw, file } of found) {
+      try {
+        uses.push({ directive: parse(raw, file), importer: file });
+      } catch {
+        // A bad directive in a file the build never imports must not fail the build; one that is imported
+        // fails in resolveId, naming its importer.
+      }
+    }
+    await getEngine().prepare(uses);
+  };
+
+  return {
+    name: PLUGIN_NAME,
+    // Before vite:resolve, so `grok:` never reaches the file-system resolver (it would look like a URL scheme).
+    enforce: "pre",
+
+    configResolved(config) {
+      const command = config.command;
+      // `.env` files feed the options like the shell does (MAXAPI_KEY, GROK_IMAGE_MODE...), the shell winning.
+      const env = config.envDir === false ? process.env : { ...loadEnv(config.mode, config.envDir, ""), ...process.env };
+      const options = resolveOptions(userOptions, {
+        root: config.root,
+        env,
+        command,
+        onWarning: (message) => config.logger.warn(`[grok-image] ${message}`, { timestamp: true }),
+      });
+      context = { config, options, logger: config.logger, command };
+      // The cache may live outside the served roots (GROK_IMAGE_CACHE_DIR=/ci/cache): let the dev server read it.
+      const allow = config.server.fs.allow as string[];
+      const cacheDir = options.cacheDir.replaceAll("\\", "/");
+      if (!allow.some((dir) => cacheDir === dir || cacheDir.startsWith(`${dir.replace(/\/$/, "")}/`))) {
+        allow.push(cacheDir);
+      }
+    },
+
+    async buildStart() {
+      if (need().command === "build") {
+        try {
+          await prepareAll();
+        } catch (error) {
+          this.error(toPluginError(error));
+        }
+        return;
+      }
+      // Dev: start the batch without holding the server back; loads wait for it.
+      batch ??= prepareAll().catch((error: unknown) => {
+        need().logger.error(`[grok-image] ${toPluginError(error).message}`, { timestamp: true });
+      });
+    },
+
+    resolveId: {
+      filter: { id: /^grok:/ },
+      handler(source, importer) {
+        if (!isDirectiveId(source)) return null;
+        const raw = stripViteQuery(source);
+        let directive: Directive;
+        try {
+          directive = parse(raw, importer);
+        } catch (error) {
+          this.error(toPluginError(error));
+        }
+        const id = toVirtualId(raw, directive.generation.prompt);
+        if (importer && !importers.has(id)) importers.set(id, importer);
+        return id;
+      },
+    },
+
+    load: {
+      filter: { id: VIRTUAL_ID_FILTER },
+      async handler(id) {
+        const raw = fromVirtualId(id);
+        if (raw === undefined) return null;
+        const importer = importers.get(id);
+        try {
+          const directive = parse(raw, importer);
+          await batch;
+          const images = await getEngine().images({ directive, importer });
+          loaded.set(directive.raw, images);
+          const noInline = need().command === "build";
+          return { code: moduleCode(images, directive.generation.prompt, imageImport, noInline), moduleType: "js" };
+        } catch (error) {
+          this.error(toPluginError(error, importer));
+        }
+      },
+    },
+
+    configureServer(server: ViteDevServer) {
+      const { root } = need().options;
+      server.middlewares.use(
+        reviewMiddleware(() =>
+          (engine?.statuses() ?? []).map((status) => ({
+            status,
+            imageUrls: (loaded.get(status.raw) ?? []).map((image) => devUrl(image.file, root)),
+          })),
+        ),
+      );
+      // Writing the cache (placeholders, variants) must never look like a source change to the watcher.
+      server.watcher.unwatch(need().options.cacheDir);
+    },
+
+    async closeBundle() {
+      const closing = engine;
+      engine = undefined;
+      batch = undefined;
+      loaded.clear();
+      await closing?.close();
+    },
+  };
+}
+
+export default grokImage;

@@ -1,0 +1,87 @@
+import { existsSync } from "node:fs";
+import type { Emulator } from "maxapi-emulator";
+import { build } from "vite";
+import { grokImage } from "vite-plugin-grok-image";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { captureLogger } from "../helpers/capture-logger.js";
+import { type TempProject, tempProject } from "../helpers/temp-project.js";
+import { grokTestOptions, startTestEmulator } from "../helpers/with-emulator.js";
+
+let emulator: Emulator;
+const projects: TempProject[] = [];
+
+async function project(fixture: string): Promise<TempProject> {
+  const created = await tempProject(fixture);
+  projects.push(created);
+  return created;
+}
+
+async function buildError(root: string, options: Parameters<typeof grokImage>[0]): Promise<Error> {
+  const error = await build({
+    root,
+    configFile: false,
+    logLevel: "silent",
+    customLogger: captureLogger(),
+    plugins: [grokImage(options)],
+    build: { outDir: "dist" },
+  }).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  if (!error) throw new Error("the build succeeded but should have failed");
+  if (process.env.SHOW_ERRORS) process.stderr.write(`${error.message}\n---\n`);
+  return error;
+}
+
+beforeAll(async () => {
+  emulator = await startTestEmulator();
+});
+
+afterEach(async () => {
+  emulator.reset();
+  await Promise.all(projects.splice(0).map((p) => p.remove()));
+});
+
+afterAll(async () => {
+  await emulator?.close();
+});
+
+describe("vite build failures", () => {
+  it("frozen mode with misses fails listing every missing directive and its cost, without a request", async () => {
+    const { root, resolve } = await project("vite-basic");
+    const error = await buildError(root, grokTestOptions(emulator, { mode: "frozen" }));
+    expect(error.message).toContain("a misty forest at dawn");
+    expect(error.message).toContain("two red kites over a hill");
+    expect(error.message).toContain("a lighthouse in a storm");
+    expect(error.message).toMatch(/\$\d/);
+    expect(emulator.counters.submits).toBe(0);
+    expect(existsSync(resolve("dist"))).toBe(false);
+  });
+
+  it("a bad directive fails naming the importing file and the directive", async () => {
+    const { root } = await project("vite-bad-directive");
+    const error = await buildError(root, grokTestOptions(emulator));
+    expect(error.message).toContain("grok:a sleeping cat?tier=ultra");
+    expect(error.message).toContain("src/main.ts");
+    expect(error.message).toContain("lite, standard, pro");
+    expect(emulator.counters.submits).toBe(0);
+  });
+
+  it("a failed generation fails the build with the API's reason and the task id", async () => {
+    const { root } = await project("vite-basic");
+    emulator.inject({
+      phase: "submit",
+      prompt: "lighthouse",
+      fault: { type: "outcome", status: "FAILURE", failureReason: "CONTENT_MODERATION" },
+    });
+    const error = await buildError(root, grokTestOptions(emulator));
+    expect(error.message).toContain("a lighthouse in a storm");
+    expect(error.message).toMatch(/moderation/i);
+    expect(error.message).toContain("src/main.ts");
+    const [taskId] = Object.keys(emulator.counters.queriesByTask).filter(
+      (id) => emulator.getTask(id)?.status === "FAILURE",
+    );
+    expect(taskId).toBeDefined();
+    expect(error.message).toContain(taskId);
+  });
+});
