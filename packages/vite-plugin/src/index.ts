@@ -1,2 +1,9 @@
+/**
+ * Public surface of vite-plugin-grok-image: the Vite plugin factory, the error class and its guard, and types.
+ * The core (directive parser, MaxAPI client, cache, optimizer, engine) stays internal on purpose: it is reached
+ * through the plugin, the Astro integration and the `grok-image` CLI, so it can change without a major release.
+ */
+export type { BatchSummary, EngineEvent } from "./engine/engine-types.js";
+export { formatError, GrokImageError, type GrokImageErrorCode, isGrokImageError } from "./errors.js";
 export type * from "./types.js";
-export { GrokImageError, isGrokImageError } from "./errors.js";
+export { type GrokImageInternalOptions, grokImage, grokImage as default } from "./vite/plugin.js";

@@ -40,7 +40,13 @@ describe("originals", () => {
     const cache = await openCache(dir);
     const bytes = await image(30, 20, 10, "jpeg");
     const record = await cache.storeOriginal(bytes);
-    expect(record).toEqual({ sha256: sha256Hex(bytes), width: 30, height: 20, format: "jpeg", bytes: bytes.length });
+    expect(record).toEqual({
+      sha256: sha256Hex(bytes),
+      width: 30,
+      height: 20,
+      format: "jpeg",
+      bytes: bytes.length,
+    });
     expect(cache.originalPath(record)).toBe(join(dir, "originals", `${record.sha256}.jpg`));
     expect((await cache.readOriginal(record)).equals(bytes)).toBe(true);
     // Storing the same bytes again is a no-op success.
@@ -128,7 +134,9 @@ describe("manifest", () => {
     const cache = await openCache(dir);
     const record = await cache.storeOriginal(await image(8, 8, 5));
     await rm(cache.originalPath(record));
-    await expect(cache.commit("k", entry("p", [record]))).rejects.toMatchObject({ code: "GROK_CACHE_CORRUPT" });
+    await expect(cache.commit("k", entry("p", [record]))).rejects.toMatchObject({
+      code: "GROK_CACHE_CORRUPT",
+    });
     expect(cache.lookup("k")).toBeUndefined();
   });
 
@@ -230,7 +238,13 @@ describe("variants", () => {
       .webp()
       .toBuffer();
     expect(await cache.readVariantMeta("v1")).toBeUndefined();
-    await cache.writeVariant("v1", data, { width: 10, height: 6, format: "webp", bytes: 0, placeholder: "data:x" });
+    await cache.writeVariant("v1", data, {
+      width: 10,
+      height: 6,
+      format: "webp",
+      bytes: 0,
+      placeholder: "data:x",
+    });
     expect(await cache.readVariantMeta("v1")).toEqual({
       width: 10,
       height: 6,

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { GrokImageError } from "../errors.js";
 import { readImageInfo } from "../image/read-image-info.js";
@@ -6,13 +6,9 @@ import type { ManifestEntry, OriginalRecord, OutputFormat } from "../types.js";
 import { fileExtension } from "./file-extension.js";
 import { hashFile, sha256Hex } from "./hash-file.js";
 import { acquireDirLock, type DirLockOptions, lockDirFor, sweepStaleLockGraves } from "./key-lock.js";
-import {
-  entryProblem,
-  type Manifest,
-  ManifestSyntaxError,
-  parseManifest,
-  serializeManifest,
-} from "./manifest-file.js";
+import { KeyQueue } from "./key-queue.js";
+import { entryProblem } from "./manifest-file.js";
+import { ManifestStore } from "./manifest-store.js";
 import { PendingJournal, type PendingRecord } from "./pending-journal.js";
 import { type VariantMeta, VariantStore } from "./variant-store.js";
 import { type VerifyReport, verifyCache } from "./verify-cache.js";
@@ -84,7 +80,6 @@ export interface OpenCacheOptions {
 
 /** Generation keys become file names: only a conservative alphabet, so no key can escape its directory. */
 const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
-const MANIFEST_LOCK = "manifest";
 /** Not committed: locks are per machine, temps are leftovers. */
 const GITIGNORE = "# Per-machine files; everything else here is meant to be committed.\nlocks/\n*.tmp\n";
 
@@ -97,28 +92,26 @@ export async function openCache(dir: string, options: OpenCacheOptions = {}): Pr
 
 class DirectoryCache implements ImageCache {
   readonly dir: string;
-  manifestProblems: string[] = [];
-  private entries: Manifest = new Map();
-  /** Identity of the manifest file last read; every commit renames a new file in, so the inode changes. */
-  private stamp: string | undefined;
-  private readonly manifestPath: string;
   readonly originalsDir: string;
+  readonly variants: VariantStore;
+  private readonly manifest: ManifestStore;
   private readonly locksDir: string;
   private readonly pending: PendingJournal;
-  readonly variants: VariantStore;
-  /** Per key, the tail of the in-process queue of holders: the in-process half of `withKeyLock`. */
-  private readonly keyQueue = new Map<string, Promise<void>>();
-
+  private readonly keyQueue = new KeyQueue();
   private readonly options: OpenCacheOptions;
 
   constructor(dir: string, options: OpenCacheOptions) {
     this.dir = dir;
     this.options = options;
-    this.manifestPath = join(dir, "manifest.json");
     this.originalsDir = join(dir, "originals");
     this.locksDir = join(dir, "locks");
+    this.manifest = new ManifestStore(dir, this.locksDir, options);
     this.pending = new PendingJournal(join(dir, "pending"));
     this.variants = new VariantStore(join(dir, "variants"));
+  }
+
+  get manifestProblems(): readonly string[] {
+    return this.manifest.problems;
   }
 
   async open(): Promise<void> {
@@ -130,85 +123,38 @@ class DirectoryCache implements ImageCache {
       await sweepStaleTemps(sub);
     }
     await sweepStaleLockGraves(this.locksDir);
-    await this.refresh();
+    await this.manifest.refresh();
   }
 
   lookup(key: string): ManifestEntry | undefined {
-    return this.entries.get(key);
+    return this.manifest.get(key);
   }
 
   keys(): string[] {
-    return [...this.entries.keys()].sort();
+    return this.manifest.keys();
   }
 
-  async refresh(): Promise<void> {
-    const stamp = await this.currentStamp();
-    if (stamp !== undefined && stamp === this.stamp) return;
-    const { entries, problems } = await this.readManifestFromDisk();
-    this.entries = entries;
-    this.manifestProblems = problems;
-    this.stamp = stamp;
-  }
-
-  private async currentStamp(): Promise<string | undefined> {
-    try {
-      const info = await stat(this.manifestPath, { bigint: true });
-      return `${info.ino}:${info.size}:${info.mtimeNs}`;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private async readManifestFromDisk(): Promise<{ entries: Manifest; problems: string[] }> {
-    let text: string;
-    try {
-      text = await readFile(this.manifestPath, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return { entries: new Map(), problems: [] };
-      throw error;
-    }
-    try {
-      return parseManifest(text);
-    } catch (error) {
-      if (!(error instanceof ManifestSyntaxError)) throw error;
-      if (this.options.onCorruptManifest === "reset") {
-        const copy = await this.keepCorruptCopy();
-        return { entries: new Map(), problems: [`manifest.json was unreadable (${error.message}); kept as ${copy}`] };
-      }
-      throw new GrokImageError(
-        "GROK_CACHE_CORRUPT",
-        `The cache manifest ${this.manifestPath} is not valid JSON (${error.message}); it was left untouched.`,
-        {
-          hint:
-            "Restore it from version control (look for merge-conflict markers), or run `grok-image verify`. " +
-            "Deleting it makes every image a miss: in generate mode each would be paid for again.",
-          cause: error,
-        },
-      );
-    }
-  }
-
-  private async keepCorruptCopy(): Promise<string> {
-    const copy = `${this.manifestPath}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
-    await copyFile(this.manifestPath, copy);
-    return copy;
+  refresh(): Promise<void> {
+    return this.manifest.refresh();
   }
 
   originalPath(record: OriginalRecord): string {
     return join(this.originalsDir, `${record.sha256}.${fileExtension(record.format)}`);
   }
 
-  /** The keys whose entries use an original, to name them in errors. */
-  keysReferencing(sha256: string): string[] {
-    return this.keys().filter((key) => this.entries.get(key)?.originals.some((o) => o.sha256 === sha256));
-  }
-
   private corrupt(record: OriginalRecord, what: string): GrokImageError {
-    const keys = this.keysReferencing(record.sha256);
+    // Name the generations that use it, so the message says which images are affected.
+    const keys = this.keys().filter((key) =>
+      this.lookup(key)?.originals.some((o) => o.sha256 === record.sha256),
+    );
     const owner = keys.length > 0 ? ` (generation ${keys.join(", ")})` : "";
-    return new GrokImageError("GROK_CACHE_CORRUPT", `The cached original ${this.originalPath(record)}${owner} ${what}.`, {
-      hint: "In generate mode it is generated again on the next build; run `grok-image verify` to check the whole cache.",
-    });
+    return new GrokImageError(
+      "GROK_CACHE_CORRUPT",
+      `The cached original ${this.originalPath(record)}${owner} ${what}.`,
+      {
+        hint: "In generate mode it is generated again on the next build; run `grok-image verify` to check the whole cache.",
+      },
+    );
   }
 
   async readOriginal(record: OriginalRecord): Promise<Buffer> {
@@ -227,7 +173,7 @@ class DirectoryCache implements ImageCache {
   }
 
   async checkEntry(key: string): Promise<{ ok: boolean; problems: string[] }> {
-    const entry = this.entries.get(key);
+    const entry = this.lookup(key);
     if (!entry) return { ok: false, problems: [`no manifest entry for ${key}`] };
     const problems: string[] = [];
     for (const record of entry.originals) {
@@ -237,7 +183,7 @@ class DirectoryCache implements ImageCache {
     return { ok: problems.length === 0, problems };
   }
 
-  /** What is wrong with an original on disk, streamed (bounded memory), or undefined when it is intact. */
+  /** What is wrong with an original on disk (hashed as a stream), or undefined when it is intact. */
   async originalProblem(record: OriginalRecord): Promise<string | undefined> {
     const file = this.originalPath(record);
     const found = await hashFile(file);
@@ -263,38 +209,11 @@ class DirectoryCache implements ImageCache {
     return record;
   }
 
-  private async withManifestLock<T>(fn: () => Promise<T>): Promise<T> {
-    const lock = await acquireDirLock(lockDirFor(this.locksDir, MANIFEST_LOCK), {
-      ...this.options.lock,
-      pollMs: Math.min(this.options.lock?.pollMs ?? 25, 25),
-      label: "manifest.json",
-    });
-    try {
-      return await fn();
-    } finally {
-      await lock.release();
-    }
-  }
-
-  /** Read-modify-write of manifest.json under its lock, starting from the file on disk, not from memory. */
-  private async updateManifest(change: (entries: Manifest) => Promise<void>): Promise<void> {
-    await this.withManifestLock(async () => {
-      const { entries, problems } = await this.readManifestFromDisk();
-      await change(entries);
-      // Entries were dropped as malformed: keep the file as it was before they vanish from it.
-      if (problems.length > 0) await this.keepCorruptCopy().catch(() => {});
-      await writeFileAtomic(this.manifestPath, serializeManifest(entries));
-      this.entries = entries;
-      this.manifestProblems = [];
-      this.stamp = await this.currentStamp();
-    });
-  }
-
   async commit(key: string, entry: ManifestEntry): Promise<void> {
     assertSafeKey(key);
     const problem = entryProblem(entry);
     if (problem) throw new TypeError(`Refusing to commit a malformed cache entry for ${key}: ${problem}.`);
-    await this.updateManifest(async (entries) => {
+    await this.manifest.update(async (entries) => {
       // Checked under the lock, so a concurrent `remove` cannot delete an original this entry needs.
       for (const record of entry.originals) {
         const missing = await this.originalProblem(record);
@@ -311,13 +230,14 @@ class DirectoryCache implements ImageCache {
   }
 
   async remove(keys: string[]): Promise<void> {
-    await this.updateManifest(async (entries) => {
+    await this.manifest.update(async (entries) => {
       const candidates = new Map<string, OriginalRecord>();
       for (const key of keys) {
         for (const record of entries.get(key)?.originals ?? []) candidates.set(record.sha256, record);
         entries.delete(key);
       }
-      for (const entry of entries.values()) for (const record of entry.originals) candidates.delete(record.sha256);
+      for (const entry of entries.values())
+        for (const record of entry.originals) candidates.delete(record.sha256);
       for (const record of candidates.values()) await rm(this.originalPath(record), { force: true });
     });
   }
@@ -341,41 +261,33 @@ class DirectoryCache implements ImageCache {
     return this.pending.list();
   }
 
-  withKeyLock<T>(
+  async withKeyLock<T>(
     key: string,
     fn: () => Promise<T>,
     opts: { signal?: AbortSignal; onWait?: () => void } = {},
   ): Promise<T> {
-    try {
-      assertSafeKey(key);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const previous = this.keyQueue.get(key);
-    if (previous) opts.onWait?.();
-    const run = (async () => {
-      if (previous) await untilSettledOrAborted(previous, opts.signal, key);
-      const lock = await acquireDirLock(lockDirFor(this.locksDir, `key-${key}`), {
-        ...this.options.lock,
-        label: `generation ${key}`,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        // Reported once per caller: already reported when it queued behind this process's own holder.
-        ...(opts.onWait && !previous ? { onWait: opts.onWait } : {}),
-      });
-      try {
-        await this.refresh();
-        return await fn();
-      } finally {
-        await lock.release();
-      }
-    })();
-    // The next caller waits for both: an aborted waiter must not let it overtake the holder still running.
-    const tail = Promise.allSettled([previous, run]).then(() => {});
-    this.keyQueue.set(key, tail);
-    void tail.then(() => {
-      if (this.keyQueue.get(key) === tail) this.keyQueue.delete(key);
-    });
-    return run;
+    assertSafeKey(key);
+    const queued = this.keyQueue.busy(key);
+    if (queued) opts.onWait?.();
+    return this.keyQueue.run(
+      key,
+      async () => {
+        const lock = await acquireDirLock(lockDirFor(this.locksDir, `key-${key}`), {
+          ...this.options.lock,
+          label: `generation ${key}`,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          // Reported once per caller: already reported when it queued behind a holder in this process.
+          ...(opts.onWait && !queued ? { onWait: opts.onWait } : {}),
+        });
+        try {
+          await this.manifest.refresh();
+          return await fn();
+        } finally {
+          await lock.release();
+        }
+      },
+      opts.signal,
+    );
   }
 
   variantPath(name: string, format: OutputFormat): string {
@@ -394,13 +306,12 @@ class DirectoryCache implements ImageCache {
   }
 
   async verify(): Promise<VerifyReport> {
-    this.stamp = undefined;
     try {
-      await this.refresh();
+      await this.manifest.refresh(true);
     } catch (error) {
       if (!(error instanceof GrokImageError)) throw error;
-      // An unreadable manifest is the finding; the files can still be checked against what is known.
-      this.manifestProblems = [error.message];
+      // An unreadable manifest is the finding; the files are still checked against the last good copy.
+      this.manifest.problems = [error.message];
     }
     return verifyCache(this);
   }
@@ -409,28 +320,3 @@ class DirectoryCache implements ImageCache {
 function assertSafeKey(key: string): void {
   if (!SAFE_KEY.test(key)) throw new TypeError(`Not a valid cache key: ${JSON.stringify(key)}.`);
 }
-
-async function untilSettledOrAborted(previous: Promise<void>, signal: AbortSignal | undefined, key: string) {
-  if (!signal) return previous;
-  if (signal.aborted) throw aborted(signal, key);
-  let onAbort: (() => void) | undefined;
-  try {
-    await Promise.race([
-      previous,
-      new Promise<never>((_, reject) => {
-        onAbort = () => reject(aborted(signal, key));
-        signal.addEventListener("abort", onAbort, { once: true });
-      }),
-    ]);
-  } finally {
-    if (onAbort) signal.removeEventListener("abort", onAbort);
-  }
-}
-
-function aborted(signal: AbortSignal, key: string): GrokImageError {
-  return new GrokImageError("GROK_ABORTED", `Stopped waiting for the cache lock of generation ${key}: aborted.`, {
-    cause: signal.reason,
-  });
-}
-
-export type { DirectoryCache };

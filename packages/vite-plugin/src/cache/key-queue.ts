@@ -46,7 +46,11 @@ async function untilSettledOrAborted(previous: Promise<void>, signal: AbortSigna
 }
 
 function abortedWaiting(signal: AbortSignal, key: string): GrokImageError {
-  return new GrokImageError("GROK_ABORTED", `Stopped waiting for the cache lock of generation ${key}: aborted.`, {
-    cause: signal.reason,
-  });
+  return new GrokImageError(
+    "GROK_ABORTED",
+    `Stopped waiting for the cache lock of generation ${key}: aborted.`,
+    {
+      cause: signal.reason,
+    },
+  );
 }

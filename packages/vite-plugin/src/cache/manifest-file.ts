@@ -56,7 +56,8 @@ export function entryProblem(value: unknown): string | undefined {
   for (const original of e.originals as unknown[]) {
     const o = original as Record<string, unknown> | null;
     if (typeof o !== "object" || o === null) return "an original is not an object";
-    if (typeof o.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(o.sha256)) return "an original has a bad sha256";
+    if (typeof o.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(o.sha256))
+      return "an original has a bad sha256";
     if (typeof o.format !== "string") return "an original has no format";
     for (const field of ["width", "height", "bytes"]) {
       if (!Number.isInteger(o[field]) || (o[field] as number) < 0) return `an original has a bad "${field}"`;

@@ -89,7 +89,10 @@ export class ManifestStore {
       if (!(error instanceof ManifestSyntaxError)) throw error;
       if (this.options.onCorruptManifest === "reset") {
         const copy = await this.keepCorruptCopy();
-        return { entries: new Map(), problems: [`manifest.json was unreadable (${error.message}); kept as ${copy}`] };
+        return {
+          entries: new Map(),
+          problems: [`manifest.json was unreadable (${error.message}); kept as ${copy}`],
+        };
       }
       throw new GrokImageError(
         "GROK_CACHE_CORRUPT",

@@ -46,7 +46,8 @@ export async function verifyCache(cache: VerifiableCache): Promise<VerifyReport>
   const problems: VerifyProblem[] = [];
   const notes: string[] = [];
   const manifestFile = join(cache.dir, "manifest.json");
-  for (const message of cache.manifestProblems) problems.push({ kind: "manifest", file: manifestFile, message });
+  for (const message of cache.manifestProblems)
+    problems.push({ kind: "manifest", file: manifestFile, message });
 
   const referenced = new Set<string>();
   let originals = 0;
@@ -72,7 +73,11 @@ export async function verifyCache(cache: VerifiableCache): Promise<VerifyReport>
   return { ok: problems.length === 0, entries: cache.keys().length, originals, variants, problems, notes };
 }
 
-async function verifyVariants(store: VariantStore, problems: VerifyProblem[], notes: string[]): Promise<number> {
+async function verifyVariants(
+  store: VariantStore,
+  problems: VerifyProblem[],
+  notes: string[],
+): Promise<number> {
   const names = await listFiles(store.dir);
   const sidecars = new Set(names.filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -".json".length)));
   let checked = 0;
@@ -89,7 +94,11 @@ async function verifyVariants(store: VariantStore, problems: VerifyProblem[], no
     if (!found) {
       problems.push({ kind: "variant", file, message: `${file} is missing (its sidecar exists)` });
     } else if (found.bytes !== meta.bytes) {
-      problems.push({ kind: "variant", file, message: `${file} has ${found.bytes} bytes instead of ${meta.bytes}` });
+      problems.push({
+        kind: "variant",
+        file,
+        message: `${file} has ${found.bytes} bytes instead of ${meta.bytes}`,
+      });
     } else if (meta.sha256 !== undefined && found.sha256 !== meta.sha256) {
       problems.push({ kind: "variant", file, message: `${file} does not match its sha256` });
     } else {

@@ -84,7 +84,11 @@ async function exists(file: string): Promise<boolean> {
  * Removes temp files that a killed writer left in `dir` (not recursive). Young temps are left alone: they may
  * belong to a live writer in another process. Returns how many were removed.
  */
-export async function sweepStaleTemps(dir: string, maxAgeMs = STALE_TEMP_MS, now = Date.now()): Promise<number> {
+export async function sweepStaleTemps(
+  dir: string,
+  maxAgeMs = STALE_TEMP_MS,
+  now = Date.now(),
+): Promise<number> {
   let names: string[];
   try {
     names = await readdir(dir);

@@ -30,7 +30,10 @@ export async function renderPlaceholderImage(prompt: string, transform: Transfor
   const lines = wrap(prompt, Math.max(8, Math.floor((width * 0.85) / (bodySize * 0.55))), 6);
   const stripe = Math.round(unit);
   const body = lines
-    .map((line, i) => `<text x="50%" y="${Math.round(height / 2 + bodySize * 1.5 * (i + 1))}">${escapeXml(line)}</text>`)
+    .map(
+      (line, i) =>
+        `<text x="50%" y="${Math.round(height / 2 + bodySize * 1.5 * (i + 1))}">${escapeXml(line)}</text>`,
+    )
     .join("");
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
   <defs>

@@ -1,5 +1,6 @@
 /** IPTC NewsCodes term for media created by a generative model trained on sampled content. */
-export const TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia";
+export const TRAINED_ALGORITHMIC_MEDIA =
+  "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia";
 
 /** What the XMP packet says about an image's origin. */
 export interface Provenance {

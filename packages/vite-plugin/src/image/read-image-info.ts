@@ -22,10 +22,14 @@ export async function readImageInfo(bytes: Buffer): Promise<ImageInfo> {
   try {
     metadata = await sharp(bytes).metadata();
   } catch (error) {
-    throw new GrokImageError("GROK_DOWNLOAD_REJECTED", `The downloaded file (${bytes.length} bytes) is not an image.`, {
-      hint: "The download host returned something else than an image; generating again usually helps.",
-      cause: error,
-    });
+    throw new GrokImageError(
+      "GROK_DOWNLOAD_REJECTED",
+      `The downloaded file (${bytes.length} bytes) is not an image.`,
+      {
+        hint: "The download host returned something else than an image; generating again usually helps.",
+        cause: error,
+      },
+    );
   }
   const format = metadata.format === "heif" && metadata.compression === "av1" ? "avif" : metadata.format;
   if (!(ORIGINAL_FORMATS as readonly string[]).includes(format)) {

@@ -4,7 +4,8 @@ import { formatError, GrokImageError } from "../errors.js";
 /**
  * The error Vite shows for a failed `grok:` directive: the text of `formatError` (what happened, where, what to
  * do) and no stack, because a stack trace into the plugin tells a user nothing about their directive. Vite's
- * overlay prints only the `at ...` lines of `stack`, so an empty stack leaves just the message.
+ * overlay prints only the `at ...` lines of `stack`, so an empty stack leaves just the message; `cause` is left out
+ * because the bundler prints a cause with its stack. The stable `code` travels as `pluginCode`.
  */
 export function toPluginError(error: unknown, importer?: string): Rolldown.RollupError {
   if (!GrokImageError.isInstance(error)) {
@@ -17,6 +18,5 @@ export function toPluginError(error: unknown, importer?: string): Rolldown.Rollu
     stack: "",
     pluginCode: error.code,
     ...(error.importer ? { id: error.importer } : {}),
-    cause: error,
   };
 }
