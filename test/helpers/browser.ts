@@ -11,7 +11,12 @@ import { type Browser, chromium } from "playwright-core";
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 
 /** Flags for a container without a GPU, a user namespace sandbox or a network. */
-export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+];
 
 /**
  * Whether the browser test named `testName` can run. Without Chromium, CI (`CI` set) fails loudly by throwing, so

@@ -39,7 +39,8 @@ export async function serveStatic(dir: string, base = "/"): Promise<StaticServer
       const inBase = pathname.startsWith(base) ? pathname.slice(base.length) : undefined;
       let file = inBase === undefined ? undefined : path.join(root, inBase);
       if (file && !file.startsWith(root)) file = undefined;
-      if (file && (await stat(file).catch(() => undefined))?.isDirectory()) file = path.join(file, "index.html");
+      if (file && (await stat(file).catch(() => undefined))?.isDirectory())
+        file = path.join(file, "index.html");
       const info = file ? await stat(file).catch(() => undefined) : undefined;
       if (!file || !info?.isFile()) {
         res.writeHead(404).end("not found");

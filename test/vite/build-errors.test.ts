@@ -29,7 +29,6 @@ async function buildError(root: string, options: Parameters<typeof grokImage>[0]
     (e: unknown) => e as Error,
   );
   if (!error) throw new Error("the build succeeded but should have failed");
-  if (process.env.SHOW_ERRORS) process.stderr.write(`${error.message}\n---\n`);
   return error;
 }
 

@@ -36,7 +36,8 @@ async function readManifest(): Promise<Entry[]> {
   return Object.values(manifest) as Entry[];
 }
 
-const imagesIn = async (dir: string) => (await listFiles(dir)).filter((f) => /\.(?:webp|png|jpg|avif)$/.test(f));
+const imagesIn = async (dir: string) =>
+  (await listFiles(dir)).filter((f) => /\.(?:webp|png|jpg|avif)$/.test(f));
 
 beforeAll(async () => {
   emulator = await startTestEmulator();

@@ -17,7 +17,9 @@ try {
   // The demo exists to generate: CI=true would otherwise select frozen mode.
   process.env.GROK_IMAGE_MODE ??= "generate";
   await build({ root });
-  console.log(`Built ${root}dist with the emulator at ${emulator.url} (charged $${emulator.counters.costUsd.toFixed(4)}).`);
+  console.log(
+    `Built ${root}dist with the emulator at ${emulator.url} (charged $${emulator.counters.costUsd.toFixed(4)}).`,
+  );
 } finally {
   await emulator.close();
 }

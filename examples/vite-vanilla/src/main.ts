@@ -1,8 +1,8 @@
 import "./style.css";
-import hero from "grok:a misty pine forest at dawn, a wide landscape?w=960";
-import lighthouse from "grok:a lighthouse on a cliff in a storm?tier=standard&ratio=16:9&w=640&format=jpeg";
 import nook from "grok:a cosy reading nook with a cat?tier=pro&w=360&h=360&format=avif";
 import nookAgain from "grok:a cosy reading nook with a cat?tier=pro&w=360&h=360&format=avif&v=2";
+import lighthouse from "grok:a lighthouse on a cliff in a storm?tier=standard&ratio=16:9&w=640&format=jpeg";
+import hero from "grok:a misty pine forest at dawn, a wide landscape?w=960";
 import { alt as foxAlt, images as foxes } from "grok:a watercolor fox, a tall portrait?n=3&w=240&h=320";
 
 interface Picture {

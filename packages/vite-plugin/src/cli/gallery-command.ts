@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
 import type { ImageCache } from "../cache/image-cache.js";
@@ -50,6 +50,7 @@ export async function galleryCommand(args: GalleryArgs, rawIo: CliIO): Promise<n
       generatedAt: new Date().toISOString(),
       cards,
     });
+    await mkdir(path.dirname(out), { recursive: true });
     await writeFile(out, html);
     const damaged = cards.flatMap((c) => c.images.filter((i) => i.thumbnail === null).map((i) => ({ c, i })));
     for (const { c, i } of damaged) {

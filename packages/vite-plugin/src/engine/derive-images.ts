@@ -48,10 +48,9 @@ function deriveOne(
   options: ResolvedOptions,
 ): Promise<ReadyImage> {
   const { transform } = directive;
-  const name = variantName(original.sha256, transform, {
-    provenance: options.provenance,
-    placeholder: options.placeholder,
-  });
+  // The provenance text is part of the name: byte-identical originals of two prompts must not share one XMP.
+  const provenance = options.provenance ? { model: entry.model, prompt: entry.prompt } : false;
+  const name = variantName(original.sha256, transform, { provenance, placeholder: options.placeholder });
   const ready = (meta: { width: number; height: number; placeholder?: string | undefined }): ReadyImage => ({
     file: cache.variantPath(name, transform.format),
     width: meta.width,

@@ -40,7 +40,10 @@ interface Context {
  * import { grokImage } from "vite-plugin-grok-image";
  * export default { plugins: [grokImage({ tier: "standard" })] };
  */
-export function grokImage(userOptions: GrokImageOptions = {}, internal: GrokImageInternalOptions = {}): Plugin {
+export function grokImage(
+  userOptions: GrokImageOptions = {},
+  internal: GrokImageInternalOptions = {},
+): Plugin {
   const imageImport = internal.imageImport ?? "url";
   let context: Context | undefined;
   let engine: Engine | undefined;
@@ -56,11 +59,15 @@ export function grokImage(userOptions: GrokImageOptions = {}, internal: GrokImag
     return context;
   };
 
+  /** Set when the dev server fell back to placeholders for want of a key; that one warning covers every miss. */
+  let keylessFallback = false;
+
   const log = (event: EngineEvent) => {
     const line = formatEvent(event);
     if (line === undefined) return;
     const { logger } = need();
-    if (event.type === "warn") logger.warn(`[grok-image] ${line}`, { timestamp: true });
+    const covered = keylessFallback && /placeholder/.test(line);
+    if (event.type === "warn" && !covered) logger.warn(`[grok-image] ${line}`, { timestamp: true });
     else logger.info(`[grok-image] ${line}`, { timestamp: true });
   };
 
@@ -110,12 +117,18 @@ export function grokImage(userOptions: GrokImageOptions = {}, internal: GrokImag
     configResolved(config) {
       const command = config.command;
       // `.env` files feed the options like the shell does (MAXAPI_KEY, GROK_IMAGE_MODE...), the shell winning.
-      const env = config.envDir === false ? process.env : { ...loadEnv(config.mode, config.envDir, ""), ...process.env };
+      const env =
+        config.envDir === false
+          ? process.env
+          : { ...loadEnv(config.mode, config.envDir, ""), ...process.env };
       const options = resolveOptions(userOptions, {
         root: config.root,
         env,
         command,
-        onWarning: (message) => config.logger.warn(`[grok-image] ${message}`, { timestamp: true }),
+        onWarning: (message) => {
+          keylessFallback = true;
+          config.logger.warn(`[grok-image] ${message}`, { timestamp: true });
+        },
       });
       context = { config, options, logger: config.logger, command };
       // The cache may live outside the served roots (GROK_IMAGE_CACHE_DIR=/ci/cache): let the dev server read it.
@@ -170,7 +183,10 @@ export function grokImage(userOptions: GrokImageOptions = {}, internal: GrokImag
           const images = await getEngine().images({ directive, importer });
           loaded.set(directive.raw, images);
           const noInline = need().command === "build";
-          return { code: moduleCode(images, directive.generation.prompt, imageImport, noInline), moduleType: "js" };
+          return {
+            code: moduleCode(images, directive.generation.prompt, imageImport, noInline),
+            moduleType: "js",
+          };
         } catch (error) {
           this.error(toPluginError(error, importer));
         }

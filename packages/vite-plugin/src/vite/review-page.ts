@@ -37,7 +37,10 @@ export function missCost(rows: readonly ReviewRow[]): number {
 
 function row({ status, imageUrls }: ReviewRow): string {
   const thumbs = imageUrls
-    .map((url) => `<a href="${escapeHtml(url)}"><img src="${escapeHtml(url)}" alt="${escapeHtml(status.prompt)}" loading="lazy"></a>`)
+    .map(
+      (url) =>
+        `<a href="${escapeHtml(url)}"><img src="${escapeHtml(url)}" alt="${escapeHtml(status.prompt)}" loading="lazy"></a>`,
+    )
     .join("");
   const details = [
     `<code>${escapeHtml(status.raw)}</code>`,
