@@ -13,6 +13,9 @@ import { resolveOptions } from "../packages/vite-plugin/dist/options/resolve-opt
 
 export const API_KEY = "sk-bench-0000";
 
+/** Variant of every directive the memory scenario fills and the all-hit scenario reads back. */
+export const MEMORY_QUERY = "?w=320";
+
 /** Poll and retry delays for scenarios that only fill a cache: they measure lookups or memory, not the schedule. */
 export const FAST_CLIENT = {
   poll: { initialDelayMs: 5, maxDelayMs: 20 },

@@ -1,22 +1,24 @@
-import { dev } from "astro";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type AstroDevServer, astroEnv, startAstroDev } from "../helpers/astro-cli.ts";
 import { type AstroEmulator, startAstroEmulator } from "../helpers/astro-emulator.ts";
 import { type AstroProject, copyAstroProject } from "../helpers/astro-fixture.ts";
 import { imageReferences } from "../helpers/astro-html.ts";
 
-type DevServer = Awaited<ReturnType<typeof dev>>;
-
 let api: AstroEmulator;
 let project: AstroProject;
-let server: DevServer | undefined;
+let server: AstroDevServer | undefined;
 let origin: string;
 
 beforeAll(async () => {
   api = await startAstroEmulator();
   project = await copyAstroProject("astro-basic");
-  server = await dev({ root: project.root, logLevel: "warn", server: { port: 0, host: "127.0.0.1" } });
-  origin = `http://127.0.0.1:${server.address.port}`;
+  // A real `astro dev` process (see astroEnv for why not the programmatic `dev()` inside Vitest).
+  server = await startAstroDev(
+    project.root,
+    astroEnv({ MAXAPI_BASE_URL: api.emulator.url, MAXAPI_KEY: "test-key", GROK_IMAGE_MODE: "generate" }),
+  );
+  origin = server.url;
 });
 
 afterAll(async () => {
@@ -28,7 +30,7 @@ afterAll(async () => {
 /** Fetches a page and then every image it references; each must be a decodable image. */
 async function expectImagesOf(pathname: string, minimum: number): Promise<void> {
   const response = await fetch(new URL(pathname, origin));
-  expect(response.status).toBe(200);
+  expect(response.status, server?.output()).toBe(200);
   const html = await response.text();
   expect(html).not.toMatch(/src="grok:|@grok-image\/markdown/);
   const references = imageReferences(html, pathname);

@@ -1,59 +1,21 @@
 import { createServer, type Server } from "node:http";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Emulator, startEmulator } from "../../../maxapi-emulator/src/index.js";
-import { GrokImageError } from "../errors.js";
-import type { Generation } from "../types.js";
-import { createMaxApiClient, type MaxApiClient, type RetryInfo } from "./maxapi-client.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generation, rejection, useEmulatorClient } from "./__test__/support.js";
 
 const KEY = "sk-download-test-93fe10aa";
 
-const generation = (prompt: string): Generation => ({
-  model: "grok-imagine/text-to-image-lite",
-  tier: "lite",
-  prompt,
-  n: 1,
-  ratio: null,
-  resolution: null,
-  v: null,
-});
-
-let emu: Emulator;
-let client: MaxApiClient;
-let retries: RetryInfo[];
-
-beforeAll(async () => {
-  emu = await startEmulator({ apiKeys: [KEY], latencyMs: 60, imageScale: 0.25 });
-  client = createMaxApiClient({
-    apiKey: KEY,
-    baseUrl: emu.url,
-    minRetryDelayMs: 5,
-    maxRetryDelayMs: 20,
+const api = useEmulatorClient({
+  key: KEY,
+  latencyMs: 60,
+  clientOptions: {
     poll: { initialDelayMs: 20, maxDelayMs: 50, factor: 1.6 },
-    onRetry: (info) => retries.push(info),
-  });
+  },
 });
-afterAll(async () => {
-  await client.close();
-  await emu.close();
-});
-beforeEach(() => {
-  emu.reset();
-  retries = [];
-});
-
-const rejection = (promise: Promise<unknown>): Promise<GrokImageError> =>
-  promise.then(
-    () => expect.fail("expected a rejection"),
-    (error: unknown) => {
-      expect(GrokImageError.isInstance(error)).toBe(true);
-      return error as GrokImageError;
-    },
-  );
 
 /** Generates one image and returns its result URL. */
 async function resultUrl(prompt: string): Promise<{ url: string; taskId: string }> {
-  const { taskId } = await client.submit(generation(prompt));
-  const info = await client.waitForTask(taskId, { deadline: Date.now() + 20_000 });
+  const { taskId } = await api.client.submit(generation(prompt));
+  const info = await api.client.waitForTask(taskId, { deadline: Date.now() + 20_000 });
   const url = info.result?.urls[0];
   if (!url) throw new Error("no result URL");
   return { url, taskId };
@@ -62,46 +24,46 @@ async function resultUrl(prompt: string): Promise<{ url: string; taskId: string 
 describe("download", () => {
   it("rides out a 5xx storm and a truncated body", async () => {
     const { url, taskId } = await resultUrl("stormy cdn");
-    emu.inject({ phase: "download", times: 2, fault: { type: "http", status: 503 } });
-    emu.inject({ phase: "download", times: 1, fault: { type: "truncated", fraction: 0.4 } });
-    const bytes = await client.download(url, { taskId });
+    api.emu.inject({ phase: "download", times: 2, fault: { type: "http", status: 503 } });
+    api.emu.inject({ phase: "download", times: 1, fault: { type: "truncated", fraction: 0.4 } });
+    const bytes = await api.client.download(url, { taskId });
     expect(bytes.length).toBeGreaterThan(0);
-    expect(retries.map((r) => r.phase)).toEqual(["download", "download", "download"]);
-    expect(emu.counters.downloads).toBe(4);
-    expect(emu.counters.cdnAuthorizationHeaders).toBe(0);
+    expect(api.retries.map((r) => r.phase)).toEqual(["download", "download", "download"]);
+    expect(api.emu.counters.downloads).toBe(4);
+    expect(api.emu.counters.cdnAuthorizationHeaders).toBe(0);
   });
 
   it("rejects a body that keeps being cut short, after retrying it", async () => {
     const { url, taskId } = await resultUrl("always truncated");
-    emu.inject({ phase: "download", fault: { type: "truncated" } });
-    const error = await rejection(client.download(url, { taskId }));
+    api.emu.inject({ phase: "download", fault: { type: "truncated" } });
+    const error = await rejection(api.client.download(url, { taskId }));
     expect(error.code).toBe("GROK_DOWNLOAD_REJECTED");
     expect(error.message).toMatch(/cut off after \d+ of \d+ bytes/);
     expect(error.taskId).toBe(taskId);
-    expect(emu.counters.downloads).toBe(5);
+    expect(api.emu.counters.downloads).toBe(5);
   });
 
   it.each([410, 403] as const)(
     "says an expired URL (%i) must be generated again, without retrying",
     async (status) => {
-      emu.configure({ expiredStatus: status });
+      api.emu.configure({ expiredStatus: status });
       const { url, taskId } = await resultUrl(`expired ${status}`);
-      emu.inject({ phase: "download", fault: { type: "expired" } });
-      const error = await rejection(client.download(url, { taskId, label: "grok:old" }));
+      api.emu.inject({ phase: "download", fault: { type: "expired" } });
+      const error = await rejection(api.client.download(url, { taskId, label: "grok:old" }));
       expect(error.code).toBe("GROK_DOWNLOAD_REJECTED");
       expect(error.status).toBe(status);
       expect(error.message).toContain("expired");
       expect(error.message).toContain("grok:old");
       expect(error.hint).toMatch(/7 days/);
       expect(error.hint).toMatch(/generated again/);
-      expect(emu.counters.downloads).toBe(1);
+      expect(api.emu.counters.downloads).toBe(1);
     },
   );
 
   it("rejects bytes that do not decode as an image", async () => {
     const { url, taskId } = await resultUrl("corrupt bytes");
-    emu.inject({ phase: "download", fault: { type: "corrupt" } });
-    const error = await rejection(client.download(url, { taskId }));
+    api.emu.inject({ phase: "download", fault: { type: "corrupt" } });
+    const error = await rejection(api.client.download(url, { taskId }));
     expect(error.code).toBe("GROK_DOWNLOAD_REJECTED");
     expect(error.taskId).toBe(taskId);
   });
@@ -110,16 +72,19 @@ describe("download", () => {
     "enforces the size limit while streaming (Content-Length declared: %s)",
     async (declareLength) => {
       const { url, taskId } = await resultUrl(`huge ${declareLength}`);
-      emu.inject({ phase: "download", fault: { type: "oversized", bytes: 4 * 1024 * 1024, declareLength } });
-      const error = await rejection(client.download(url, { taskId, maxBytes: 1024 * 1024 }));
+      api.emu.inject({
+        phase: "download",
+        fault: { type: "oversized", bytes: 4 * 1024 * 1024, declareLength },
+      });
+      const error = await rejection(api.client.download(url, { taskId, maxBytes: 1024 * 1024 }));
       expect(error.code).toBe("GROK_DOWNLOAD_REJECTED");
       expect(error.message).toContain("1048576-byte limit");
-      expect(emu.counters.downloads).toBe(1);
+      expect(api.emu.counters.downloads).toBe(1);
     },
   );
 
   it("refuses a non-http result URL", async () => {
-    const error = await rejection(client.download("file:///etc/passwd"));
+    const error = await rejection(api.client.download("file:///etc/passwd"));
     expect(error.code).toBe("GROK_DOWNLOAD_REJECTED");
   });
 });
@@ -140,7 +105,7 @@ describe("download hosts", () => {
         cookie: req.headers.cookie,
       });
       if (req.url === "/a") return res.writeHead(302, { location: "/b" }).end();
-      if (req.url === "/b") return res.writeHead(301, { location: `${emu.cdnUrl}${imagePath}` }).end();
+      if (req.url === "/b") return res.writeHead(301, { location: `${api.emu.cdnUrl}${imagePath}` }).end();
       if (req.url === "/loop") return res.writeHead(302, { location: "/loop" }).end();
       res.writeHead(200, { "content-type": "text/html" }).end("<html><body>Sign in</body></html>");
     });
@@ -155,13 +120,13 @@ describe("download hosts", () => {
   it("follows a few redirects without credentials, and stops at a redirect loop", async () => {
     const { url, taskId } = await resultUrl("redirected");
     imagePath = new URL(url).pathname;
-    const bytes = await client.download(`${hostUrl}/a`, { taskId });
+    const bytes = await api.client.download(`${hostUrl}/a`, { taskId });
     expect(bytes.length).toBeGreaterThan(0);
     expect(seen.map((s) => s.path)).toEqual(["/a", "/b"]);
     expect(seen.every((s) => s.authorization === undefined && s.cookie === undefined)).toBe(true);
-    expect(emu.counters.cdnAuthorizationHeaders).toBe(0);
+    expect(api.emu.counters.cdnAuthorizationHeaders).toBe(0);
 
-    const loop = await rejection(client.download(`${hostUrl}/loop`, { taskId }));
+    const loop = await rejection(api.client.download(`${hostUrl}/loop`, { taskId }));
     expect(loop.taskId).toBe(taskId);
     expect(loop.message).toContain("/loop");
     expect(loop.code).toBe("GROK_DOWNLOAD_REJECTED");
@@ -169,7 +134,7 @@ describe("download hosts", () => {
   });
 
   it("rejects an HTML page served with 200", async () => {
-    const error = await rejection(client.download(`${hostUrl}/login`));
+    const error = await rejection(api.client.download(`${hostUrl}/login`));
     expect(error.code).toBe("GROK_DOWNLOAD_REJECTED");
     expect(error.message).toContain("/login");
   });

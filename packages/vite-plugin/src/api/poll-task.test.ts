@@ -1,48 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Emulator, type FailureReason, startEmulator } from "../../../maxapi-emulator/src/index.js";
-import { GrokImageError, type GrokImageErrorCode } from "../errors.js";
-import type { Generation } from "../types.js";
-import { createMaxApiClient, type MaxApiClient } from "./maxapi-client.js";
+import { describe, expect, it } from "vitest";
+import type { FailureReason } from "../../../maxapi-emulator/src/index.js";
+import type { GrokImageErrorCode } from "../errors.js";
+import { generation, rejection, useEmulatorClient } from "./__test__/support.js";
+import { createMaxApiClient } from "./maxapi-client.js";
 
 const KEY = "sk-poll-test-5c2a81f0";
 
-const generation = (prompt: string): Generation => ({
-  model: "grok-imagine/text-to-image-lite",
-  tier: "lite",
-  prompt,
-  n: 1,
-  ratio: null,
-  resolution: null,
-  v: null,
+const api = useEmulatorClient({
+  key: KEY,
+  latencyMs: 90,
+  clientOptions: { poll: { initialDelayMs: 30, maxDelayMs: 60, factor: 1.6 } },
 });
-
-let emu: Emulator;
-let client: MaxApiClient;
-
-beforeAll(async () => {
-  emu = await startEmulator({ apiKeys: [KEY], latencyMs: 90, imageScale: 0.25 });
-  client = createMaxApiClient({
-    apiKey: KEY,
-    baseUrl: emu.url,
-    minRetryDelayMs: 5,
-    maxRetryDelayMs: 20,
-    poll: { initialDelayMs: 30, maxDelayMs: 60, factor: 1.6 },
-  });
-});
-afterAll(async () => {
-  await client.close();
-  await emu.close();
-});
-beforeEach(() => emu.reset());
-
-const rejection = (promise: Promise<unknown>): Promise<GrokImageError> =>
-  promise.then(
-    () => expect.fail("expected a rejection"),
-    (error: unknown) => {
-      expect(GrokImageError.isInstance(error)).toBe(true);
-      return error as GrokImageError;
-    },
-  );
 
 /** Submits a task whose emulated outcome is forced, then waits for it. */
 async function failingTask(
@@ -50,15 +18,15 @@ async function failingTask(
   status: "FAILURE" | "TIMEOUT" | "CANCELLED",
   reason: string | null = null,
 ) {
-  emu.inject({
+  api.emu.inject({
     phase: "submit",
     prompt,
     times: 1,
     fault: { type: "outcome", status, failureReason: reason as FailureReason | null },
   });
-  const { taskId } = await client.submit(generation(prompt));
+  const { taskId } = await api.client.submit(generation(prompt));
   const error = await rejection(
-    client.waitForTask(taskId, { deadline: Date.now() + 20_000, label: `grok:${prompt}` }),
+    api.client.waitForTask(taskId, { deadline: Date.now() + 20_000, label: `grok:${prompt}` }),
   );
   expect(error.taskId).toBe(taskId);
   expect(error.message).toContain(taskId);
@@ -105,70 +73,73 @@ describe("terminal failures", () => {
 
 describe("failure messages", () => {
   it("name the prompt the task echoes back when no label is given", async () => {
-    emu.inject({ phase: "submit", times: 1, fault: { type: "outcome", status: "TIMEOUT" } });
-    const { taskId } = await client.submit(generation("an unlabelled heron"));
-    const error = await rejection(client.waitForTask(taskId, { deadline: Date.now() + 20_000 }));
+    api.emu.inject({ phase: "submit", times: 1, fault: { type: "outcome", status: "TIMEOUT" } });
+    const { taskId } = await api.client.submit(generation("an unlabelled heron"));
+    const error = await rejection(api.client.waitForTask(taskId, { deadline: Date.now() + 20_000 }));
     expect(error.message).toContain('"an unlabelled heron"');
   });
 });
 
 describe("polling", () => {
   it("reports every status change through onStatus and stops at SUCCESS", async () => {
-    const { taskId } = await client.submit(generation("watch me"));
+    const { taskId } = await api.client.submit(generation("watch me"));
     const seen: string[] = [];
-    const info = await client.waitForTask(taskId, {
+    const info = await api.client.waitForTask(taskId, {
       deadline: Date.now() + 20_000,
       onStatus: (task) => seen.push(task.status),
     });
     expect(info.status).toBe("SUCCESS");
     expect(seen.at(-1)).toBe("SUCCESS");
     for (const status of seen.slice(0, -1)) expect(["PENDING", "PROCESSING", "SUBMITTED"]).toContain(status);
-    expect(emu.counters.queriesByTask[taskId]).toBeGreaterThanOrEqual(seen.length);
+    expect(api.emu.counters.queriesByTask[taskId]).toBeGreaterThanOrEqual(seen.length);
   });
 
   it("fails with GROK_TIMEOUT when the deadline passes, carrying the task id", async () => {
-    emu.inject({ phase: "submit", prompt: "forever", fault: { type: "latency", ms: 60_000 } });
-    const { taskId } = await client.submit(generation("forever pending"));
-    const error = await rejection(client.waitForTask(taskId, { deadline: Date.now() + 200 }));
+    api.emu.inject({ phase: "submit", prompt: "forever", fault: { type: "latency", ms: 60_000 } });
+    const { taskId } = await api.client.submit(generation("forever pending"));
+    const error = await rejection(api.client.waitForTask(taskId, { deadline: Date.now() + 200 }));
     expect(error.code).toBe("GROK_TIMEOUT");
     expect(error.taskId).toBe(taskId);
     expect(error.hint).toMatch(/timeout/);
   });
 
   it("caps a long poll wait by the deadline", { timeout: 10_000 }, async () => {
-    const slow = createMaxApiClient({ apiKey: KEY, baseUrl: emu.url, poll: { initialDelayMs: 120_000 } });
+    const slow = createMaxApiClient({ apiKey: KEY, baseUrl: api.emu.url, poll: { initialDelayMs: 120_000 } });
     try {
       const { taskId } = await slow.submit(generation("long first wait"));
       const error = await rejection(slow.waitForTask(taskId, { deadline: Date.now() + 100 }));
       expect(error.code).toBe("GROK_TIMEOUT");
-      expect(emu.counters.queries).toBe(0);
+      expect(api.emu.counters.queries).toBe(0);
     } finally {
       await slow.close();
     }
   });
 
   it("fails at once when the deadline is already past", async () => {
-    const error = await rejection(client.waitForTask("any-task", { deadline: Date.now() - 1 }));
+    const error = await rejection(api.client.waitForTask("any-task", { deadline: Date.now() - 1 }));
     expect(error.code).toBe("GROK_TIMEOUT");
-    expect(emu.counters.queries).toBe(0);
+    expect(api.emu.counters.queries).toBe(0);
   });
 
   it("aborts a wait with GROK_ABORTED, even inside a long Retry-After", { timeout: 10_000 }, async () => {
-    emu.inject({ phase: "submit", prompt: "abort", fault: { type: "latency", ms: 60_000 } });
-    const { taskId } = await client.submit(generation("abort me"));
-    emu.inject({ phase: "query", fault: { type: "http", status: 429, retryAfter: 50 } });
+    api.emu.inject({ phase: "submit", prompt: "abort", fault: { type: "latency", ms: 60_000 } });
+    const { taskId } = await api.client.submit(generation("abort me"));
+    api.emu.inject({ phase: "query", fault: { type: "http", status: 429, retryAfter: 50 } });
     const controller = new AbortController();
-    const waiting = client.waitForTask(taskId, { deadline: Date.now() + 120_000, signal: controller.signal });
+    const waiting = api.client.waitForTask(taskId, {
+      deadline: Date.now() + 120_000,
+      signal: controller.signal,
+    });
     setTimeout(() => controller.abort(), 150);
     const error = await rejection(waiting);
     expect(error.code).toBe("GROK_ABORTED");
     expect(error.taskId).toBe(taskId);
-    expect(emu.counters.queriesByTask[taskId]).toBe(1);
+    expect(api.emu.counters.queriesByTask[taskId]).toBe(1);
   });
 
   it("refuses to start with an already aborted signal", async () => {
-    const error = await rejection(client.getTask("x", { signal: AbortSignal.abort() }));
+    const error = await rejection(api.client.getTask("x", { signal: AbortSignal.abort() }));
     expect(error.code).toBe("GROK_ABORTED");
-    expect(emu.counters.queries).toBe(0);
+    expect(api.emu.counters.queries).toBe(0);
   });
 });

@@ -1,56 +1,19 @@
 import { createServer } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { type Emulator, startEmulator } from "../../../maxapi-emulator/src/index.js";
-import { GrokImageError } from "../errors.js";
-import type { Generation } from "../types.js";
-import { createMaxApiClient, type MaxApiClient, type RetryInfo } from "./maxapi-client.js";
+import { describe, expect, it, vi } from "vitest";
+import { generation, rejection, useEmulatorClient } from "./__test__/support.js";
+import { createMaxApiClient } from "./maxapi-client.js";
 import { MAX_RETRY_AFTER_MS, parseRetryAfter } from "./retry-policy.js";
 
 const KEY = "sk-retry-test-0b9e77d3";
 
-const generation = (prompt: string): Generation => ({
-  model: "grok-imagine/text-to-image-lite",
-  tier: "lite",
-  prompt,
-  n: 1,
-  ratio: null,
-  resolution: null,
-  v: null,
-});
-
-let emu: Emulator;
-let client: MaxApiClient;
-let retries: RetryInfo[];
-
-beforeAll(async () => {
-  emu = await startEmulator({ apiKeys: [KEY], latencyMs: 100, imageScale: 0.25 });
-  client = createMaxApiClient({
-    apiKey: KEY,
-    baseUrl: emu.url,
-    minRetryDelayMs: 5,
-    maxRetryDelayMs: 20,
+const api = useEmulatorClient({
+  key: KEY,
+  latencyMs: 100,
+  clientOptions: {
     timeouts: { headersMs: 300 },
     poll: { initialDelayMs: 30, maxDelayMs: 60, factor: 1.6 },
-    onRetry: (info) => retries.push(info),
-  });
+  },
 });
-afterAll(async () => {
-  await client.close();
-  await emu.close();
-});
-beforeEach(() => {
-  emu.reset();
-  retries = [];
-});
-
-const rejection = (promise: Promise<unknown>): Promise<GrokImageError> =>
-  promise.then(
-    () => expect.fail("expected a rejection"),
-    (error: unknown) => {
-      expect(GrokImageError.isInstance(error)).toBe(true);
-      return error as GrokImageError;
-    },
-  );
 
 /** A port nothing listens on: bind one, note it, release it. */
 async function closedPort(): Promise<number> {
@@ -76,33 +39,33 @@ describe("parseRetryAfter", () => {
 
 describe("submit (the paid step)", () => {
   it("honours Retry-After on a 429, then succeeds with one task", async () => {
-    emu.inject({ phase: "submit", times: 1, fault: { type: "http", status: 429, retryAfter: 1 } });
-    const { taskId } = await client.submit(generation("rate limited"));
+    api.emu.inject({ phase: "submit", times: 1, fault: { type: "http", status: 429, retryAfter: 1 } });
+    const { taskId } = await api.client.submit(generation("rate limited"));
     expect(taskId).toBeTruthy();
-    expect(retries).toHaveLength(1);
-    expect(retries[0]).toMatchObject({ phase: "submit", attempt: 1 });
-    expect(retries[0]?.delayMs).toBeGreaterThanOrEqual(1000);
-    expect(emu.counters.submits).toBe(2);
-    expect(emu.counters.tasksCreated).toBe(1);
+    expect(api.retries).toHaveLength(1);
+    expect(api.retries[0]).toMatchObject({ phase: "submit", attempt: 1 });
+    expect(api.retries[0]?.delayMs).toBeGreaterThanOrEqual(1000);
+    expect(api.emu.counters.submits).toBe(2);
+    expect(api.emu.counters.tasksCreated).toBe(1);
   });
 
   it("uses its own backoff when Retry-After is over 60 s", async () => {
-    emu.inject({ phase: "submit", times: 1, fault: { type: "http", status: 429, retryAfter: 3600 } });
-    await client.submit(generation("absurd retry-after"));
-    expect(retries[0]?.delayMs).toBeLessThanOrEqual(20);
+    api.emu.inject({ phase: "submit", times: 1, fault: { type: "http", status: 429, retryAfter: 3600 } });
+    await api.client.submit(generation("absurd retry-after"));
+    expect(api.retries[0]?.delayMs).toBeLessThanOrEqual(20);
   });
 
   it("retries 5xx exactly `retries` times and creates no extra paid task", async () => {
-    emu.inject({ phase: "submit", times: 2, fault: { type: "http", status: 503 } });
-    await client.submit(generation("flaky gateway"));
-    expect(retries.map((r) => r.attempt)).toEqual([1, 2]);
-    expect(emu.counters.submits).toBe(3);
-    expect(emu.counters.tasksCreated).toBe(1);
+    api.emu.inject({ phase: "submit", times: 2, fault: { type: "http", status: 503 } });
+    await api.client.submit(generation("flaky gateway"));
+    expect(api.retries.map((r) => r.attempt)).toEqual([1, 2]);
+    expect(api.emu.counters.submits).toBe(3);
+    expect(api.emu.counters.tasksCreated).toBe(1);
 
-    emu.reset();
-    retries = [];
-    emu.inject({ phase: "submit", fault: { type: "http", status: 500, msg: "upstream exploded" } });
-    const error = await rejection(client.submit(generation("broken gateway")));
+    api.emu.reset();
+    api.retries.length = 0;
+    api.emu.inject({ phase: "submit", fault: { type: "http", status: 500, msg: "upstream exploded" } });
+    const error = await rejection(api.client.submit(generation("broken gateway")));
     expect(error.code).toBe("GROK_HTTP_ERROR");
     expect(error.status).toBe(500);
     expect(error.message).toContain("POST");
@@ -110,37 +73,37 @@ describe("submit (the paid step)", () => {
     expect(error.message).toContain("upstream exploded");
     expect(error.message).toContain("3 attempts");
     expect(error.isRetryable).toBe(false);
-    expect(emu.counters.submits).toBe(3);
-    expect(emu.counters.tasksCreated).toBe(0);
+    expect(api.emu.counters.submits).toBe(3);
+    expect(api.emu.counters.tasksCreated).toBe(0);
   });
 
   it("does not retry when the connection drops after the task was accepted", async () => {
-    emu.inject({ phase: "submit", times: 1, fault: { type: "accept-then-drop" } });
-    const error = await rejection(client.submit(generation("accepted then dropped")));
+    api.emu.inject({ phase: "submit", times: 1, fault: { type: "accept-then-drop" } });
+    const error = await rejection(api.client.submit(generation("accepted then dropped")));
     expect(error.code).toBe("GROK_HTTP_ERROR");
     expect(error.message).toMatch(/may have created the task/);
     expect(error.hint).toMatch(/outcome is unknown/);
     expect(error.hint).toMatch(/charged/);
-    expect(retries).toHaveLength(0);
-    expect(emu.counters.submits).toBe(1);
-    expect(emu.counters.tasksCreated).toBe(1);
+    expect(api.retries).toHaveLength(0);
+    expect(api.emu.counters.submits).toBe(1);
+    expect(api.emu.counters.tasksCreated).toBe(1);
   });
 
   it("does not retry a dropped connection or a headers timeout on a request that was sent", async () => {
-    emu.inject({ phase: "submit", times: 1, fault: { type: "drop" } });
-    expect((await rejection(client.submit(generation("dropped")))).message).toMatch(
+    api.emu.inject({ phase: "submit", times: 1, fault: { type: "drop" } });
+    expect((await rejection(api.client.submit(generation("dropped")))).message).toMatch(
       /after the request was sent/,
     );
-    expect(emu.counters.submits).toBe(1);
+    expect(api.emu.counters.submits).toBe(1);
 
-    emu.inject({ phase: "submit", times: 1, fault: { type: "delay", ms: 2500 } });
-    const error = await rejection(client.submit(generation("slow to answer")));
+    api.emu.inject({ phase: "submit", times: 1, fault: { type: "delay", ms: 2500 } });
+    const error = await rejection(api.client.submit(generation("slow to answer")));
     expect(error.code).toBe("GROK_HTTP_ERROR");
     expect(error.message).toContain("UND_ERR_HEADERS_TIMEOUT");
-    expect(retries).toHaveLength(0);
-    expect(emu.counters.submits).toBe(2);
+    expect(api.retries).toHaveLength(0);
+    expect(api.emu.counters.submits).toBe(2);
     // The slow server still creates the task: a blind retry would have paid twice.
-    await vi.waitFor(() => expect(emu.counters.tasksCreated).toBe(1), { timeout: 5_000 });
+    await vi.waitFor(() => expect(api.emu.counters.tasksCreated).toBe(1), { timeout: 5_000 });
   });
 
   it("retries when the connection is refused (the request never left)", async () => {
@@ -149,13 +112,13 @@ describe("submit (the paid step)", () => {
       baseUrl: `http://127.0.0.1:${await closedPort()}`,
       minRetryDelayMs: 1,
       maxRetryDelayMs: 5,
-      onRetry: (info) => retries.push(info),
+      onRetry: (info) => api.retries.push(info),
     });
     try {
       const error = await rejection(refused.submit(generation("nobody home")));
       expect(error.code).toBe("GROK_HTTP_ERROR");
       expect(error.message).toContain("ECONNREFUSED");
-      expect(retries.map((r) => r.phase)).toEqual(["submit", "submit"]);
+      expect(api.retries.map((r) => r.phase)).toEqual(["submit", "submit"]);
     } finally {
       await refused.close();
     }
@@ -164,38 +127,38 @@ describe("submit (the paid step)", () => {
 
 describe("query", () => {
   it("honours an HTTP-date Retry-After and rides out a 5xx storm and dropped connections", async () => {
-    const { taskId } = await client.submit(generation("stormy query"));
+    const { taskId } = await api.client.submit(generation("stormy query"));
     const retryAt = new Date(Date.now() + 2000).toUTCString();
-    emu.inject({ phase: "query", times: 1, fault: { type: "http", status: 429, retryAfter: retryAt } });
-    emu.inject({ phase: "query", times: 2, fault: { type: "http", status: 502 } });
-    emu.inject({ phase: "query", times: 1, fault: { type: "drop" } });
-    const info = await client.waitForTask(taskId, { deadline: Date.now() + 30_000 });
+    api.emu.inject({ phase: "query", times: 1, fault: { type: "http", status: 429, retryAfter: retryAt } });
+    api.emu.inject({ phase: "query", times: 2, fault: { type: "http", status: 502 } });
+    api.emu.inject({ phase: "query", times: 1, fault: { type: "drop" } });
+    const info = await api.client.waitForTask(taskId, { deadline: Date.now() + 30_000 });
     expect(info.status).toBe("SUCCESS");
-    expect(retries.every((r) => r.phase === "query")).toBe(true);
-    expect(retries.length).toBeGreaterThanOrEqual(4);
-    expect(retries[0]?.delayMs).toBeGreaterThan(100);
-    expect(emu.counters.tasksCreated).toBe(1);
-    expect(emu.counters.submits).toBe(1);
+    expect(api.retries.every((r) => r.phase === "query")).toBe(true);
+    expect(api.retries.length).toBeGreaterThanOrEqual(4);
+    expect(api.retries[0]?.delayMs).toBeGreaterThan(100);
+    expect(api.emu.counters.tasksCreated).toBe(1);
+    expect(api.emu.counters.submits).toBe(1);
   });
 
   it("retries a query whose headers time out", async () => {
-    const { taskId } = await client.submit(generation("slow query"));
-    emu.inject({ phase: "query", times: 1, fault: { type: "delay", ms: 2500 } });
-    const info = await client.getTask(taskId);
+    const { taskId } = await api.client.submit(generation("slow query"));
+    api.emu.inject({ phase: "query", times: 1, fault: { type: "delay", ms: 2500 } });
+    const info = await api.client.getTask(taskId);
     expect(info.taskId).toBe(taskId);
-    expect(retries).toHaveLength(1);
-    expect(retries[0]?.reason).toContain("UND_ERR_HEADERS_TIMEOUT");
+    expect(api.retries).toHaveLength(1);
+    expect(api.retries[0]?.reason).toContain("UND_ERR_HEADERS_TIMEOUT");
   });
 
   it("gives up after its retries with GROK_HTTP_ERROR carrying the task id, never re-submitting", async () => {
-    const { taskId } = await client.submit(generation("dead query"));
-    emu.inject({ phase: "query", fault: { type: "http", status: 503 } });
-    const error = await rejection(client.waitForTask(taskId, { deadline: Date.now() + 30_000 }));
+    const { taskId } = await api.client.submit(generation("dead query"));
+    api.emu.inject({ phase: "query", fault: { type: "http", status: 503 } });
+    const error = await rejection(api.client.waitForTask(taskId, { deadline: Date.now() + 30_000 }));
     expect(error.code).toBe("GROK_HTTP_ERROR");
     expect(error.taskId).toBe(taskId);
     expect(error.status).toBe(503);
     expect(error.message).toContain("5 attempts");
-    expect(emu.counters.queriesByTask[taskId]).toBe(5);
-    expect(emu.counters.submits).toBe(1);
+    expect(api.emu.counters.queriesByTask[taskId]).toBe(5);
+    expect(api.emu.counters.submits).toBe(1);
   });
 });

@@ -50,7 +50,9 @@ import sign from "grok:${TRICKY.replaceAll('"', '\\"')}?tier=standard";
 export default [forest, foxes, sign];
 `;
 
-async function manifest(): Promise<Record<string, { prompt: string; taskId: string; originals: Array<{ sha256: string; format: string }> }>> {
+async function manifest(): Promise<
+  Record<string, { prompt: string; taskId: string; originals: Array<{ sha256: string; format: string }> }>
+> {
   return JSON.parse(await readFile(path.join(root, ".grok-images", "manifest.json"), "utf8"));
 }
 
@@ -60,7 +62,10 @@ beforeAll(async () => {
   await mkdir(path.join(root, "src", "content"), { recursive: true });
   await writeFile(path.join(root, "src", "index.ts"), INDEX_TS);
   // The same generation as the first import, written the Markdown way: one paid task for both.
-  await writeFile(path.join(root, "src", "content", "post.md"), "# Post\n\n![forest](grok:a%20misty%20forest%20at%20dawn)\n");
+  await writeFile(
+    path.join(root, "src", "content", "post.md"),
+    "# Post\n\n![forest](grok:a%20misty%20forest%20at%20dawn)\n",
+  );
 });
 
 afterAll(async () => {
@@ -68,8 +73,13 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-const escape = (text: string) =>
-  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+const escapeHtmlText = (text: string) =>
+  text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
 
 async function scanJson(): Promise<ScanReport> {
   const run = io();
@@ -96,7 +106,9 @@ describe("grok-image on a real project against the emulator", () => {
     expect(await scanCommand({}, human.io)).toBe(0);
     expect(human.stdout.text).toContain("missing");
     expect(human.stdout.text).toContain("src/index.ts:2  grok:a red fox in snow?n=2");
-    expect(human.stdout.text).toMatch(/4 directives, 3 generations: 0 cached, 3 missing \(about \$0\.00\d+ to generate\)/);
+    expect(human.stdout.text).toMatch(
+      /4 directives, 3 generations: 0 cached, 3 missing \(about \$0\.00\d+ to generate\)/,
+    );
   });
 
   it("generate pays once per generation, then scan shows everything cached", async () => {
@@ -132,7 +144,7 @@ describe("grok-image on a real project against the emulator", () => {
     const html = await readFile(file, "utf8");
     const entries = Object.values(await manifest());
     for (const entry of entries) {
-      expect(html).toContain(escape(entry.prompt));
+      expect(html).toContain(escapeHtmlText(entry.prompt));
       expect(html).toContain(entry.taskId);
     }
     expect(html).toContain("a sign reading &lt;b&gt;&quot;Tom &amp; Jerry&#39;s&quot;&lt;/b&gt;");
@@ -153,7 +165,12 @@ describe("grok-image on a real project against the emulator", () => {
     const fox = Object.values(await manifest()).find((e) => e.prompt === "a red fox in snow");
     const original = fox?.originals[0];
     if (!original) throw new Error("the fox entry is missing");
-    const file = path.join(root, ".grok-images", "originals", `${original.sha256}.${original.format === "jpeg" ? "jpg" : original.format}`);
+    const file = path.join(
+      root,
+      ".grok-images",
+      "originals",
+      `${original.sha256}.${original.format === "jpeg" ? "jpg" : original.format}`,
+    );
     const before = await readFile(file);
     await appendFile(file, "x");
     const bad = io();
@@ -201,7 +218,11 @@ describe("grok-image on a real project against the emulator", () => {
     const wet = io();
     expect(await pruneCommand({}, wet.io)).toBe(0);
     const after = await manifest();
-    expect(Object.keys(after).sort()).toEqual(Object.keys(before).filter((k) => k !== fox[0]).sort());
+    expect(Object.keys(after).sort()).toEqual(
+      Object.keys(before)
+        .filter((k) => k !== fox[0])
+        .sort(),
+    );
     const left = await readdir(path.join(root, ".grok-images", "originals"));
     for (const name of foxFiles) expect(left).not.toContain(name);
     expect(existsSync(orphan)).toBe(false);

@@ -88,8 +88,16 @@ function renderCard(card: GalleryCard): string {
     ["model", `${escapeHtml(card.model)} <span class="badge">${escapeHtml(tier)}</span>`],
     ["variant", card.v === null ? "—" : `<code>v=${escapeHtml(card.v)}</code>`],
     ["task id", `<code>${escapeHtml(card.taskId)}</code>`],
-    ["date", `<time datetime="${escapeHtml(card.createdAt)}">${escapeHtml(card.createdAt.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC"))}</time>`],
-    ["cost", card.costUsd === null ? "unknown model" : `${escapeHtml(formatUsd(card.costUsd))} for ${card.images.length} image${card.images.length === 1 ? "" : "s"}`],
+    [
+      "date",
+      `<time datetime="${escapeHtml(card.createdAt)}">${escapeHtml(card.createdAt.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC"))}</time>`,
+    ],
+    [
+      "cost",
+      card.costUsd === null
+        ? "unknown model"
+        : `${escapeHtml(formatUsd(card.costUsd))} for ${card.images.length} image${card.images.length === 1 ? "" : "s"}`,
+    ],
     ["key", `<code>${escapeHtml(card.key.slice(0, 16))}</code>`],
     ["used by", used],
   ];

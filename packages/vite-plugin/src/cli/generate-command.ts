@@ -4,7 +4,13 @@ import { formatSummary } from "../engine/format-event.js";
 import { formatError, type GrokImageError } from "../errors.js";
 import type { GrokImageOptions, Mode } from "../types.js";
 import { type CliIO, EXIT, exitCodeFor, guardIo, reportError } from "./cli-io.js";
-import { displayPath, type FoundUse, type ProjectArgs, resolveCliOptions, scanProject } from "./load-project.js";
+import {
+  displayPath,
+  type FoundUse,
+  type ProjectArgs,
+  resolveCliOptions,
+  scanProject,
+} from "./load-project.js";
 import { createProgress } from "./progress.js";
 
 export interface GenerateArgs extends ProjectArgs {
@@ -49,7 +55,9 @@ export async function generateCommand(args: GenerateArgs, rawIo: CliIO): Promise
     if (args.maxCost !== undefined) extra.maxCost = toNumberOrRaw(args.maxCost) as number;
     const options = await resolveCliOptions(args, io, extra);
     const { uses, errors } = await scanProject(options, args.ignore);
-    const failures: Failure[] = errors.map((e) => failure(e.error, e.raw, displayPath(options.root, e.importer), e.line));
+    const failures: Failure[] = errors.map((e) =>
+      failure(e.error, e.raw, displayPath(options.root, e.importer), e.line),
+    );
     for (const { error } of errors) io.stderr.write(`${formatError(error)}\n`);
 
     let summary: BatchSummary | undefined;
@@ -90,7 +98,14 @@ function toNumberOrRaw(value: number | string): number | string {
 }
 
 function failure(error: GrokImageError, raw: string, file: string, line: number): Failure {
-  return { directive: raw, file, line, code: error.code, message: formatError(error), taskId: error.taskId ?? null };
+  return {
+    directive: raw,
+    file,
+    line,
+    code: error.code,
+    message: formatError(error),
+    taskId: error.taskId ?? null,
+  };
 }
 
 /** Per-directive failures the engine recorded, once per generation key, naming the first file that uses it. */
@@ -109,7 +124,12 @@ function directiveFailures(engine: Engine, uses: readonly FoundUse[], root: stri
   return out;
 }
 
-function writeJson(io: CliIO, summary: BatchSummary | undefined, failures: Failure[], batchError?: unknown): void {
+function writeJson(
+  io: CliIO,
+  summary: BatchSummary | undefined,
+  failures: Failure[],
+  batchError?: unknown,
+): void {
   const refused =
     batchError === undefined
       ? null
@@ -118,5 +138,7 @@ function writeJson(io: CliIO, summary: BatchSummary | undefined, failures: Failu
           message: (batchError as Error).message,
           exitCode: exitCodeFor(batchError),
         };
-  io.stdout.write(`${JSON.stringify({ version: 1, summary: summary ?? null, refused, failures }, null, 2)}\n`);
+  io.stdout.write(
+    `${JSON.stringify({ version: 1, summary: summary ?? null, refused, failures }, null, 2)}\n`,
+  );
 }

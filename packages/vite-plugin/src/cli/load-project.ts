@@ -72,7 +72,10 @@ export function directiveDefaults(options: ResolvedOptions, tier: Tier = options
 }
 
 /** Every directive under the root, parsed with the resolved defaults; bad ones are collected, not thrown. */
-export async function scanProject(options: ResolvedOptions, ignore: readonly string[] = []): Promise<ProjectScan> {
+export async function scanProject(
+  options: ResolvedOptions,
+  ignore: readonly string[] = [],
+): Promise<ProjectScan> {
   const found = await scanTree(options.root, { ignore, cacheDir: options.cacheDir });
   const lines = await lineFinder(found.map((f) => f.file));
   const uses: FoundUse[] = [];

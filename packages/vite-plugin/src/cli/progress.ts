@@ -27,7 +27,11 @@ const LOUD_STATES = new Set(["failed", "retrying", "resumed"]);
  * of state changes per task, so a single redrawn line plus ordinary lines above it for warnings and failures is
  * all that is needed, and it leaves no terminal state behind if the process is killed.
  */
-export function createProgress(stream: OutputStream, env: NodeJS.ProcessEnv, options: ProgressOptions = {}): Progress {
+export function createProgress(
+  stream: OutputStream,
+  env: NodeJS.ProcessEnv,
+  options: ProgressOptions = {},
+): Progress {
   const live = options.live ?? (stream.isTTY === true && !isCi(env));
   if (!live) {
     return {
@@ -63,7 +67,8 @@ export function createProgress(stream: OutputStream, env: NodeJS.ProcessEnv, opt
     parts.push(`${Math.round((Date.now() - started) / 1000)}s`);
     let line = `[${"█".repeat(filled)}${"░".repeat(BAR_WIDTH - filled)}] ${parts.join(" · ")}${last ? `  ${last}` : ""}`;
     // A line that wraps cannot be redrawn with `\r`: keep it inside the terminal.
-    const width = (stream.columns ?? 80) - 1;
+    // Some pseudo-terminals report 0 columns: fall back to the classic 80.
+    const width = (stream.columns && stream.columns >= 20 ? stream.columns : 80) - 1;
     if (line.length > width) line = `${line.slice(0, Math.max(0, width - 1))}…`;
     stream.write(`\r\x1b[2K${line}`);
     shown = true;

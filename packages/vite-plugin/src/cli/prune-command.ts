@@ -6,7 +6,13 @@ import { OUTPUT_FORMATS, parseDirective } from "../directive/parse-directive.js"
 import { variantName } from "../image/variant-name.js";
 import type { Directive, OriginalRecord, ResolvedOptions } from "../types.js";
 import { type CliIO, EXIT, formatBytes, guardIo, reportError } from "./cli-io.js";
-import { openExistingCache, type ProjectArgs, resolveCliOptions, scanProject, shortKey } from "./load-project.js";
+import {
+  openExistingCache,
+  type ProjectArgs,
+  resolveCliOptions,
+  scanProject,
+  shortKey,
+} from "./load-project.js";
 
 export interface PruneArgs extends Omit<ProjectArgs, "tier"> {
   /** List what would be removed and the bytes freed; remove nothing. */
@@ -19,7 +25,14 @@ export interface PruneArgs extends Omit<ProjectArgs, "tier"> {
 /** What a prune removes (or, with `--dry-run`, would remove). */
 export interface PrunePlan {
   /** Manifest entries no directive of the tree uses. */
-  entries: Array<{ key: string; prompt: string; model: string; v: string | null; taskId: string; createdAt: string }>;
+  entries: Array<{
+    key: string;
+    prompt: string;
+    model: string;
+    v: string | null;
+    taskId: string;
+    createdAt: string;
+  }>;
   /** Originals referenced only by those entries. */
   originals: string[];
   /** Variant files (and sidecars) no cached directive derives any more; rebuilt for free if ever needed. */
@@ -50,11 +63,18 @@ export async function pruneCommand(args: PruneArgs, rawIo: CliIO): Promise<numbe
         errors.length > 0
           ? `${errors.length} directive${errors.length === 1 ? "" : "s"} do not parse, so the entries they use cannot be told apart from unused ones`
           : `no grok: directives were found under ${options.root}, so every cached image would go`;
-      io.stderr.write(`Refusing to prune: ${why}.\n  hint: Fix the directives (see \`grok-image scan\`) or check the root; --force prunes anyway.\n`);
+      io.stderr.write(
+        `Refusing to prune: ${why}.\n  hint: Fix the directives (see \`grok-image scan\`) or check the root; --force prunes anyway.\n`,
+      );
       return EXIT.failed;
     }
-    const plan = await planPrune(cache, options, uses.map((u) => u.directive.raw));
-    if (args.json) io.stdout.write(`${JSON.stringify({ version: 1, dryRun: Boolean(args.dryRun), ...plan }, null, 2)}\n`);
+    const plan = await planPrune(
+      cache,
+      options,
+      uses.map((u) => u.directive.raw),
+    );
+    if (args.json)
+      io.stdout.write(`${JSON.stringify({ version: 1, dryRun: Boolean(args.dryRun), ...plan }, null, 2)}\n`);
     else printPlan(io, plan, Boolean(args.dryRun));
     if (!args.dryRun) {
       await cache.remove(plan.entries.map((e) => e.key));
@@ -67,7 +87,11 @@ export async function pruneCommand(args: PruneArgs, rawIo: CliIO): Promise<numbe
 }
 
 /** Everything a prune would remove; reads sizes but changes nothing. */
-export async function planPrune(cache: ImageCache, options: ResolvedOptions, raws: readonly string[]): Promise<PrunePlan> {
+export async function planPrune(
+  cache: ImageCache,
+  options: ResolvedOptions,
+  raws: readonly string[],
+): Promise<PrunePlan> {
   const directives = raws.flatMap((raw) => parseUnderEveryDefault(raw, options));
   const liveKeys = new Set(directives.map((d) => d.generationKey));
   const unused = cache.keys().filter((key) => !liveKeys.has(key));
@@ -88,7 +112,8 @@ export async function planPrune(cache: ImageCache, options: ResolvedOptions, raw
     const marks = [true, false, { model: entry.model, prompt: entry.prompt }];
     for (const o of entry.originals) {
       for (const provenance of marks) {
-        for (const placeholder of [true, false]) liveVariants.add(variantName(o.sha256, d.transform, { provenance, placeholder }));
+        for (const placeholder of [true, false])
+          liveVariants.add(variantName(o.sha256, d.transform, { provenance, placeholder }));
       }
     }
   }
@@ -152,7 +177,9 @@ function printPlan(io: CliIO, plan: PrunePlan, dryRun: boolean): void {
   for (const e of plan.entries) {
     const v = e.v === null ? "" : ` v=${e.v}`;
     const tier = e.model.replace("grok-imagine/text-to-image-", "");
-    io.stdout.write(`unused   ${shortKey(e.key)}  ${JSON.stringify(e.prompt)} [${tier}]${v}  task ${e.taskId}\n`);
+    io.stdout.write(
+      `unused   ${shortKey(e.key)}  ${JSON.stringify(e.prompt)} [${tier}]${v}  task ${e.taskId}\n`,
+    );
   }
   const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
   const outputs = plan.variants.filter((f) => !f.endsWith(".json")).length;
@@ -161,5 +188,6 @@ function printPlan(io: CliIO, plan: PrunePlan, dryRun: boolean): void {
       `${count(plan.originals.length, "original", "originals")} and ` +
       `${count(outputs, "orphan variant", "orphan variants")}, freeing ${formatBytes(plan.bytes)}.\n`,
   );
-  if (dryRun) io.stdout.write("Nothing was removed. Run `grok-image prune` without --dry-run to remove them.\n");
+  if (dryRun)
+    io.stdout.write("Nothing was removed. Run `grok-image prune` without --dry-run to remove them.\n");
 }

@@ -173,10 +173,15 @@ describe("the built bin", () => {
   it("prints help and runs a command", async () => {
     const bin = path.join(packageDir, "dist", "cli", "main.js");
     const help = await run(process.execPath, [bin, "--help"]);
-    for (const command of ["scan", "generate", "verify", "prune", "gallery"]) expect(help.stdout).toContain(command);
-    const scan = await run(process.execPath, [bin, "scan", root, "--json"], { env: { PATH: process.env.PATH } });
+    for (const command of ["scan", "generate", "verify", "prune", "gallery"])
+      expect(help.stdout).toContain(command);
+    const scan = await run(process.execPath, [bin, "scan", root, "--json"], {
+      env: { PATH: process.env.PATH },
+    });
     expect(JSON.parse(scan.stdout).summary).toMatchObject({ directives: 2, missing: 2 });
-    const bad = await run(process.execPath, [bin, "prune", "--nope"]).catch((error: { code: number }) => error);
+    const bad = await run(process.execPath, [bin, "prune", "--nope"]).catch(
+      (error: { code: number }) => error,
+    );
     expect((bad as { code: number }).code).toBe(2);
   });
 });

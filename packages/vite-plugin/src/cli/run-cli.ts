@@ -25,7 +25,9 @@ function project(root: string | undefined, flags: Flags) {
 
 function version(): string {
   // dist/cli/ and src/cli/ are both two levels below the package root.
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -39,10 +41,17 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   let run: (() => Promise<number>) | undefined;
   const str = { type: [String] };
 
-  cli.option("--cache-dir <dir>", "Cache directory (default: GROK_IMAGE_CACHE_DIR, else <root>/.grok-images)", str);
+  cli.option(
+    "--cache-dir <dir>",
+    "Cache directory (default: GROK_IMAGE_CACHE_DIR, else <root>/.grok-images)",
+    str,
+  );
 
   cli
-    .command("scan [root]", "List the grok: directives of the source tree, cached or missing, and what the misses cost")
+    .command(
+      "scan [root]",
+      "List the grok: directives of the source tree, cached or missing, and what the misses cost",
+    )
     .option("--tier <tier>", "Default tier of directives without ?tier= (must match the plugin option)", str)
     .option("--ignore <glob>", "Skip files or folders matching the glob (repeatable)", str)
     .option("--json", "Print a JSON report")
@@ -55,7 +64,11 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .option("--tier <tier>", "Default tier of directives without ?tier= (must match the plugin option)", str)
     .option("--mode <mode>", "generate, frozen or placeholder (default: generate)", str)
     .option("--concurrency <n>", "Tasks in flight at once (default: 8)", str)
-    .option("--max-cost <usd>", "Refuse to start when the misses would cost more (default: GROK_IMAGE_MAX_COST)", str)
+    .option(
+      "--max-cost <usd>",
+      "Refuse to start when the misses would cost more (default: GROK_IMAGE_MAX_COST)",
+      str,
+    )
     .option("--ignore <glob>", "Skip files or folders matching the glob (repeatable)", str)
     .option("--json", "Print a JSON result")
     .action((root: string | undefined, flags: Flags) => {
@@ -88,13 +101,20 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .action((root: string | undefined, flags: Flags) => {
       const args = { root, cacheDir: text(flags.cacheDir), ignore: list(flags.ignore) };
       run = () =>
-        pruneCommand({ ...args, dryRun: flags.dryRun === true, force: flags.force === true, json: flags.json === true }, io);
+        pruneCommand(
+          { ...args, dryRun: flags.dryRun === true, force: flags.force === true, json: flags.json === true },
+          io,
+        );
     });
 
   cli
     .command("gallery [root]", "Write an HTML contact sheet of every cached image")
     .option("--out <file>", "Output file (default: <root>/grok-gallery.html)", str)
-    .option("--tier <tier>", "Default tier of directives without ?tier= (to show where each image is used)", str)
+    .option(
+      "--tier <tier>",
+      "Default tier of directives without ?tier= (to show where each image is used)",
+      str,
+    )
     .option("--ignore <glob>", "Skip files or folders matching the glob (repeatable)", str)
     .action((root: string | undefined, flags: Flags) => {
       run = () => galleryCommand({ ...project(root, flags), out: text(flags.out) }, io);
@@ -108,7 +128,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     if (cli.options.help || cli.options.version) return EXIT.ok;
     if (!cli.matchedCommand) {
       if (cli.args.length > 0) io.stderr.write(`Unknown command \`${cli.args[0]}\`.\n`);
-      io.stderr.write("Usage: grok-image <scan|generate|verify|prune|gallery> [root] [options]; see grok-image --help\n");
+      io.stderr.write(
+        "Usage: grok-image <scan|generate|verify|prune|gallery> [root] [options]; see grok-image --help\n",
+      );
       return EXIT.usage;
     }
     cli.runMatchedCommand();

@@ -2,7 +2,14 @@ import { estimateCost, roundUsd } from "../directive/models.js";
 import { formatUsd } from "../engine/format-event.js";
 import type { Tier } from "../types.js";
 import { type CliIO, EXIT, guardIo, reportError } from "./cli-io.js";
-import { displayPath, openExistingCache, type ProjectArgs, resolveCliOptions, scanProject, shortKey } from "./load-project.js";
+import {
+  displayPath,
+  openExistingCache,
+  type ProjectArgs,
+  resolveCliOptions,
+  scanProject,
+  shortKey,
+} from "./load-project.js";
 
 export interface ScanArgs extends ProjectArgs {
   /** Print the {@link ScanReport} as JSON on stdout instead of the listing. */
@@ -44,7 +51,14 @@ export interface ScanReport {
     costUsd: number;
   }>;
   /** Directives that did not parse: a build would fail on each. */
-  errors: Array<{ file: string; line: number; directive: string; code: string; message: string; hint: string | null }>;
+  errors: Array<{
+    file: string;
+    line: number;
+    directive: string;
+    code: string;
+    message: string;
+    hint: string | null;
+  }>;
   summary: {
     directives: number;
     /** Distinct generation keys among the directives. */
@@ -130,7 +144,12 @@ function printReport(report: ScanReport, io: CliIO): void {
     return;
   }
   for (const d of report.directives) {
-    const cost = d.status === "missing" ? `  ${formatUsd(d.costUsd)}` : d.status === "pending" ? "  (paid, resumes)" : "";
+    const cost =
+      d.status === "missing"
+        ? `  ${formatUsd(d.costUsd)}`
+        : d.status === "pending"
+          ? "  (paid, resumes)"
+          : "";
     io.stdout.write(`${d.status.padEnd(8)} ${d.shortKey}  ${d.file}:${d.line}  ${d.directive}${cost}\n`);
   }
   for (const e of report.errors) {

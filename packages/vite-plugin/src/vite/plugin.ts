@@ -59,6 +59,8 @@ export function grokImage(
     return context;
   };
 
+  /** `vite preview` resolves the config too, as a "serve". */
+  let isPreview = false;
   /** Set when the dev server fell back to placeholders for want of a key; that one warning covers every miss. */
   let keylessFallback = false;
 
@@ -114,6 +116,10 @@ export function grokImage(
     // Before vite:resolve, so `grok:` never reaches the file-system resolver (it would look like a URL scheme).
     enforce: "pre",
 
+    config(_config, env) {
+      isPreview = env.isPreview === true;
+    },
+
     configResolved(config) {
       const command = config.command;
       // `.env` files feed the options like the shell does (MAXAPI_KEY, GROK_IMAGE_MODE...), the shell winning.
@@ -125,7 +131,9 @@ export function grokImage(
         root: config.root,
         env,
         command,
+        // `vite preview` only serves a finished build: nothing to warn about.
         onWarning: (message) => {
+          if (isPreview) return;
           keylessFallback = true;
           config.logger.warn(`[grok-image] ${message}`, { timestamp: true });
         },

@@ -1,0 +1,56 @@
+// Peak memory of a cold build: `directives` generations downloaded, stored and derived, with RSS and heap sampled
+// every 50 ms. The emulator runs in its own process so only the engine's memory is measured.
+import { mkdir } from "node:fs/promises";
+import {
+  config,
+  directiveUses,
+  eachLimit,
+  emulatorProcess,
+  engineFor,
+  FAST_CLIENT,
+  MEMORY_QUERY,
+  memorySampler,
+  report,
+  tempRoot,
+} from "./support.ts";
+
+interface MemoryConfig {
+  directives: number;
+  imageScale: number;
+  /** Keep the filled cache in this project root for the all-hit scenario instead of deleting it. */
+  keepRoot?: string;
+}
+
+const { directives, imageScale, keepRoot } = config<MemoryConfig>();
+const baseline = process.memoryUsage();
+const emulator = await emulatorProcess({ latencyMs: 20, imageScale });
+const temp = keepRoot ? undefined : await tempRoot();
+const root = keepRoot ?? (temp?.root as string);
+await mkdir(root, { recursive: true });
+try {
+  const uses = directiveUses(root, directives, "memory", MEMORY_QUERY);
+  const engine = engineFor(root, emulator.url, 8, FAST_CLIENT);
+  const sampler = memorySampler(50);
+  const started = performance.now();
+  const summary = await engine.prepare(uses);
+  const prepareMs = performance.now() - started;
+  // Variants are derived as a bundler loads modules: a handful at a time, each image used then released.
+  await eachLimit(uses, 8, (use) => engine.images(use));
+  const totalMs = performance.now() - started;
+  const { peakRss, peakHeap } = sampler.stop();
+  await engine.close();
+  if (summary.generated !== directives) throw new Error(`expected ${directives} generations, got ${summary.generated}`);
+  report({
+    directives,
+    imageScale,
+    prepareMs,
+    totalMs,
+    baselineRss: baseline.rss,
+    baselineHeap: baseline.heapUsed,
+    peakRss,
+    peakHeap,
+  });
+} finally {
+  await emulator.close();
+  await temp?.remove();
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import type { ReadyImage } from "../engine/engine-types.js";
+import { moduleCode } from "./module-code.js";
+import { fromVirtualId, toVirtualId } from "./virtual-id.js";
+
+const image = (index: number, file: string): ReadyImage => ({
+  file,
+  width: 320,
+  height: 180,
+  format: "webp",
+  prompt: 'a "quoted" fox',
+  model: "grok-imagine/text-to-image-lite",
+  index,
+  status: "cached",
+});
+
+describe("moduleCode", () => {
+  const images = [image(0, "/cache/variants/a.webp"), image(1, "C:\\cache\\variants\\b.webp")];
+
+  it("is deterministic and imports each variant by path (never inlined in a build)", () => {
+    const code = moduleCode(images, 'a "quoted" fox', "url", true);
+    expect(code).toBe(moduleCode(images, 'a "quoted" fox', "url", true));
+    expect(code).toContain('import image0 from "/cache/variants/a.webp?no-inline";');
+    expect(code).toContain('import image1 from "C:/cache/variants/b.webp?no-inline";');
+    expect(code).toContain('export const alt = "a \\"quoted\\" fox";');
+    expect(code).toContain("export default images[0];");
+  });
+
+  it("builds plain image objects around the URL in url mode", async () => {
+    const code = moduleCode(images, "fox", "url", false).replace(
+      /^import (\w+) from .*$/gm,
+      'const $1 = "/u/$1";',
+    );
+    const mod = await import(`data:text/javascript,${encodeURIComponent(code)}`);
+    expect(mod.default).toEqual({
+      src: "/u/image0",
+      width: 320,
+      height: 180,
+      format: "webp",
+      prompt: 'a "quoted" fox',
+      model: "grok-imagine/text-to-image-lite",
+      index: 0,
+    });
+    expect(mod.images.map((i: { index: number }) => i.index)).toEqual([0, 1]);
+  });
+
+  it("extends the host's image object in place in metadata mode, keeping its hidden fields", async () => {
+    const code = moduleCode([images[0] as ReadyImage], "fox", "metadata", true);
+    expect(code).not.toContain("?no-inline");
+    const host = `const image0 = Object.defineProperty({ src: "/_astro/a.webp", width: 1, height: 1, format: "webp" }, "fsPath", { value: "/cache/variants/a.webp", enumerable: false });`;
+    const mod = await import(
+      `data:text/javascript,${encodeURIComponent(code.replace(/^import image0 from .*$/m, host))}`
+    );
+    expect(mod.default.fsPath).toBe("/cache/variants/a.webp");
+    expect(mod.default).toMatchObject({ src: "/_astro/a.webp", prompt: 'a "quoted" fox', index: 0 });
+  });
+});
+
+describe("virtual ids", () => {
+  it("round-trip the directive, carry no extension or query, and end with a readable name", () => {
+    const raw = "grok:a misty forest. At dawn?tier=pro&w=640";
+    const id = toVirtualId(raw, "a misty forest. At dawn");
+    expect(id.startsWith("\0grok-image:")).toBe(true);
+    expect(id).not.toMatch(/[.?%]/);
+    expect(id.endsWith("/grok-a-misty-forest-at-dawn")).toBe(true);
+    expect(fromVirtualId(id)).toBe(raw);
+    expect(fromVirtualId(`${id}?import`)).toBe(raw);
+    expect(fromVirtualId("/src/main.ts")).toBeUndefined();
+  });
+});

@@ -1,0 +1,77 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const ASTRO_BIN = fileURLToPath(new URL("../node_modules/astro/bin/astro.mjs", import.meta.url));
+
+/**
+ * The environment for a child `astro` process: this one's, minus Vitest's markers. Astro switches its dev-server
+ * request handler off when `VITEST` is set (it assumes it is running inside `getViteConfig`), so `astro dev` and
+ * `astro check` run as real child processes, the way users run them.
+ */
+export function astroEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith("VITEST") && key !== "NODE_ENV") env[key] = value;
+  }
+  return { ...env, ASTRO_TELEMETRY_DISABLED: "1", NO_COLOR: "1", FORCE_COLOR: "0", ...extra };
+}
+
+/** Runs `astro <args>` to completion. */
+export function runAstro(
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = astroEnv(),
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [ASTRO_BIN, ...args], {
+      cwd,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk;
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      output += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, output }));
+  });
+}
+
+export interface AstroDevServer {
+  /** `http://127.0.0.1:<port>` (no trailing slash). */
+  readonly url: string;
+  /** Everything the server printed so far. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `astro dev` on a free port and resolves once it prints its local URL. */
+export function startAstroDev(root: string, env: NodeJS.ProcessEnv = astroEnv()): Promise<AstroDevServer> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [ASTRO_BIN, "dev", "--root", root, "--host", "127.0.0.1", "--port", "0"],
+    { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await exited;
+  };
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      const match = /Local\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match?.[1]) resolve({ url: match[1], output: () => output, stop });
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("error", reject);
+    child.once("exit", (code) =>
+      reject(new Error(`astro dev exited with ${code} before it was ready:\n${output}`)),
+    );
+  });
+}
