@@ -40,6 +40,7 @@ export async function tempProject(fixture: string, options: TempProjectOptions =
   return {
     root,
     resolve: (...segments) => path.join(root, ...segments),
-    remove: () => rm(root, { recursive: true, force: true }),
+    // Retries ride out a dev server that is still finishing a write when the test ends.
+    remove: () => rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }),
   };
 }

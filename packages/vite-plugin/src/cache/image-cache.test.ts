@@ -103,7 +103,8 @@ describe("manifest", () => {
     const a = await cache.storeOriginal(await image(8, 8, 3));
     const b = await cache.storeOriginal(await image(8, 8, 4));
     // Fields deliberately out of order: the file must not depend on how the caller built the object.
-    const scrambled = { originals: [b], createdAt: "2025-01-02T00:00:00.000Z", ...entry("zeta", [b]) };
+    const { originals, createdAt, ...rest } = entry("zeta", [b]);
+    const scrambled = { originals, createdAt, ...rest };
     await cache.commit("ffff", scrambled);
     await cache.commit("0000", entry("alpha", [a]));
     const text = await readFile(join(dir, "manifest.json"), "utf8");

@@ -75,8 +75,9 @@ export function grokImage(
 
   // Created lazily and closed at the end of each build: Vite (and Astro) build several environments one after
   // the other with the same plugin instance, and each needs a live engine.
+  let stop = new AbortController();
   const getEngine = (): Engine => {
-    engine ??= createEngine(need().options, { onEvent: log });
+    engine ??= createEngine(need().options, { onEvent: log, signal: stop.signal });
     return engine;
   };
 
@@ -216,10 +217,16 @@ export function grokImage(
     },
 
     async closeBundle() {
+      // In a build everything is done by now. A dev server closing (or restarting) stops the work still in
+      // flight: submitted tasks stay in the pending journal, so the next start resumes them without paying again.
       const closing = engine;
+      const running = batch;
+      stop.abort();
+      stop = new AbortController();
       engine = undefined;
       batch = undefined;
       loaded.clear();
+      await running;
       await closing?.close();
     },
   };

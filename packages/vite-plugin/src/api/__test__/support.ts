@@ -25,7 +25,7 @@ export const generation = (prompt: string, overrides: Partial<Generation> = {}):
   ...overrides,
 });
 
-/** Resolves with the `GrokImageError` that `promise` rejects with, and fails the test if it fulfils instead. */
+/** Resolves with the `GrokImageError` that `promise` rejects with; fails the test if it fulfils instead. */
 export const rejection = (promise: Promise<unknown>): Promise<GrokImageError> =>
   promise.then(
     () => expect.fail("expected a rejection"),
@@ -57,9 +57,9 @@ export interface EmulatorClient {
 }
 
 /**
- * Registers vitest hooks that start one emulator and one client for the enclosing file or `describe`, close both
- * afterwards, and (by default) reset the emulator and the recorded retries before each test. Read `emu` and `client` inside hooks and tests
- * only: they exist once `beforeAll` has run.
+ * Registers vitest hooks that start one emulator and one client for the enclosing file or `describe`, close
+ * both afterwards, and (by default) reset the emulator and the recorded retries before each test. Read `emu`
+ * and `client` inside hooks and tests only: they exist once `beforeAll` has run.
  */
 export function useEmulatorClient(setup: EmulatorClientSetup): EmulatorClient {
   let emu: Emulator | undefined;
