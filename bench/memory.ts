@@ -39,7 +39,8 @@ try {
   const totalMs = performance.now() - started;
   const { peakRss, peakHeap } = sampler.stop();
   await engine.close();
-  if (summary.generated !== directives) throw new Error(`expected ${directives} generations, got ${summary.generated}`);
+  if (summary.generated !== directives)
+    throw new Error(`expected ${directives} generations, got ${summary.generated}`);
   report({
     directives,
     imageScale,

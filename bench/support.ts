@@ -26,7 +26,8 @@ export const FAST_CLIENT = {
 /** The scenario's configuration: the JSON object `bench/run.ts` passes as the first argument. */
 export function config<T>(): T {
   const raw = process.argv[2];
-  if (!raw) throw new TypeError("usage: node bench/<scenario>.ts '<json config>' (normally run by bench/run.ts)");
+  if (!raw)
+    throw new TypeError("usage: node bench/<scenario>.ts '<json config>' (normally run by bench/run.ts)");
   return JSON.parse(raw) as T;
 }
 
@@ -107,7 +108,15 @@ export async function emulatorProcess(args: { latencyMs: number; imageScale: num
   const cli = fileURLToPath(new URL("../packages/maxapi-emulator/dist/cli.js", import.meta.url));
   const child = spawn(
     process.execPath,
-    [cli, "--api-key", API_KEY, "--latency", String(args.latencyMs), "--image-scale", String(args.imageScale)],
+    [
+      cli,
+      "--api-key",
+      API_KEY,
+      "--latency",
+      String(args.latencyMs),
+      "--image-scale",
+      String(args.imageScale),
+    ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   const url = await new Promise<string>((resolve, reject) => {
@@ -133,7 +142,11 @@ export async function emulatorProcess(args: { latencyMs: number; imageScale: num
 }
 
 /** Runs `worker` over `items`, `limit` at a time, as a bundler loads modules. */
-export async function eachLimit<T>(items: readonly T[], limit: number, worker: (item: T) => Promise<unknown>) {
+export async function eachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  worker: (item: T) => Promise<unknown>,
+) {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {

@@ -82,6 +82,9 @@ async function submit(ctx: EmulatorContext, req: IncomingMessage, res: ServerRes
     outcome = { status: fault.status, failureReason: fault.failureReason ?? null };
   if (check.invalidParameter !== undefined)
     outcome = { status: "FAILURE", failureReason: "INVALID_PARAMETERS" };
+  // A real model draws a fresh image for every task, even for a prompt it has seen (a `v=2` variant). The nth
+  // task of one model + prompt gets its own seed, so runs stay reproducible while repeats differ.
+  const earlier = ctx.tasks.count((t) => t.model === check.model && t.prompt === check.prompt);
   const task = ctx.tasks.create({
     model: check.model,
     input: check.input,
@@ -93,7 +96,7 @@ async function submit(ctx: EmulatorContext, req: IncomingMessage, res: ServerRes
     deliverWebhook,
     latencyMs: fault?.type === "latency" ? fault.ms : options.latencyMs,
     outcome,
-    seed: options.seed,
+    seed: earlier === 0 ? options.seed : `${options.seed}#${earlier}`,
     imageScale: options.imageScale,
   });
   ctx.counters.tasksCreated += 1;

@@ -74,6 +74,13 @@ export class TaskStore {
     return task;
   }
 
+  /** How many tasks match, e.g. earlier generations of one prompt. */
+  count(predicate: (task: Task) => boolean): number {
+    let n = 0;
+    for (const task of this.#tasks.values()) if (predicate(task)) n++;
+    return n;
+  }
+
   get(taskId: string): Task | undefined {
     return this.#tasks.get(taskId);
   }

@@ -68,7 +68,7 @@ describe("result URLs", () => {
 });
 
 describe("images", () => {
-  it("are deterministic for a prompt and index, and differ across prompts and indexes", async () => {
+  it("differ across prompts, indexes and repeated tasks, and repeat exactly after a reset", async () => {
     const [a0, a1] = await urlsFor({ prompt: "a blue whale", n: 2 });
     const [b0] = await urlsFor({ prompt: "a blue whale", n: 2 });
     const [c0] = await urlsFor({ prompt: "a green whale", n: 2 });
@@ -76,9 +76,13 @@ describe("images", () => {
       [a0, a1, b0, c0].map((url) => download(url as string)),
     );
     expect(a0).not.toBe(b0);
-    expect(bytesA0?.equals(bytesB0 as Buffer)).toBe(true);
+    // A second task for the same prompt is a fresh generation (what a `v=2` variant pays for).
+    expect(bytesA0?.equals(bytesB0 as Buffer)).toBe(false);
     expect(bytesA0?.equals(bytesA1 as Buffer)).toBe(false);
     expect(bytesA0?.equals(bytesC0 as Buffer)).toBe(false);
+    emulator.reset();
+    const [again] = await urlsFor({ prompt: "a blue whale", n: 2 });
+    expect((await download(again as string)).equals(bytesA0 as Buffer)).toBe(true);
   });
 
   it("change with the seed", async () => {

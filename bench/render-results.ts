@@ -1,0 +1,132 @@
+// Turns the scenarios' JSON into the tables of bench/RESULTS.md and checks them against the issue's targets.
+
+export type ScenarioResult = { kind: "cold" | "memory" | "hit" } & Record<string, unknown>;
+
+export interface RunInfo {
+  command: string;
+  date: string;
+  machine: string;
+  node: string;
+  durationS: number;
+}
+
+const num = (r: ScenarioResult, field: string): number => Number(r[field]);
+const of = (results: readonly ScenarioResult[], kind: ScenarioResult["kind"]) =>
+  results.filter((r) => r.kind === kind);
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+/** Growth of peak memory over the process baseline, largest run against smallest. */
+function memoryGrowth(results: readonly ScenarioResult[], field: "peakRss" | "peakHeap") {
+  const runs = of(results, "memory").sort((a, b) => num(a, "directives") - num(b, "directives"));
+  const small = runs[0];
+  const large = runs.at(-1);
+  if (!small || !large || small === large) return undefined;
+  const base = field === "peakRss" ? "baselineRss" : "baselineHeap";
+  return {
+    images: num(large, "directives") / num(small, "directives"),
+    growth: (num(large, field) - num(large, base)) / (num(small, field) - num(small, base)),
+  };
+}
+
+/** `met` is undefined when the run did not include the scenario that decides it. */
+export const TARGETS: readonly {
+  name: string;
+  met: (results: readonly ScenarioResult[]) => boolean | undefined;
+}[] = [
+  {
+    name: "cold batch within 1.15x of ceil(misses / concurrency) x latency",
+    met: (rs) => (of(rs, "cold").length ? of(rs, "cold").every((r) => num(r, "ratio") <= 1.15) : undefined),
+  },
+  {
+    name: "at most 6 queries per task",
+    met: (rs) => (of(rs, "cold").length ? of(rs, "cold").every((r) => num(r, "maxQueries") <= 6) : undefined),
+  },
+  {
+    // "Well under a second" is read as at most half a second, for a fresh engine that opens the cache.
+    name: "all-hit lookups of 2,000 directives in well under a second (<= 500 ms)",
+    met: (rs) => {
+      const big = of(rs, "hit").find((r) => num(r, "directives") >= 2000);
+      return big ? num(big, "freshEngineMs") <= 500 : undefined;
+    },
+  },
+  {
+    // The in-flight work is the same at any size (`concurrency` images), so 10x the images may not come close
+    // to 10x the memory; 2x leaves room for the per-directive records (manifest entries, directive objects).
+    name: "memory does not grow with image count (peak RSS and heap growth <= 2x for 10x images)",
+    met: (rs) => {
+      const rss = memoryGrowth(rs, "peakRss");
+      const heap = memoryGrowth(rs, "peakHeap");
+      return rss && heap ? rss.growth <= 2 && heap.growth <= 2 : undefined;
+    },
+  },
+];
+
+export function renderResults(results: readonly ScenarioResult[], run: RunInfo): string {
+  const lines: string[] = [
+    "# Benchmark results",
+    "",
+    `- Command: \`${run.command}\` (from the repository root; scenarios are described in [README.md](./README.md))`,
+    `- Date: ${run.date}`,
+    `- Machine: ${run.machine}`,
+    `- Node.js: ${run.node}`,
+    `- Duration of the whole run: ${run.durationS.toFixed(0)} s`,
+    "",
+  ];
+  const cold = of(results, "cold");
+  if (cold.length) {
+    lines.push(
+      "## Cold batch (default poll schedule)",
+      "",
+      "| task latency | directives | concurrency | wall time | ideal `ceil(misses/concurrency) x latency` | ratio | queries per task (max / mean) |",
+      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      ...cold.map(
+        (r) =>
+          `| ${num(r, "latencyMs") / 1000} s | ${num(r, "directives")} | ${num(r, "concurrency")} | ${(num(r, "wallMs") / 1000).toFixed(2)} s | ${num(r, "idealMs") / 1000} s | ${num(r, "ratio").toFixed(2)}x | ${num(r, "maxQueries")} / ${num(r, "meanQueries").toFixed(2)} |`,
+      ),
+      "",
+    );
+  }
+  const hit = of(results, "hit");
+  if (hit.length) {
+    lines.push(
+      "## All-hit batch (`prepare()` + `images()` of every directive, zero requests)",
+      "",
+      "| directives | fresh engine (opens the cache) | per directive | same engine again | per directive | requests |",
+      "| ---: | ---: | ---: | ---: | ---: | ---: |",
+      ...hit.map(
+        (r) =>
+          `| ${num(r, "directives")} | ${num(r, "freshEngineMs").toFixed(1)} ms | ${num(r, "freshUsPerDirective").toFixed(0)} µs | ${num(r, "sameEngineMs").toFixed(1)} ms | ${num(r, "sameUsPerDirective").toFixed(0)} µs | ${num(r, "requests")} |`,
+      ),
+      "",
+    );
+  }
+  const memory = of(results, "memory");
+  if (memory.length) {
+    lines.push(
+      "## Peak memory of a cold build (download, store, derive every image)",
+      "",
+      "| directives | emulator image scale | prepare | whole build | baseline RSS | peak RSS | baseline heap | peak heap |",
+      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      ...memory.map(
+        (r) =>
+          `| ${num(r, "directives")} | ${num(r, "imageScale")} | ${(num(r, "prepareMs") / 1000).toFixed(1)} s | ${(num(r, "totalMs") / 1000).toFixed(1)} s | ${mib(num(r, "baselineRss"))} | ${mib(num(r, "peakRss"))} | ${mib(num(r, "baselineHeap"))} | ${mib(num(r, "peakHeap"))} |`,
+      ),
+      "",
+    );
+    const rss = memoryGrowth(results, "peakRss");
+    const heap = memoryGrowth(results, "peakHeap");
+    if (rss && heap) {
+      lines.push(
+        `With ${rss.images}x the images, peak RSS above the baseline grew ${rss.growth.toFixed(2)}x and peak heap above the baseline grew ${heap.growth.toFixed(2)}x.`,
+        "",
+      );
+    }
+  }
+  lines.push("## Targets", "", "| target | met |", "| --- | --- |");
+  for (const target of TARGETS) {
+    const met = target.met(results);
+    lines.push(`| ${target.name} | ${met === undefined ? "not measured" : met ? "yes" : "**no**"} |`);
+  }
+  lines.push("");
+  return lines.join("\n");
+}

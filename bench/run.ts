@@ -1,0 +1,106 @@
+// `npm run bench [-- --quick] [-- --only cold,latency,memory,hit] [-- --no-build]`: builds the packages, runs each
+// scenario in a fresh child process (so timings and memory never mix), prints a table and writes bench/RESULTS.md.
+import { execFileSync } from "node:child_process";
+import { rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { renderResults, type ScenarioResult, TARGETS } from "./render-results.ts";
+
+const repo = fileURLToPath(new URL("..", import.meta.url));
+const SCENARIOS = ["cold", "latency", "memory", "hit"] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    "no-build": { type: "boolean", default: false },
+  },
+  strict: true,
+});
+const only = new Set((values.only ?? SCENARIOS.join(",")).split(",").map((s) => s.trim()));
+for (const name of only) {
+  if (!SCENARIOS.includes(name as Scenario)) {
+    throw new TypeError(`--only accepts ${SCENARIOS.join(", ")}; got "${name}"`);
+  }
+}
+const quick = values.quick;
+
+// The scenarios import the packages' dist/, so measure what `npm run build` produces now.
+if (!values["no-build"]) {
+  process.stderr.write("building packages (tsc -b) ...\n");
+  execFileSync(
+    process.execPath,
+    [join(repo, "node_modules/typescript/bin/tsc"), "-b", "packages/vite-plugin", "packages/maxapi-emulator"],
+    { cwd: repo, stdio: "inherit" },
+  );
+}
+
+function scenario(file: string, config: Record<string, unknown>): Record<string, unknown> {
+  process.stderr.write(`running ${file} ${JSON.stringify(config)} ...\n`);
+  const out = execFileSync(process.execPath, [join(repo, "bench", file), JSON.stringify(config)], {
+    cwd: repo,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const last = out.trim().split("\n").at(-1) ?? "";
+  return JSON.parse(last) as Record<string, unknown>;
+}
+
+const results: ScenarioResult[] = [];
+const started = Date.now();
+
+if (only.has("cold")) {
+  const directives = quick ? 16 : 32;
+  results.push({
+    kind: "cold",
+    ...scenario("cold-batch.ts", { latencyMs: 2000, directives, concurrency: 8 }),
+  });
+}
+if (only.has("latency")) {
+  // The typical range of Grok image tasks (MAXAPI.md: "average generation time 5-20 s").
+  for (const latencyMs of quick ? [5000] : [5000, 12_000, 20_000]) {
+    const directives = quick ? 8 : 16;
+    results.push({ kind: "cold", ...scenario("cold-batch.ts", { latencyMs, directives, concurrency: 8 }) });
+  }
+}
+const roots: string[] = [];
+for (const directives of quick ? [50, 500] : [200, 2000]) {
+  let root: string | undefined;
+  if (only.has("memory")) {
+    root = join(os.tmpdir(), `grok-bench-${process.pid}-${directives}`);
+    roots.push(root);
+    results.push({
+      kind: "memory",
+      ...scenario("memory.ts", { directives, imageScale: 0.5, keepRoot: root }),
+    });
+  }
+  if (only.has("hit")) results.push({ kind: "hit", ...scenario("all-hit.ts", { directives, root }) });
+}
+for (const root of roots) await rm(root, { recursive: true, force: true });
+
+const argv = process.argv.slice(2);
+const command = `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`;
+const cpus = os.cpus();
+const markdown = renderResults(results, {
+  command,
+  date: new Date().toISOString(),
+  machine: `${cpus[0]?.model ?? "unknown CPU"}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.platform()} ${os.release()}`,
+  node: process.version,
+  durationS: (Date.now() - started) / 1000,
+});
+process.stdout.write(`\n${markdown}\n`);
+// A filtered or quick run is a smoke test: only the full run is the record.
+const target =
+  quick || values.only ? join(repo, "bench/results/RESULTS.partial.md") : join(repo, "bench/RESULTS.md");
+if (target.endsWith("partial.md")) {
+  const { mkdir } = await import("node:fs/promises");
+  await mkdir(join(repo, "bench/results"), { recursive: true });
+}
+await writeFile(target, markdown);
+process.stderr.write(`wrote ${target}\n`);
+const missed = TARGETS.filter((t) => t.met(results) === false);
+if (missed.length) process.stderr.write(`targets missed: ${missed.map((t) => t.name).join("; ")}\n`);

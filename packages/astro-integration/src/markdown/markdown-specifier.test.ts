@@ -1,0 +1,33 @@
+import { describe, expect, test } from "vitest";
+import { fromMarkdownSpecifier, promptOf, toMarkdownSpecifier } from "./markdown-specifier.js";
+
+describe("Markdown specifiers", () => {
+  test("round-trip any directive, and carry no character Astro's HTML matching would escape or decode", () => {
+    for (const directive of [
+      "grok:a misty forest?tier=pro&w=640",
+      "grok:a%20misty%20forest",
+      'grok:a "quoted" <prompt> & more?v=2',
+      "grok:un café à l'aube",
+    ]) {
+      const specifier = toMarkdownSpecifier(directive);
+      expect(specifier).toMatch(/^@grok-image\/markdown\/[\w-]+$/);
+      expect(URL.canParse(specifier)).toBe(false);
+      expect(decodeURI(specifier)).toBe(specifier);
+      expect(fromMarkdownSpecifier(specifier)).toBe(directive);
+    }
+  });
+
+  test("ignore ids that are not theirs", () => {
+    expect(fromMarkdownSpecifier("./local.png")).toBeUndefined();
+    expect(fromMarkdownSpecifier("@grok-image/markdown/not base64!")).toBeUndefined();
+    expect(
+      fromMarkdownSpecifier(`@grok-image/markdown/${Buffer.from("./x.png").toString("base64url")}`),
+    ).toBeUndefined();
+  });
+
+  test("derive the default alt from the prompt as the module's `alt` export does", () => {
+    expect(promptOf("grok:a%20misty%20%20forest ?tier=pro")).toBe("a misty forest");
+    expect(promptOf("grok:  a desert road  ")).toBe("a desert road");
+    expect(promptOf("grok:100% cotton")).toBe("100% cotton");
+  });
+});
