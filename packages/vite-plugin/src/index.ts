@@ -6,4 +6,9 @@
 export type { BatchSummary, EngineEvent } from "./engine/engine-types.js";
 export { formatError, GrokImageError, type GrokImageErrorCode, isGrokImageError } from "./errors.js";
 export type * from "./types.js";
-export { type GrokImageInternalOptions, grokImage, grokImage as default } from "./vite/plugin.js";
+export {
+  type GrokImageInternalOptions,
+  grokImage,
+  grokImage as default,
+  type HostLogger,
+} from "./vite/plugin.js";

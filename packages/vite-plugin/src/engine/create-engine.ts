@@ -100,6 +100,7 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
         emit({
           type: "warn",
           message: `${raw} is not cached: using a local placeholder image (mode "placeholder").`,
+          reason: "placeholder",
         });
         summary.placeholders++;
       }

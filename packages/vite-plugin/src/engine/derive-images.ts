@@ -1,6 +1,7 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ImageCache } from "../cache/image-cache.js";
+import { writeFileAtomic } from "../cache/write-file-atomic.js";
 import { GrokImageError } from "../errors.js";
 import { deriveVariant } from "../image/derive-variant.js";
 import { renderPlaceholderImage } from "../image/placeholder.js";
@@ -84,7 +85,8 @@ function deriveOne(
 
 /**
  * Local stand-ins for `mode: "placeholder"`. They live in `<cacheDir>/placeholders/`, which ignores itself in git,
- * so a placeholder can never be mistaken for (or committed as) a generation.
+ * so a placeholder can never be mistaken for (or committed as) a generation. Each is rendered once: a dev server
+ * must not see the file change under it on every load.
  */
 export async function placeholderImages(
   directive: Directive,
@@ -92,37 +94,54 @@ export async function placeholderImages(
 ): Promise<ReadyImage[]> {
   const dir = join(options.cacheDir, "placeholders");
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, ".gitignore"), "*\n");
+  await writeFileAtomic(join(dir, ".gitignore"), "*\n", { ifExists: "keep" });
   const { generation, transform } = directive;
-  const images: ReadyImage[] = [];
-  for (let index = 0; index < generation.n; index++) {
-    const name = variantName(directive.generationKey.slice(0, 64), transform, {
-      provenance: false,
-      placeholder: true,
-    });
-    const file = join(dir, `${name}-${index}.${transform.format === "jpeg" ? "jpg" : transform.format}`);
-    const source = await renderPlaceholderImage(
-      `${generation.prompt}${generation.n > 1 ? ` (${index + 1}/${generation.n})` : ""}`,
-      transform,
-    );
-    const derived = await deriveVariant(source, transform, {
-      provenance: null,
-      placeholder: options.placeholder,
-    });
-    await writeFile(file, derived.data);
-    images.push({
-      file,
-      width: derived.width,
-      height: derived.height,
-      format: transform.format,
-      prompt: generation.prompt,
-      model: generation.model,
-      index,
-      status: "placeholder",
-      ...(derived.placeholder ? { placeholder: derived.placeholder } : {}),
-    });
-  }
-  return images;
+  const name = variantName(directive.generationKey.slice(0, 64), transform, {
+    provenance: false,
+    placeholder: options.placeholder,
+  });
+  const ext = transform.format === "jpeg" ? "jpg" : transform.format;
+  return Promise.all(
+    Array.from({ length: generation.n }, async (_, index): Promise<ReadyImage> => {
+      const file = join(dir, `${name}-${index}.${ext}`);
+      const sidecar = `${file}.json`;
+      let meta = await readFile(sidecar, "utf8").then(
+        (text) => JSON.parse(text) as PlaceholderMeta,
+        () => undefined,
+      );
+      if (!meta) {
+        const label = `${generation.prompt}${generation.n > 1 ? ` (${index + 1}/${generation.n})` : ""}`;
+        const derived = await deriveVariant(await renderPlaceholderImage(label, transform), transform, {
+          provenance: null,
+          placeholder: options.placeholder,
+        });
+        meta = {
+          width: derived.width,
+          height: derived.height,
+          ...(derived.placeholder ? { placeholder: derived.placeholder } : {}),
+        };
+        await writeFileAtomic(file, derived.data);
+        await writeFileAtomic(sidecar, JSON.stringify(meta));
+      }
+      return {
+        file,
+        width: meta.width,
+        height: meta.height,
+        format: transform.format,
+        prompt: generation.prompt,
+        model: generation.model,
+        index,
+        status: "placeholder",
+        ...(meta.placeholder ? { placeholder: meta.placeholder } : {}),
+      };
+    }),
+  );
+}
+
+interface PlaceholderMeta {
+  width: number;
+  height: number;
+  placeholder?: string;
 }
 
 /** Used by `images()` when an original fails its hash check and regeneration is not allowed. */

@@ -40,7 +40,12 @@ export type EngineEvent =
       taskId?: string;
       detail?: string;
     }
-  | { type: "warn"; message: string }
+  | {
+      type: "warn";
+      message: string;
+      /** Set on the per-directive notice of placeholder mode, which a host may fold into one warning. */
+      reason?: "placeholder";
+    }
   | { type: "summary"; summary: BatchSummary };
 
 export interface BatchSummary {

@@ -22,6 +22,17 @@ export const PLUGIN_NAME = "vite-plugin-grok-image";
 export interface GrokImageInternalOptions {
   /** How the default export is built from the variant file. @default "url" */
   imageImport?: ImageImport;
+  /**
+   * The host's logger (Astro's integration logger). Lines are written without the "[grok-image]" prefix: the
+   * host labels them itself. @default Vite's `config.logger`
+   */
+  logger?: HostLogger;
+}
+
+export interface HostLogger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
 }
 
 /** What the plugin knows once Vite's config is resolved. */
@@ -64,13 +75,27 @@ export function grokImage(
   /** Set when the dev server fell back to placeholders for want of a key; that one warning covers every miss. */
   let keylessFallback = false;
 
+  /** Set once an all-cached batch has been reported: later environments of the same build repeat it silently. */
+  let reportedAllCached = false;
+
+  const write = (level: "info" | "warn" | "error", line: string) => {
+    if (internal.logger) internal.logger[level](line);
+    else need().logger[level](`[grok-image] ${line}`, { timestamp: true });
+  };
+
   const log = (event: EngineEvent) => {
     const line = formatEvent(event);
     if (line === undefined) return;
-    const { logger } = need();
-    const covered = keylessFallback && /placeholder/.test(line);
-    if (event.type === "warn" && !covered) logger.warn(`[grok-image] ${line}`, { timestamp: true });
-    else logger.info(`[grok-image] ${line}`, { timestamp: true });
+    // Vite and Astro build several environments (client, ssr, prerender) with one plugin instance; each runs the
+    // batch again, all cached after the first. One report of that is enough.
+    const allCached =
+      (event.type === "plan" && event.misses === 0) ||
+      (event.type === "summary" &&
+        event.summary.generated + event.summary.failed + event.summary.placeholders === 0);
+    if (allCached && reportedAllCached) return;
+    if (event.type === "summary" && allCached) reportedAllCached = true;
+    const covered = keylessFallback && event.type === "warn" && event.reason === "placeholder";
+    write(event.type === "warn" && !covered ? "warn" : "info", line);
   };
 
   // Created lazily and closed at the end of each build: Vite (and Astro) build several environments one after
@@ -136,7 +161,8 @@ export function grokImage(
         onWarning: (message) => {
           if (isPreview) return;
           keylessFallback = true;
-          config.logger.warn(`[grok-image] ${message}`, { timestamp: true });
+          if (internal.logger) internal.logger.warn(message);
+          else config.logger.warn(`[grok-image] ${message}`, { timestamp: true });
         },
       });
       context = { config, options, logger: config.logger, command };
@@ -159,7 +185,7 @@ export function grokImage(
       }
       // Dev: start the batch without holding the server back; loads wait for it.
       batch ??= prepareAll().catch((error: unknown) => {
-        need().logger.error(`[grok-image] ${toPluginError(error).message}`, { timestamp: true });
+        write("error", toPluginError(error).message);
       });
     },
 
