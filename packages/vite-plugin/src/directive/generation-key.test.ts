@@ -1,7 +1,5 @@
-import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { Transform } from "../types.js";
-import { generationKey, transformKey } from "./generation-key.js";
+import { generationKey } from "./generation-key.js";
 import { parseDirective } from "./parse-directive.js";
 
 const DEFAULTS = { tier: "lite", format: "webp", quality: 80 } as const;
@@ -58,31 +56,5 @@ describe("generationKey", () => {
       v: null,
     });
     expect(a).not.toBe(b);
-  });
-});
-
-describe("transformKey", () => {
-  const sha = createHash("sha256").update("original bytes").digest("hex");
-  const transform: Transform = { w: 640, h: null, fit: null, format: "webp", quality: 80 };
-  const extra = { provenance: true, encoderVersion: "sharp 0.35.5" };
-
-  it("is a sha256 hex digest, deterministic", () => {
-    expect(transformKey(sha, transform, extra)).toMatch(/^[0-9a-f]{64}$/);
-    expect(transformKey(sha, { ...transform }, { ...extra })).toBe(transformKey(sha, transform, extra));
-  });
-
-  it("changes with the original, every transform field, provenance and the encoder", () => {
-    const base = transformKey(sha, transform, extra);
-    const others = [
-      transformKey(sha.replace(/^./, "0"), transform, extra),
-      transformKey(sha, { ...transform, w: 641 }, extra),
-      transformKey(sha, { ...transform, h: 10 }, extra),
-      transformKey(sha, { ...transform, fit: "cover" }, extra),
-      transformKey(sha, { ...transform, format: "png" }, extra),
-      transformKey(sha, { ...transform, quality: 81 }, extra),
-      transformKey(sha, transform, { ...extra, provenance: false }),
-      transformKey(sha, transform, { ...extra, encoderVersion: "sharp 0.36.0" }),
-    ];
-    expect(new Set([base, ...others]).size).toBe(others.length + 1);
   });
 });

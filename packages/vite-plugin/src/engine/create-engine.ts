@@ -222,7 +222,10 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       return s?.state === "failed" ? s.error : undefined;
     },
     close: async () => {
-      await client?.close();
+      // Reopenable: a later batch of the same engine creates a fresh client.
+      const closing = client;
+      client = undefined;
+      await closing?.close();
     },
   };
 }

@@ -77,6 +77,7 @@ export function grokImage(
 
   /** Set once an all-cached batch has been reported: later environments of the same build repeat it silently. */
   let reportedAllCached = false;
+  const warned = new Set<string>();
 
   const write = (level: "info" | "warn" | "error", line: string) => {
     if (internal.logger) internal.logger[level](line);
@@ -93,6 +94,11 @@ export function grokImage(
       (event.type === "summary" &&
         event.summary.generated + event.summary.failed + event.summary.placeholders === 0);
     if (allCached && reportedAllCached) return;
+    // Likewise "this directive uses a placeholder" is said once, not once per environment.
+    if (event.type === "warn" && event.reason === "placeholder") {
+      if (warned.has(event.message)) return;
+      warned.add(event.message);
+    }
     if (event.type === "summary" && allCached) reportedAllCached = true;
     const covered = keylessFallback && event.type === "warn" && event.reason === "placeholder";
     write(event.type === "warn" && !covered ? "warn" : "info", line);
@@ -183,10 +189,8 @@ export function grokImage(
         }
         return;
       }
-      // Dev: start the batch without holding the server back; loads wait for it.
-      batch ??= prepareAll().catch((error: unknown) => {
-        write("error", toPluginError(error).message);
-      });
+      // Dev: nothing yet. The first `grok:` load starts the project batch. A server that never loads one (Astro's
+      // `sync` spins up a short-lived Vite server and closes it) must never submit paid work it would then abort.
     },
 
     resolveId: {
@@ -214,6 +218,11 @@ export function grokImage(
         const importer = importers.get(id);
         try {
           const directive = parse(raw, importer);
+          if (need().command === "serve") {
+            batch ??= prepareAll().catch((error: unknown) => {
+              write("error", toPluginError(error).message);
+            });
+          }
           await batch;
           const images = await getEngine().images({ directive, importer });
           loaded.set(directive.raw, images);
@@ -247,7 +256,9 @@ export function grokImage(
       // flight: submitted tasks stay in the pending journal, so the next start resumes them without paying again.
       const closing = engine;
       const running = batch;
-      stop.abort();
+      // Only a closing dev server aborts: a build's work is complete here, and aborting it would turn paid,
+      // finished tasks into failures.
+      if (need().command === "serve") stop.abort();
       stop = new AbortController();
       engine = undefined;
       batch = undefined;
