@@ -1,6 +1,10 @@
+import { fileURLToPath } from "node:url";
 import type { AstroIntegration } from "astro";
 import type { GrokImageOptions } from "vite-plugin-grok-image";
 import { grokImage as grokImageVite } from "vite-plugin-grok-image";
+import { findUnresolvedHtml } from "./build/find-unresolved-html.js";
+import { directiveFieldError, unresolvedHtmlError } from "./build/unresolved-errors.js";
+import { findDirectiveFieldsIn } from "./content/find-directive-fields.js";
 import { addMarkdownPlugins } from "./markdown/add-markdown-plugins.js";
 import { markdownResolver } from "./markdown/markdown-resolver.js";
 
@@ -12,6 +16,9 @@ export const INTEGRATION_NAME = "astro-grok-image";
  * node_modules layout (pnpm) the site cannot resolve the Vite plugin, but this package can.
  */
 const CLIENT_TYPES = `/// <reference types="${INTEGRATION_NAME}/client" />\n`;
+
+/** Where `astro build` keeps the content layer's data store (Astro's `getDataStoreFile` outside dev). */
+const DATA_STORE_FILE = "data-store.json";
 
 /**
  * The Astro integration: `grok:` imports in components, pages and MDX, and `![alt](grok:...)` images in Markdown
@@ -25,6 +32,7 @@ const CLIENT_TYPES = `/// <reference types="${INTEGRATION_NAME}/client" />\n`;
  * export default defineConfig({ integrations: [grokImage({ tier: "standard" })] });
  */
 export function grokImage(options: GrokImageOptions = {}): AstroIntegration {
+  let cacheDir: URL | undefined;
   return {
     name: INTEGRATION_NAME,
     hooks: {
@@ -41,8 +49,21 @@ export function grokImage(options: GrokImageOptions = {}): AstroIntegration {
           },
         });
       },
-      "astro:config:done": ({ injectTypes }) => {
+      "astro:config:done": ({ config, injectTypes }) => {
+        cacheDir = config.cacheDir;
         injectTypes({ filename: "types.d.ts", content: CLIENT_TYPES });
+      },
+      // The content layer has synced by now and no page has rendered: a `grok:` value in an `image()` field fails
+      // here, naming the entry, instead of as Astro's MissingImageDimension on whichever page renders it first.
+      "astro:build:start": async () => {
+        if (!cacheDir) return;
+        const fields = await findDirectiveFieldsIn(new URL(DATA_STORE_FILE, cacheDir));
+        if (fields.length > 0) throw directiveFieldError(fields);
+      },
+      // The last guard: an image left unresolved anywhere must fail the build rather than ship as a broken <img>.
+      "astro:build:done": async ({ dir }) => {
+        const tags = await findUnresolvedHtml(fileURLToPath(dir));
+        if (tags.length > 0) throw unresolvedHtmlError(dir, tags);
       },
     },
   };

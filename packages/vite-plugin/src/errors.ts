@@ -36,7 +36,9 @@ export type GrokImageErrorCode =
   /** `frozen` mode and at least one directive is not in the cache. */
   | "GROK_FROZEN_MISS"
   /** The caller aborted (AbortSignal). */
-  | "GROK_ABORTED";
+  | "GROK_ABORTED"
+  /** A `grok:` image sits where the host cannot resolve it (a content collection `image()` field, built HTML). */
+  | "GROK_UNRESOLVED_IMAGE";
 
 export interface GrokImageErrorInit {
   /** What to do about it. Shown under the message. */

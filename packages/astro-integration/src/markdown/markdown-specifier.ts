@@ -7,10 +7,18 @@
  * The directive travels base64url-encoded because Astro later finds each image again in the rendered HTML by
  * matching its raw path inside an HTML-escaped attribute: a `&` (as in `?tier=pro&w=640`), a quote, `<` or `%`
  * would be escaped or decoded on the way and never match. base64url has none of those characters.
+ *
+ * The specifier ends in an image extension because Astro's content layer only imports a body image of a collection
+ * entry (into `.astro/content-assets.mjs`, keyed by `<path>?astroContentImageFlag=&importer=<entry>`) when its path
+ * ends in one; without it the entry's `<img>` keeps its `__ASTRO_IMAGE_` placeholder. The extension is a label
+ * only: the image's real format is that of the variant file the directive module imports.
  */
 
 /** Prefix of the bare specifiers the Markdown plugins write. Scoped-package shaped, so nothing parses it as a URL. */
 export const MARKDOWN_SPECIFIER_PREFIX = "@grok-image/markdown/";
+
+/** The image extension every specifier ends with (see above); any of Astro's `VALID_INPUT_FORMATS` but `svg`. */
+export const MARKDOWN_SPECIFIER_EXTENSION = ".webp";
 
 const DIRECTIVE_PREFIX = "grok:";
 
@@ -21,13 +29,25 @@ export function isDirectiveUrl(url: string): boolean {
 
 /** The bare specifier that stands for a directive inside Astro's Markdown pipeline. */
 export function toMarkdownSpecifier(directive: string): string {
-  return MARKDOWN_SPECIFIER_PREFIX + Buffer.from(directive, "utf8").toString("base64url");
+  return (
+    MARKDOWN_SPECIFIER_PREFIX +
+    Buffer.from(directive, "utf8").toString("base64url") +
+    MARKDOWN_SPECIFIER_EXTENSION
+  );
 }
 
-/** The directive a specifier stands for, or `undefined` when the id is not one of ours. */
+/**
+ * The directive a specifier stands for, or `undefined` when the id is not one of ours. A query (the content layer
+ * appends `?astroContentImageFlag=&importer=...`) is ignored, and so is a missing extension: an entry rendered
+ * before the extension was added may still sit in Astro's content cache.
+ */
 export function fromMarkdownSpecifier(id: string): string | undefined {
   if (!id.startsWith(MARKDOWN_SPECIFIER_PREFIX)) return undefined;
-  const encoded = id.slice(MARKDOWN_SPECIFIER_PREFIX.length);
+  const path = id.split("?")[0] ?? "";
+  const bare = path.endsWith(MARKDOWN_SPECIFIER_EXTENSION)
+    ? path.slice(0, -MARKDOWN_SPECIFIER_EXTENSION.length)
+    : path;
+  const encoded = bare.slice(MARKDOWN_SPECIFIER_PREFIX.length);
   if (!/^[\w-]+$/.test(encoded)) return undefined;
   const directive = Buffer.from(encoded, "base64url").toString("utf8");
   return isDirectiveUrl(directive) ? directive : undefined;

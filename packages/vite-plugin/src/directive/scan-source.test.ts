@@ -202,3 +202,26 @@ describe("scanTree", () => {
     expect(await scanTree(root)).toEqual([]);
   });
 });
+
+describe("front matter", () => {
+  it("finds content collection image fields, quoted or bare, and ignores the body's plain text", () => {
+    const md = [
+      "---",
+      'title: "grok: a note"',
+      'cover: "grok:a misty forest?w=800"',
+      "thumb: 'grok:a red kite'",
+      "hero: grok:a quiet harbour?tier=pro # the big one",
+      "gallery:",
+      '  - "grok:a tide pool"',
+      "---",
+      "cover: grok:not front matter",
+      "",
+    ].join("\n");
+    expect(findDirectives(md, "markdown").map((d) => d.raw)).toEqual([
+      "grok:a misty forest?w=800",
+      "grok:a red kite",
+      "grok:a quiet harbour?tier=pro",
+      "grok:a tide pool",
+    ]);
+  });
+});

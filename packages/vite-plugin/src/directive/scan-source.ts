@@ -62,6 +62,13 @@ const MARKDOWN = new RegExp(
   "dgm",
 );
 
+/** The YAML front matter at the very start of a Markdown file. */
+const FRONT_MATTER = /^---[ \t]*\r?\n[\s\S]*?\r?\n---[ \t]*(?:\r?\n|$)/;
+// `cover: "grok:..."`, `- 'grok:...'` or a bare `cover: grok:...`: a content collection entry's image field. A space
+// right after `grok:` reads as prose (`title: "grok: a field guide"`), not a directive.
+const FRONT_MATTER_VALUE =
+  /^[ \t]*(?:[\w$-]+[ \t]*:|-)[ \t]*(?:"(?<f1>grok:(?! )[^"\n]*)"|'(?<f2>grok:(?! )[^'\n]*)'|(?<f3>grok:(?! )[^\n]*?))[ \t]*(?:#[^\n]*)?$/dgm;
+
 const JS_ESCAPES: Readonly<Record<string, string>> = {
   n: "\n",
   r: "\r",
@@ -125,7 +132,12 @@ export function findDirectives(code: string, language: SourceLanguage = "auto"):
   if (!code.includes(DIRECTIVE_PREFIX)) return [];
   const found = new Map<number, FoundDirective>();
   if (language !== "markdown") collect(code, SCRIPT, ["s1", "s2"], unescapeJs, found);
-  if (language !== "script") collect(code, MARKDOWN, ["m1", "m2"], unescapeMarkdown, found);
+  if (language !== "script") {
+    collect(code, MARKDOWN, ["m1", "m2"], unescapeMarkdown, found);
+    // Front matter starts at offset 0, so its match indices are the file's.
+    const frontMatter = FRONT_MATTER.exec(code)?.[0];
+    if (frontMatter) collect(frontMatter, FRONT_MATTER_VALUE, ["f1", "f2", "f3"], (text) => text, found);
+  }
   return [...found.values()].sort((a, b) => a.index - b.index);
 }
 
