@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openCache } from "./image-cache.js";
+import { ManifestStore } from "./manifest-store.js";
 
 /*
  * Real processes sharing one cache directory. The workers run this package's TypeScript sources directly with
@@ -131,6 +132,20 @@ describe("two processes sharing one cache", () => {
     expect(cache.keys()).toContain("a11");
     expect(cache.keys()).toContain("bb11");
     expect((await cache.verify()).problems).toEqual([]);
+  });
+
+  it("re-read the manifest after the other process committed, and only then", async () => {
+    await openCache(dir);
+    const manifest = new ManifestStore(dir, join(dir, "locks"), {});
+    await manifest.refresh();
+    await manifest.refresh();
+    expect(manifest.counters.reads).toBe(0);
+    await worker("commit", dir, "w", "3").exited;
+    await manifest.refresh();
+    expect(manifest.counters.reads).toBe(1);
+    expect(manifest.keys()).toEqual(["w0", "w1", "w2"]);
+    await manifest.refresh();
+    expect(manifest.counters.reads).toBe(1);
   });
 
   it("serialise withKeyLock: the second waits until the first releases", async () => {

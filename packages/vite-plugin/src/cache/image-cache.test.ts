@@ -181,6 +181,49 @@ describe("manifest", () => {
   });
 });
 
+describe("concurrent commits in one process", () => {
+  it("each resolve only once their entry is on disk for a fresh cache, with their pending record gone", async () => {
+    const cache = await openCache(dir);
+    const record = await cache.storeOriginal(await image(8, 8, 13));
+    const keys = Array.from({ length: 24 }, (_, i) => `key${i}`);
+    for (const key of keys) {
+      await cache.writePending(key, {
+        taskId: `task-${key}`,
+        generation: { model: "m", tier: "lite", prompt: key, n: 1, ratio: null, resolution: null, v: null },
+        submittedAt: "2025-01-01T00:00:00.000Z",
+        attempt: 1,
+      });
+    }
+    const seen = await Promise.all(
+      keys.map(async (key) => {
+        await cache.commit(key, entry(key, [record]));
+        const fresh = await openCache(dir);
+        return { key, onDisk: fresh.lookup(key)?.taskId, pending: await fresh.readPending(key) };
+      }),
+    );
+    for (const { key, onDisk, pending } of seen) {
+      expect(onDisk).toBe(`task-${key}`);
+      expect(pending).toBeUndefined();
+    }
+    expect((await openCache(dir)).keys()).toEqual([...keys].sort());
+    expect(await readdir(join(dir, "locks"))).toEqual([]);
+  });
+
+  it("keeps the others when one commit of the group is refused", async () => {
+    const cache = await openCache(dir);
+    const good = await cache.storeOriginal(await image(8, 8, 14));
+    const gone = await cache.storeOriginal(await image(8, 8, 15));
+    await rm(cache.originalPath(gone));
+    const results = await Promise.allSettled([
+      cache.commit("a", entry("a", [good])),
+      cache.commit("bad", entry("bad", [gone])),
+      cache.commit("c", entry("c", [good])),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect((await openCache(dir)).keys()).toEqual(["a", "c"]);
+  });
+});
+
 describe("remove", () => {
   it("drops entries and deletes only originals no remaining entry references", async () => {
     const cache = await openCache(dir);

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { GrokImageError } from "../errors.js";
 import { readImageInfo } from "../image/read-image-info.js";
@@ -24,9 +24,9 @@ export interface ImageCache {
   readonly dir: string;
   /** What was wrong with `manifest.json` when it was last read (dropped entries); empty when it was clean. */
   readonly manifestProblems: readonly string[];
-  /** The entry of a generation key, from memory: no I/O. */
+  /** The entry of a generation key, from memory: no I/O. Shared with the cache: read-only. */
   lookup(key: string): ManifestEntry | undefined;
-  /** Re-reads `manifest.json` when it changed on disk (another process committed). */
+  /** Re-reads `manifest.json` when it changed on disk since this process last read or wrote it; a `stat` otherwise. */
   refresh(): Promise<void>;
   /** Every generation key, sorted. */
   keys(): string[];
@@ -39,7 +39,8 @@ export interface ImageCache {
   storeOriginal(bytes: Buffer): Promise<OriginalRecord>;
   /**
    * Records a generation (the commit marker: its originals must already be stored), merged under the manifest
-   * lock with what other processes committed, then removes the pending record of the key.
+   * lock with what other processes committed, then removes the pending record of the key. Concurrent commits of
+   * one process share one locked write; each resolves only once its own entry is on disk.
    */
   commit(key: string, entry: ManifestEntry): Promise<void>;
   /** Drops entries, and deletes their originals that no remaining entry references. */
@@ -193,6 +194,14 @@ class DirectoryCache implements ImageCache {
     return undefined;
   }
 
+  private async originalAbsent(record: OriginalRecord): Promise<string | undefined> {
+    const file = this.originalPath(record);
+    const info = await stat(file).catch(() => undefined);
+    if (!info?.isFile()) return `${file} is missing`;
+    if (info.size !== record.bytes) return `${file} has ${info.size} bytes instead of ${record.bytes}`;
+    return undefined;
+  }
+
   async storeOriginal(bytes: Buffer): Promise<OriginalRecord> {
     const info = await readImageInfo(bytes);
     const record: OriginalRecord = {
@@ -213,10 +222,14 @@ class DirectoryCache implements ImageCache {
     assertSafeKey(key);
     const problem = entryProblem(entry);
     if (problem) throw new TypeError(`Refusing to commit a malformed cache entry for ${key}: ${problem}.`);
+    // The store keeps (and caches the serialized text of) its own copy: the caller's object stays the caller's.
+    const stored: ManifestEntry = { ...entry, originals: entry.originals.map((o) => ({ ...o })) };
+    // Concurrent commits of this process are written together; this resolves once this entry is on disk.
     await this.manifest.update(async (entries) => {
-      // Checked under the lock, so a concurrent `remove` cannot delete an original this entry needs.
-      for (const record of entry.originals) {
-        const missing = await this.originalProblem(record);
+      // Checked under the lock, so a concurrent `remove` cannot delete an original this entry needs. A stat, not a
+      // hash: `storeOriginal` verified the bytes, and hashing here would serialize every commit behind it.
+      for (const record of stored.originals) {
+        const missing = await this.originalAbsent(record);
         if (missing) {
           throw new GrokImageError("GROK_CACHE_CORRUPT", `Cannot commit generation ${key}: ${missing}.`, {
             hint: "Store every original before committing its entry; run `grok-image verify`.",
@@ -224,8 +237,9 @@ class DirectoryCache implements ImageCache {
           });
         }
       }
-      entries.set(key, entry);
+      entries.set(key, stored);
     });
+    // Only once the entry is on disk: until then the journal is what lets a killed build resume the task.
     await this.pending.remove(key);
   }
 
@@ -236,9 +250,13 @@ class DirectoryCache implements ImageCache {
         for (const record of entries.get(key)?.originals ?? []) candidates.set(record.sha256, record);
         entries.delete(key);
       }
-      for (const entry of entries.values())
-        for (const record of entry.originals) candidates.delete(record.sha256);
-      for (const record of candidates.values()) await rm(this.originalPath(record), { force: true });
+      // Originals go after the manifest no longer names them (an orphan file is harmless, a dangling entry is
+      // not), and only those no entry of the written manifest uses: a commit of the same group may share one.
+      return async (written) => {
+        for (const entry of written.values())
+          for (const record of entry.originals) candidates.delete(record.sha256);
+        for (const record of candidates.values()) await rm(this.originalPath(record), { force: true });
+      };
     });
   }
 
@@ -280,6 +298,8 @@ class DirectoryCache implements ImageCache {
           ...(opts.onWait && !queued ? { onWait: opts.onWait } : {}),
         });
         try {
+          // The one refresh before a key's work (a stat when nothing changed): another process may have committed
+          // the key while we waited for the lock, or since this process planned the batch.
           await this.manifest.refresh();
           return await fn();
         } finally {

@@ -76,17 +76,48 @@ function ordered(value: object, fields: readonly string[]): Record<string, unkno
 }
 
 /**
- * The text of `manifest.json`: keys sorted, fields in a fixed order, two-space indentation, trailing newline.
- * Holds only what the generation was and what was downloaded: no paths, hostnames or mtimes.
+ * Each entry's bytes as they appear in the file (`  "key": {...}`, indented one level), by entry object: a write
+ * serializes only entries it has not written before and hands the file system the pieces as they are, so
+ * writing a manifest of N entries allocates no N-sized string (such strings are only freed by a full GC).
+ * Entries are never mutated once parsed or committed, so the bytes cannot go stale.
  */
-export function serializeManifest(entries: Manifest): string {
-  const out: Record<string, unknown> = {};
+const entryBytes = new WeakMap<ManifestEntry, { key: string; bytes: Buffer }>();
+const OPEN = Buffer.from("{\n");
+const SEPARATOR = Buffer.from(",\n");
+const CLOSE = Buffer.from("\n}\n");
+const EMPTY = Buffer.from("{}\n");
+
+function serializedEntry(key: string, entry: ManifestEntry): Buffer {
+  const cached = entryBytes.get(entry);
+  if (cached?.key === key) return cached.bytes;
+  const value = {
+    ...ordered(entry, ENTRY_FIELDS),
+    originals: entry.originals.map((o: OriginalRecord) => ordered(o, ORIGINAL_FIELDS)),
+  };
+  // JSON.stringify escapes newlines inside strings, so every "\n" here is structural: indent it one level.
+  const text = `  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replaceAll("\n", "\n  ")}`;
+  const bytes = Buffer.from(text);
+  entryBytes.set(entry, { key, bytes });
+  return bytes;
+}
+
+/**
+ * The bytes of `manifest.json`, in pieces to write one after the other: keys sorted, fields in a fixed order,
+ * two-space indentation, trailing newline. The same bytes as `JSON.stringify(object, null, 2)` of the sorted
+ * object. Holds only what the generation was and what was downloaded: no paths, hostnames or mtimes.
+ */
+export function manifestChunks(entries: Manifest): Buffer[] {
+  if (entries.size === 0) return [EMPTY];
+  const chunks: Buffer[] = [OPEN];
   for (const key of [...entries.keys()].sort()) {
-    const entry = entries.get(key) as ManifestEntry;
-    out[key] = {
-      ...ordered(entry, ENTRY_FIELDS),
-      originals: entry.originals.map((o: OriginalRecord) => ordered(o, ORIGINAL_FIELDS)),
-    };
+    if (chunks.length > 1) chunks.push(SEPARATOR);
+    chunks.push(serializedEntry(key, entries.get(key) as ManifestEntry));
   }
-  return `${JSON.stringify(out, null, 2)}\n`;
+  chunks.push(CLOSE);
+  return chunks;
+}
+
+/** The text of `manifest.json` (see `manifestChunks`) as one string. */
+export function serializeManifest(entries: Manifest): string {
+  return Buffer.concat(manifestChunks(entries)).toString("utf8");
 }

@@ -21,6 +21,14 @@ describe("writeFileAtomic", () => {
     expect(await readdir(dir)).toEqual(["a.json"]);
   });
 
+  it("writes an array of chunks in order, more of them than one vectored write takes", async () => {
+    const file = join(dir, "chunks.txt");
+    const chunks = Array.from({ length: 3000 }, (_, i) => Buffer.from(`${i},`));
+    await writeFileAtomic(file, chunks);
+    expect(await readFile(file, "utf8")).toBe(Array.from({ length: 3000 }, (_, i) => `${i},`).join(""));
+    expect(await readdir(dir)).toEqual(["chunks.txt"]);
+  });
+
   it("removes its temp file when the rename fails", async () => {
     // A directory in the way makes the final rename fail after the temp file was fully written.
     const target = join(dir, "taken");

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { open, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -31,20 +31,34 @@ export interface WriteFileAtomicOptions {
  * Writes `data` to `file` so that a reader sees either the old file, or the complete new one, never a prefix:
  * write a unique temp file next to it (`wx`, so it never clobbers another writer's temp), then `rename`.
  * The temp file is removed when anything fails. No fsync: every reader verifies what it reads (hash or size),
- * so a file torn by a power loss is detected and treated as a miss rather than shipped.
+ * so a file torn by a power loss is detected and treated as a miss rather than shipped. An array of chunks is
+ * written in order with one vectored write, so large files need not be joined in memory first.
  */
 export async function writeFileAtomic(
   file: string,
-  data: string | Uint8Array,
+  data: string | Uint8Array | readonly Uint8Array[],
   options: WriteFileAtomicOptions = {},
 ): Promise<void> {
   const temp = tempPathFor(file);
   try {
-    await writeFile(temp, data, { flag: "wx" });
+    if (Array.isArray(data)) await writeChunks(temp, data);
+    else await writeFile(temp, data as string | Uint8Array, { flag: "wx" });
     await renameWithRetry(temp, file, options.ifExists === "keep");
   } catch (error) {
     await unlink(temp).catch(() => {});
     throw error;
+  }
+}
+
+async function writeChunks(temp: string, chunks: readonly Uint8Array[]): Promise<void> {
+  const handle = await open(temp, "wx");
+  try {
+    const expected = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+    // libuv completes partial writes and splits at IOV_MAX itself; a short count means the disk refused the rest.
+    const { bytesWritten } = await handle.writev(chunks as Uint8Array[]);
+    if (bytesWritten !== expected) throw new Error(`Wrote ${bytesWritten} of ${expected} bytes to ${temp}.`);
+  } finally {
+    await handle.close();
   }
 }
 

@@ -35,8 +35,8 @@ export async function generateOne(
   return cache.withKeyLock(
     key,
     async () => {
-      // Another process may have finished this key while we waited for the lock.
-      await cache.refresh();
+      // withKeyLock has just refreshed the manifest (a stat unless it changed): a key another process finished
+      // while we waited for the lock is found here and costs nothing.
       const existing = cache.lookup(key);
       if (existing && (await cache.checkEntry(key)).ok) return { paidHere: false, entry: existing };
       return submitPollDownload(key, generation, ctx);
