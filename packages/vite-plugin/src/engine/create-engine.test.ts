@@ -164,6 +164,25 @@ describe("engine against the emulator", () => {
     expect(await readdir(join(root, ".grok-images/pending"))).toHaveLength(0);
   });
 
+  it("counts downloads in the task timeout, and the next run downloads the paid task without paying again", async () => {
+    emu.inject({ phase: "download", times: 1, fault: { type: "delay", ms: 3000 } });
+    const u = use("grok:a slow download");
+    const first = engineFor({ timeout: 0.5 });
+    const summary = await first.prepare([u]);
+    expect(summary.failed).toBe(1);
+    const error = await first.images(u).catch((e) => e);
+    expect(error.code).toBe("GROK_TIMEOUT");
+    expect(error.message).toContain("a slow download");
+    expect(error.hint).toContain("resume");
+    await first.close();
+    expect(await readdir(join(root, ".grok-images/pending"))).toHaveLength(1);
+
+    const second = engineFor();
+    await second.prepare([u]);
+    expect(await second.images(u)).toHaveLength(1);
+    expect(emu.counters.tasksCreated).toBe(1);
+  });
+
   it("two engines on one cache directory pay once per key", async () => {
     const uses = ["grok:shared one", "grok:shared two", "grok:shared three"].map(use);
     const [a, b] = await Promise.all([engineFor().prepare(uses), engineFor().prepare(uses)]);

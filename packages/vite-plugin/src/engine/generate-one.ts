@@ -74,11 +74,13 @@ async function submitPollDownload(
     report("submitted", taskId);
   }
 
+  // `timeout` bounds one task from submit (or resume) to downloaded; a re-submit starts a new clock.
+  let deadline = Date.now() + options.timeoutMs;
   let info: TaskInfo;
   for (;;) {
     try {
       info = await client.waitForTask(taskId, {
-        deadline: Date.now() + options.timeoutMs,
+        deadline,
         ...(signal ? { signal } : {}),
         onStatus: (status) => report(status.status, taskId),
       });
@@ -99,6 +101,7 @@ async function submitPollDownload(
       if (failed.code === "GROK_TASK_FAILED" && failed.isRetryable && attempt < MAX_SUBMITS) {
         report("retrying", taskId, "the API gave no failure reason; submitting once more as a new paid task");
         taskId = await submit(key, generation, ctx, ++attempt);
+        deadline = Date.now() + options.timeoutMs;
         paidHere = true;
         report("submitted", taskId);
         continue;
@@ -120,8 +123,25 @@ async function submitPollDownload(
   }
   report("downloading", taskId, `${urls.length} image${urls.length === 1 ? "" : "s"}`);
   const originals: OriginalRecord[] = [];
+  const timeLeft = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+  const downloadSignal = signal ? AbortSignal.any([signal, timeLeft]) : timeLeft;
   for (const url of urls) {
-    const bytes = await client.download(url, signal ? { signal } : {});
+    let bytes: Buffer;
+    try {
+      bytes = await client.download(url, { signal: downloadSignal, taskId });
+    } catch (error) {
+      if (!timeLeft.aborted || signal?.aborted) throw error;
+      // The task stays journaled: its URLs live 7 days, so the next run downloads them without paying again.
+      throw new GrokImageError(
+        "GROK_TIMEOUT",
+        `Downloading the results of task ${taskId} ("${generation.prompt}") did not finish within the ${options.timeoutMs / 1000} s timeout.`,
+        {
+          taskId,
+          cause: error,
+          hint: "Run the build again to resume the download at no cost, or raise the `timeout` option.",
+        },
+      );
+    }
     // Stored before anything else touches it: a paid, downloaded image is never thrown away.
     originals.push(await cache.storeOriginal(bytes));
   }
