@@ -8,7 +8,7 @@ const KEY = "sk-client-test-6f1d0c4e9a";
 const api = useEmulatorClient({
   key: KEY,
   latencyMs: 150,
-  clientOptions: { poll: { initialDelayMs: 50, maxDelayMs: 100, factor: 1.6 } },
+  clientOptions: { poll: { initialDelayMs: 50, maxDelayMs: 100, factor: 2 } },
 });
 
 describe("happy path", () => {

@@ -4,11 +4,13 @@ import { GrokImageError } from "../errors.js";
 import type { Generation } from "../types.js";
 import { downloadImage } from "./download.js";
 import { type ApiContext, callApi } from "./http.js";
-import { DEFAULT_POLL, type PollSchedule, pollTask, type WaitOptions } from "./poll-task.js";
+import { PollGroup } from "./poll-group.js";
+import { DEFAULT_POLL, type PollSchedule } from "./poll-schedule.js";
+import { pollTask, type WaitOptions } from "./poll-task.js";
 import type { RetryInfo } from "./retry-policy.js";
 import { parseTaskInfo, type TaskInfo } from "./task-info.js";
 
-export type { PollSchedule } from "./poll-task.js";
+export type { PollSchedule } from "./poll-schedule.js";
 export type { RetryInfo } from "./retry-policy.js";
 export type { TaskInfo } from "./task-info.js";
 
@@ -33,7 +35,10 @@ export interface MaxApiClientOptions {
   maxRetryDelayMs?: number;
   /** Largest download accepted. @default 52428800 (50 MiB) */
   maxDownloadBytes?: number;
-  /** Adaptive polling schedule of `waitForTask`. */
+  /**
+   * Polling schedule of `waitForTask`. The client learns its tasks' durations as they finish (per model) and
+   * shares them among its waits, so one client should serve one batch.
+   */
   poll?: PollSchedule;
   /** Per-request timeouts. */
   timeouts?: {
@@ -131,6 +136,8 @@ export function createMaxApiClient(options: MaxApiClientOptions): MaxApiClient {
   };
   const maxDownloadBytes = options.maxDownloadBytes ?? DEFAULTS.maxDownloadBytes;
   const schedule = { ...DEFAULT_POLL, ...options.poll };
+  // One group per client: the client serves one build's batch, whose tasks are alike enough to learn from.
+  const polls = new PollGroup();
   const taskPath = (taskId: string) => `/api/v1/task/${encodeURIComponent(taskId)}`;
 
   const getTask = async (taskId: string, opts: CallOptions = {}): Promise<TaskInfo> => {
@@ -175,6 +182,7 @@ export function createMaxApiClient(options: MaxApiClientOptions): MaxApiClient {
           },
         );
       }
+      polls.submitted(taskId, generation.model);
       return { taskId };
     },
     getTask,
@@ -183,6 +191,7 @@ export function createMaxApiClient(options: MaxApiClientOptions): MaxApiClient {
         taskId,
         (signal) => getTask(taskId, { signal, ...(opts.label ? { label: opts.label } : {}) }),
         schedule,
+        polls,
         opts,
       );
     },

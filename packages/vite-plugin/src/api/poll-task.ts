@@ -1,23 +1,11 @@
 import { GrokImageError } from "../errors.js";
 import { abortedError, DeadlineReached, forLabel, taskFailure } from "./api-errors.js";
-import { sleep } from "./retry-policy.js";
+import { taskDurationMs } from "./latency-tracker.js";
+import type { PollGroup } from "./poll-group.js";
+import { PollPlan, type PollSchedule } from "./poll-schedule.js";
 import { type TaskInfo, TERMINAL_STATUSES } from "./task-info.js";
 
-/** Adaptive polling: wait `initialDelayMs`, then grow each wait by `factor` up to `maxDelayMs`. */
-export interface PollSchedule {
-  /** Wait before the first query. Grok images take 5-20 s, so asking sooner only costs requests. @default 3000 */
-  initialDelayMs?: number;
-  /** Longest wait between two queries. @default 10000 */
-  maxDelayMs?: number;
-  /** Growth of the wait after each non-terminal answer. @default 1.6 */
-  factor?: number;
-}
-
-export const DEFAULT_POLL = {
-  initialDelayMs: 3000,
-  maxDelayMs: 10_000,
-  factor: 1.6,
-} satisfies Required<PollSchedule>;
+export { DEFAULT_POLL, type PollSchedule } from "./poll-schedule.js";
 
 export interface WaitOptions {
   /** Epoch milliseconds after which the wait fails with GROK_TIMEOUT. */
@@ -32,12 +20,15 @@ export interface WaitOptions {
 /**
  * Queries a task until it is terminal. Resolves on SUCCESS only; maps FAILURE / TIMEOUT / CANCELLED to their
  * errors. Every sleep and query is cut short by the caller's signal or the deadline, whichever comes first.
- * With the defaults a task that takes 5-20 s costs 2-4 queries (at about 3, 7.8, 15.5 and 25.5 s).
+ * The wait belongs to `group` (its client's waits): it learns from and wakes its siblings (see `PollSchedule`).
+ * With the defaults, a task of 5-20 s whose duration is not known yet costs 3-5 queries; once a sibling of the
+ * same model has finished, usually one.
  */
 export async function pollTask(
   taskId: string,
   query: (signal: AbortSignal) => Promise<TaskInfo>,
   schedule: Required<PollSchedule>,
+  group: PollGroup,
   options: WaitOptions,
 ): Promise<TaskInfo> {
   const { deadline, label } = options;
@@ -48,12 +39,18 @@ export async function pollTask(
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(deadlineReached), remaining);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout.signal]) : timeout.signal;
+  const waiter = group.join(taskId);
+  let plan: PollPlan | undefined;
   try {
-    let delay = schedule.initialDelayMs;
     let lastStatus: string | undefined;
     for (;;) {
-      await sleep(delay, signal);
+      const estimate = group.estimate(waiter.model);
+      // Only a wait that starts blind takes a phase, so the blind ones of a batch spread evenly among themselves.
+      plan ??= new PollPlan(schedule, estimate ? 0 : group.nextPhase());
+      await waiter.sleepUntil(plan.next(waiter.elapsedMs(), estimate), signal);
       const info = await query(signal);
+      const model = info.input.model;
+      if (typeof model === "string") waiter.model = model;
       if (info.status !== lastStatus) {
         lastStatus = info.status;
         options.onStatus?.(info);
@@ -69,6 +66,8 @@ export async function pollTask(
             },
           );
         }
+        // Failures are not learned: a refusal can come at once and would make every later wait query too early.
+        group.succeeded(waiter, waiter.model, taskDurationMs(info) ?? waiter.elapsedMs());
         return info;
       }
       if (TERMINAL_STATUSES.has(info.status)) {
@@ -76,12 +75,12 @@ export async function pollTask(
         const named = label ?? (typeof prompt === "string" ? JSON.stringify(prompt) : undefined);
         throw taskFailure(taskId, info.status, info.failureReason, named);
       }
-      delay = Math.min(delay * schedule.factor, schedule.maxDelayMs);
     }
   } catch (error) {
     if (signal.aborted) throw abortedError(signal.reason, `Task ${taskId}`, context);
     throw error;
   } finally {
+    waiter.leave();
     clearTimeout(timer);
   }
 }
