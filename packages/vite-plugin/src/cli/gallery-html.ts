@@ -1,4 +1,5 @@
 import { formatUsd } from "../engine/format-event.js";
+import type { ManifestEntry } from "../types.js";
 
 /** One image of a gallery card. */
 export interface GalleryImage {
@@ -14,13 +15,8 @@ export interface GalleryImage {
 }
 
 /** One manifest entry: a generation and its images. */
-export interface GalleryCard {
+export interface GalleryCard extends Pick<ManifestEntry, "prompt" | "model" | "v" | "taskId" | "createdAt"> {
   key: string;
-  prompt: string;
-  model: string;
-  v: string | null;
-  taskId: string;
-  createdAt: string;
   /** Null for a model this version does not know the price of. */
   costUsd: number | null;
   images: GalleryImage[];

@@ -4,7 +4,7 @@ import type { ImageCache } from "../cache/image-cache.js";
 import { TIER_NAMES } from "../directive/models.js";
 import { OUTPUT_FORMATS, parseDirective } from "../directive/parse-directive.js";
 import { variantName } from "../image/variant-name.js";
-import type { Directive, OriginalRecord, ResolvedOptions } from "../types.js";
+import type { Directive, ManifestEntry, OriginalRecord, ResolvedOptions } from "../types.js";
 import { type CliIO, EXIT, formatBytes, guardIo, reportError } from "./cli-io.js";
 import {
   openExistingCache,
@@ -25,14 +25,7 @@ export interface PruneArgs extends Omit<ProjectArgs, "tier"> {
 /** What a prune removes (or, with `--dry-run`, would remove). */
 export interface PrunePlan {
   /** Manifest entries no directive of the tree uses. */
-  entries: Array<{
-    key: string;
-    prompt: string;
-    model: string;
-    v: string | null;
-    taskId: string;
-    createdAt: string;
-  }>;
+  entries: Array<{ key: string } & Pick<ManifestEntry, "prompt" | "model" | "v" | "taskId" | "createdAt">>;
   /** Originals referenced only by those entries. */
   originals: string[];
   /** Variant files (and sidecars) no cached directive derives any more; rebuilt for free if ever needed. */
