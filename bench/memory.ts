@@ -1,5 +1,6 @@
 // Peak memory of a cold build: `directives` generations downloaded, stored and derived, with RSS and heap sampled
-// every 50 ms. The emulator runs in its own process so only the engine's memory is measured.
+// every 50 ms and the live heap (after a forced GC) every second. Run with `node --expose-gc`. The emulator runs in
+// its own process so only the engine's memory is measured.
 import { mkdir } from "node:fs/promises";
 import {
   config,
@@ -8,6 +9,7 @@ import {
   emulatorProcess,
   engineFor,
   FAST_CLIENT,
+  liveMemory,
   MEMORY_QUERY,
   memorySampler,
   report,
@@ -22,7 +24,8 @@ interface MemoryConfig {
 }
 
 const { directives, imageScale, keepRoot } = config<MemoryConfig>();
-const baseline = process.memoryUsage();
+// The baseline is the process with the packages loaded, garbage of the imports collected.
+const baseline = liveMemory();
 const emulator = await emulatorProcess({ latencyMs: 20, imageScale });
 const temp = keepRoot ? undefined : await tempRoot();
 const root = keepRoot ?? (temp?.root as string);
@@ -37,7 +40,7 @@ try {
   // Variants are derived as a bundler loads modules: a handful at a time, each image used then released.
   await eachLimit(uses, 8, (use) => engine.images(use));
   const totalMs = performance.now() - started;
-  const { peakRss, peakHeap } = sampler.stop();
+  const { peakRss, peakHeap, peakLiveHeap, peakLiveArrayBuffers, liveSamples } = sampler.stop();
   await engine.close();
   if (summary.generated !== directives)
     throw new Error(`expected ${directives} generations, got ${summary.generated}`);
@@ -50,6 +53,11 @@ try {
     baselineHeap: baseline.heapUsed,
     peakRss,
     peakHeap,
+    baselineLiveHeap: baseline.heapUsed,
+    peakLiveHeap,
+    baselineArrayBuffers: baseline.arrayBuffers,
+    peakLiveArrayBuffers,
+    liveSamples,
   });
 } finally {
   await emulator.close();

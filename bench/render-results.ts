@@ -13,15 +13,22 @@ export interface RunInfo {
 const num = (r: ScenarioResult, field: string): number => Number(r[field]);
 const of = (results: readonly ScenarioResult[], kind: ScenarioResult["kind"]) =>
   results.filter((r) => r.kind === kind);
-const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const mib = (bytes: number, digits = 0) => `${(bytes / 2 ** 20).toFixed(digits)} MiB`;
+
+const BASELINE = {
+  peakRss: "baselineRss",
+  peakHeap: "baselineHeap",
+  peakLiveHeap: "baselineLiveHeap",
+} as const;
 
 /** Growth of peak memory over the process baseline, largest run against smallest. */
-function memoryGrowth(results: readonly ScenarioResult[], field: "peakRss" | "peakHeap") {
+function memoryGrowth(results: readonly ScenarioResult[], field: keyof typeof BASELINE) {
   const runs = of(results, "memory").sort((a, b) => num(a, "directives") - num(b, "directives"));
   const small = runs[0];
   const large = runs.at(-1);
   if (!small || !large || small === large) return undefined;
-  const base = field === "peakRss" ? "baselineRss" : "baselineHeap";
+  const base = BASELINE[field];
+  if (large[field] === undefined || small[field] === undefined) return undefined;
   return {
     images: num(large, "directives") / num(small, "directives"),
     growth: (num(large, field) - num(large, base)) / (num(small, field) - num(small, base)),
@@ -52,11 +59,11 @@ export const TARGETS: readonly {
   {
     // The in-flight work is the same at any size (`concurrency` images), so 10x the images may not come close
     // to 10x the memory; 2x leaves room for the per-directive records (manifest entries, directive objects).
-    name: "memory does not grow with image count (peak RSS and heap growth <= 2x for 10x images)",
+    // Judged on the live heap (after a forced GC): the sampled peaks mostly count garbage not yet collected.
+    name: "memory does not grow with image count beyond what is in flight (live heap growth <= 2x for 10x images)",
     met: (rs) => {
-      const rss = memoryGrowth(rs, "peakRss");
-      const heap = memoryGrowth(rs, "peakHeap");
-      return rss && heap ? rss.growth <= 2 && heap.growth <= 2 : undefined;
+      const live = memoryGrowth(rs, "peakLiveHeap");
+      return live ? live.growth <= 2 : undefined;
     },
   },
 ];
@@ -65,7 +72,7 @@ export function renderResults(results: readonly ScenarioResult[], run: RunInfo):
   const lines: string[] = [
     "# Benchmark results",
     "",
-    `- Command: \`${run.command}\` (from the repository root; scenarios are described in [README.md](./README.md))`,
+    `- Command: \`${run.command}\` (\`npm run bench\` runs the same, from the repository root; scenarios are described in [README.md](./README.md))`,
     `- Date: ${run.date}`,
     `- Machine: ${run.machine}`,
     `- Node.js: ${run.node}`,
@@ -103,21 +110,24 @@ export function renderResults(results: readonly ScenarioResult[], run: RunInfo):
   const memory = of(results, "memory");
   if (memory.length) {
     lines.push(
-      "## Peak memory of a cold build (download, store, derive every image)",
+      "## Memory of a cold build (download, store, derive every image)",
       "",
-      "| directives | emulator image scale | prepare | whole build | baseline RSS | peak RSS | baseline heap | peak heap |",
-      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      "Live heap: `heapUsed` right after a forced full GC (`node --expose-gc`, once a second); the target is judged on it, because it is what the process retains. Peak RSS and peak heap are sampled every 50 ms, garbage included, and shown for information only: they mostly measure garbage that V8 has not collected yet, which depends on when it runs a full GC rather than on what is kept (see [README.md](./README.md#targets)).",
+      "",
+      "| directives | emulator image scale | prepare | whole build | baseline live heap | peak live heap (GCs) | baseline RSS | peak RSS | peak heap |",
+      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
       ...memory.map(
         (r) =>
-          `| ${num(r, "directives")} | ${num(r, "imageScale")} | ${(num(r, "prepareMs") / 1000).toFixed(1)} s | ${(num(r, "totalMs") / 1000).toFixed(1)} s | ${mib(num(r, "baselineRss"))} | ${mib(num(r, "peakRss"))} | ${mib(num(r, "baselineHeap"))} | ${mib(num(r, "peakHeap"))} |`,
+          `| ${num(r, "directives")} | ${num(r, "imageScale")} | ${(num(r, "prepareMs") / 1000).toFixed(1)} s | ${(num(r, "totalMs") / 1000).toFixed(1)} s | ${mib(num(r, "baselineLiveHeap"), 1)} | ${mib(num(r, "peakLiveHeap"), 1)} (${num(r, "liveSamples")}) | ${mib(num(r, "baselineRss"))} | ${mib(num(r, "peakRss"))} | ${mib(num(r, "peakHeap"))} |`,
       ),
       "",
     );
+    const live = memoryGrowth(results, "peakLiveHeap");
     const rss = memoryGrowth(results, "peakRss");
     const heap = memoryGrowth(results, "peakHeap");
-    if (rss && heap) {
+    if (live && rss && heap) {
       lines.push(
-        `With ${rss.images}x the images, peak RSS above the baseline grew ${rss.growth.toFixed(2)}x and peak heap above the baseline grew ${heap.growth.toFixed(2)}x.`,
+        `With ${live.images}x the images, the live heap above the baseline grew ${live.growth.toFixed(2)}x (the target); for information, peak RSS above the baseline grew ${rss.growth.toFixed(2)}x and peak sampled heap ${heap.growth.toFixed(2)}x.`,
         "",
       );
     }

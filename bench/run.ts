@@ -38,14 +38,22 @@ if (!values["no-build"]) {
   );
 }
 
-function scenario(file: string, config: Record<string, unknown>): Record<string, unknown> {
-  process.stderr.write(`running ${file} ${JSON.stringify(config)} ...\n`);
-  const out = execFileSync(process.execPath, [join(repo, "bench", file), JSON.stringify(config)], {
-    cwd: repo,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-    maxBuffer: 16 * 1024 * 1024,
-  });
+function scenario(
+  file: string,
+  config: Record<string, unknown>,
+  nodeFlags: readonly string[] = [],
+): Record<string, unknown> {
+  process.stderr.write(`running ${[...nodeFlags, file].join(" ")} ${JSON.stringify(config)} ...\n`);
+  const out = execFileSync(
+    process.execPath,
+    [...nodeFlags, join(repo, "bench", file), JSON.stringify(config)],
+    {
+      cwd: repo,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   const last = out.trim().split("\n").at(-1) ?? "";
   return JSON.parse(last) as Record<string, unknown>;
 }
@@ -75,7 +83,8 @@ for (const directives of quick ? [50, 500] : [200, 2000]) {
     roots.push(root);
     results.push({
       kind: "memory",
-      ...scenario("memory.ts", { directives, imageScale: 0.5, keepRoot: root }),
+      // `--expose-gc`: the scenario forces a full GC once a second to measure the live heap.
+      ...scenario("memory.ts", { directives, imageScale: 0.5, keepRoot: root }, ["--expose-gc"]),
     });
   }
   if (only.has("hit")) results.push({ kind: "hit", ...scenario("all-hit.ts", { directives, root }) });
@@ -83,7 +92,7 @@ for (const directives of quick ? [50, 500] : [200, 2000]) {
 for (const root of roots) await rm(root, { recursive: true, force: true });
 
 const argv = process.argv.slice(2);
-const command = `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`;
+const command = `node bench/run.ts${argv.length ? ` ${argv.join(" ")}` : ""}`;
 const cpus = os.cpus();
 const markdown = renderResults(results, {
   command,

@@ -77,22 +77,59 @@ export function queryStats(counters: Counters): { tasks: number; maxQueries: num
   };
 }
 
-/** Samples RSS and V8 heap every `everyMs` and keeps the peaks. */
-export function memorySampler(everyMs = 50): { stop: () => { peakRss: number; peakHeap: number } } {
+/** Peaks of one run: as sampled (garbage included) and live (right after a forced full GC). */
+export interface MemoryPeaks {
+  peakRss: number;
+  peakHeap: number;
+  /** Largest `heapUsed` right after `global.gc()`: what the process actually retains. */
+  peakLiveHeap: number;
+  /** Largest `arrayBuffers` right after `global.gc()`: Buffer contents (images), which `heapUsed` does not count. */
+  peakLiveArrayBuffers: number;
+  /** Forced GCs the live figure rests on. */
+  liveSamples: number;
+}
+
+/** Memory right after a forced full GC; needs `node --expose-gc`. */
+export function liveMemory(): NodeJS.MemoryUsage {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc)
+    throw new TypeError("live heap needs `node --expose-gc` (bench/run.ts passes it to the memory scenario)");
+  gc();
+  return process.memoryUsage();
+}
+
+/**
+ * Samples RSS and V8 heap every `everyMs` and keeps the peaks; every `liveEveryMs` it also forces a full GC and
+ * samples the live heap. The sampled heap peak mostly measures garbage a young-generation GC has not reached yet,
+ * which says little about what the process keeps; the live heap is what must not grow with image count.
+ */
+export function memorySampler(everyMs = 50, liveEveryMs = 1000): { stop: () => MemoryPeaks } {
   let peakRss = 0;
   let peakHeap = 0;
+  let peakLiveHeap = 0;
+  let peakLiveArrayBuffers = 0;
+  let liveSamples = 0;
   const sample = () => {
     const m = process.memoryUsage();
     peakRss = Math.max(peakRss, m.rss);
     peakHeap = Math.max(peakHeap, m.heapUsed);
   };
-  sample();
+  const sampleLive = () => {
+    sample();
+    const live = liveMemory();
+    peakLiveHeap = Math.max(peakLiveHeap, live.heapUsed);
+    peakLiveArrayBuffers = Math.max(peakLiveArrayBuffers, live.arrayBuffers);
+    liveSamples++;
+  };
+  sampleLive();
   const timer = setInterval(sample, everyMs);
+  const liveTimer = setInterval(sampleLive, liveEveryMs);
   return {
     stop: () => {
       clearInterval(timer);
-      sample();
-      return { peakRss, peakHeap };
+      clearInterval(liveTimer);
+      sampleLive();
+      return { peakRss, peakHeap, peakLiveHeap, peakLiveArrayBuffers, liveSamples };
     },
   };
 }

@@ -1,28 +1,7 @@
-import { spawnSync } from "node:child_process";
 import { readFile, rm, writeFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { astroEnv, runAstro } from "../helpers/astro-cli.ts";
+import { astroCheckLoads, astroEnv, runAstro, runTsc } from "../helpers/astro-cli.ts";
 import { type AstroProject, copyAstroProject } from "../helpers/astro-fixture.ts";
-
-const TEST_DIR = fileURLToPath(new URL("..", import.meta.url));
-const TSC = fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url));
-
-/**
- * `@astrojs/check` loads a WebAssembly build of the Astro-to-TSX compiler. Probed in a child process, because a
- * broken install crashes the importing process. CI must run it: there a broken install fails loudly.
- */
-function astroCheckLoads(): boolean {
-  const probe = spawnSync(process.execPath, ["--input-type=module", "-e", 'await import("@astrojs/check")'], {
-    cwd: TEST_DIR,
-    encoding: "utf8",
-  });
-  if (probe.status === 0) return true;
-  const message = `@astrojs/check cannot be loaded here, so the \`astro check\` tests cannot run:\n${probe.stderr.slice(0, 600)}`;
-  if (process.env.CI) throw new Error(message);
-  process.stderr.write(`\n!!! SKIPPED: ${message}\n\n`);
-  return false;
-}
 
 let project: AstroProject;
 
@@ -37,13 +16,6 @@ afterAll(async () => {
 /** Runs the integration's hooks the way `astro check` does (`astro sync`), without an API key or an emulator. */
 function astroSync(root: string) {
   return runAstro(["sync", "--root", root], root, astroEnv({ CI: "true" }));
-}
-
-function tsc(root: string) {
-  return spawnSync(process.execPath, [TSC, "--noEmit", "-p", `${root}/tsconfig.json`], {
-    cwd: root,
-    encoding: "utf8",
-  });
 }
 
 /** The same fixture, with the integration's `astro:config:done` hook (the one that injects the types) removed. */
@@ -69,7 +41,7 @@ describe("types of `grok:` modules", () => {
       "utf8",
     );
     expect(injected).toContain("astro-grok-image/client");
-    const result = tsc(project.root);
+    const result = runTsc(project.root);
     expect(result.status, result.stdout + result.stderr).toBe(0);
   });
 
@@ -97,7 +69,7 @@ describe("types of `grok:` modules", () => {
     await removeInjectedTypes(project.root);
     const sync = await astroSync(project.root);
     expect(sync.code, sync.output).toBe(0);
-    const result = tsc(project.root);
+    const result = runTsc(project.root);
     expect(result.status).not.toBe(0);
     expect(result.stdout).toMatch(/Cannot find module 'grok:a misty forest at dawn'/);
   });

@@ -1,7 +1,33 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const ASTRO_BIN = fileURLToPath(new URL("../node_modules/astro/bin/astro.mjs", import.meta.url));
+const TSC = fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url));
+const TEST_DIR = fileURLToPath(new URL("..", import.meta.url));
+
+/**
+ * `@astrojs/check` loads a WebAssembly build of the Astro-to-TSX compiler. Probed in a child process, because a
+ * broken install crashes the importing process. CI must run it: there a broken install fails loudly.
+ */
+export function astroCheckLoads(): boolean {
+  const probe = spawnSync(process.execPath, ["--input-type=module", "-e", 'await import("@astrojs/check")'], {
+    cwd: TEST_DIR,
+    encoding: "utf8",
+  });
+  if (probe.status === 0) return true;
+  const message = `@astrojs/check cannot be loaded here, so the \`astro check\` tests cannot run:\n${probe.stderr.slice(0, 600)}`;
+  if (process.env.CI) throw new Error(message);
+  process.stderr.write(`\n!!! SKIPPED: ${message}\n\n`);
+  return false;
+}
+
+/** `tsc --noEmit -p <root>/<tsconfig>` with the workspace's TypeScript. */
+export function runTsc(root: string, tsconfig = "tsconfig.json") {
+  return spawnSync(process.execPath, [TSC, "--noEmit", "-p", `${root}/${tsconfig}`], {
+    cwd: root,
+    encoding: "utf8",
+  });
+}
 
 /**
  * The environment for a child `astro` process: this one's, minus Vitest's markers. Astro switches its dev-server

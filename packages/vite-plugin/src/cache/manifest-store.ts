@@ -13,7 +13,10 @@ import { writeFileAtomic } from "./write-file-atomic.js";
  */
 export type ManifestChange = (
   entries: Manifest,
-) => Promise<void | ((written: Manifest) => Promise<void>)> | void;
+) => ManifestFollowUp | undefined | Promise<ManifestFollowUp | undefined>;
+
+/** Runs after the manifest is written, still under the lock, with the entries as written. */
+export type ManifestFollowUp = (written: Manifest) => Promise<void>;
 
 interface QueuedChange {
   change: ManifestChange;

@@ -9,13 +9,13 @@ function quote(prompt: string): string {
   return JSON.stringify(prompt.length > 48 ? `${prompt.slice(0, 47)}…` : prompt);
 }
 
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 export function formatSummary(s: BatchSummary): string {
-  const parts = [
-    `${s.directives} directive${s.directives === 1 ? "" : "s"}`,
-    `${s.hits} cached`,
-    `${s.generated} generated`,
-  ];
-  if (s.placeholders > 0) parts.push(`${s.placeholders} placeholder${s.placeholders === 1 ? "" : "s"}`);
+  const parts = [plural(s.directives, "directive"), `${s.hits} cached`, `${s.generated} generated`];
+  if (s.placeholders > 0) parts.push(plural(s.placeholders, "placeholder"));
   parts.push(`${s.failed} failed`, formatUsd(s.costUsd), `${(s.ms / 1000).toFixed(1)}s`);
   return parts.join(" · ");
 }
@@ -26,9 +26,12 @@ export function formatSummary(s: BatchSummary): string {
  */
 export function formatEvent(event: EngineEvent): string | undefined {
   switch (event.type) {
-    case "plan":
-      if (event.misses === 0) return `${event.directives} directives, all ${event.hits} generations cached`;
-      return `${event.directives} directives → ${event.generations} generations: ${event.hits} cached, ${event.misses} to generate (about ${formatUsd(event.estimatedCostUsd)})`;
+    case "plan": {
+      const directives = plural(event.directives, "directive");
+      if (event.misses === 0)
+        return `${directives}, ${event.hits === 1 ? "its generation" : `all ${event.hits} generations`} cached`;
+      return `${directives} → ${plural(event.generations, "generation")}: ${event.hits} cached, ${event.misses} to generate (about ${formatUsd(event.estimatedCostUsd)})`;
+    }
     case "task": {
       const id = event.taskId ? ` task ${event.taskId}` : "";
       const detail = event.detail ? ` (${event.detail})` : "";
