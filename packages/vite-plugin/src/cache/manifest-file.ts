@@ -96,7 +96,10 @@ function serializedEntry(key: string, entry: ManifestEntry): Buffer {
   };
   // JSON.stringify escapes newlines inside strings, so every "\n" here is structural: indent it one level.
   const text = `  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replaceAll("\n", "\n  ")}`;
-  const bytes = Buffer.from(text);
+  // An own allocation, not a slice of Node's shared 8 KiB pool: a kept slice would pin its whole pool block, about
+  // 8 KiB of memory per manifest entry for the life of the process.
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  bytes.write(text);
   entryBytes.set(entry, { key, bytes });
   return bytes;
 }
