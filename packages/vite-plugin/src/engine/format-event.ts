@@ -27,6 +27,8 @@ export function formatSummary(s: BatchSummary): string {
 export function formatEvent(event: EngineEvent): string | undefined {
   switch (event.type) {
     case "plan": {
+      // A project (or a build environment) without any directive has nothing to report.
+      if (event.directives === 0) return undefined;
       const directives = plural(event.directives, "directive");
       if (event.misses === 0)
         return `${directives}, ${event.hits === 1 ? "its generation" : `all ${event.hits} generations`} cached`;
@@ -40,6 +42,6 @@ export function formatEvent(event: EngineEvent): string | undefined {
     case "warn":
       return event.message;
     case "summary":
-      return formatSummary(event.summary);
+      return event.summary.directives === 0 ? undefined : formatSummary(event.summary);
   }
 }

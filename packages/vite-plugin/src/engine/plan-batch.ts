@@ -77,20 +77,19 @@ export function checkBatch(plan: BatchPlan, options: ResolvedOptions): void {
   if (options.mode === "frozen") {
     throw new GrokImageError(
       "GROK_FROZEN_MISS",
-      `${count} missing from the cache in frozen mode (generating them would cost about ${total}):\n${list}`,
+      `${count} missing from the cache in frozen mode (generating ${plan.misses.length === 1 ? "it" : "them"} would cost about ${total}):\n${list}`,
       {
         hint: `Run \`grok-image generate\` (or a build with GROK_IMAGE_MODE=generate and MAXAPI_KEY set) locally and commit ${relative(options.root, options.cacheDir) || options.cacheDir}, or restore the cache in CI. Frozen mode is the default when CI is set.`,
       },
     );
   }
   if (!options.apiKey) {
+    const them = plan.misses.length === 1 ? "it" : "them";
     throw new GrokImageError(
       "GROK_NO_API_KEY",
-      `${count} need generating but no MaxAPI key is set:\n${list}`,
+      `${count} missing from the cache, and no MaxAPI key is set to generate ${them}:\n${list}`,
       {
-        hint:
-          "Set MAXAPI_KEY (or the `apiKey` option) to generate them, about " +
-          `${total}; or set GROK_IMAGE_MODE=placeholder to build with local placeholders, or GROK_IMAGE_MODE=frozen to fail without generating.`,
+        hint: `Set MAXAPI_KEY (or the \`apiKey\` option) to generate ${them} for about ${total}; or set GROK_IMAGE_MODE=placeholder to build with local placeholders, or GROK_IMAGE_MODE=frozen to fail without generating.`,
       },
     );
   }
