@@ -74,6 +74,7 @@ export function grokImage(
   let isPreview = false;
   /** Set when the dev server fell back to placeholders for want of a key; that one warning covers every miss. */
   let keylessFallback = false;
+  let fallbackWarning: string | undefined;
 
   /** Set once an all-cached batch has been reported: later environments of the same build repeat it silently. */
   let reportedAllCached = false;
@@ -164,11 +165,11 @@ export function grokImage(
         env,
         command,
         // `vite preview` only serves a finished build: nothing to warn about.
+        // Said when the first `grok:` module loads, not now: `vite preview` and Astro's `sync` server resolve the
+        // config too, and never generate anything.
         onWarning: (message) => {
-          if (isPreview) return;
           keylessFallback = true;
-          if (internal.logger) internal.logger.warn(message);
-          else config.logger.warn(`[grok-image] ${message}`, { timestamp: true });
+          fallbackWarning = isPreview ? undefined : message;
         },
       });
       context = { config, options, logger: config.logger, command };
@@ -219,6 +220,8 @@ export function grokImage(
         try {
           const directive = parse(raw, importer);
           if (need().command === "serve") {
+            if (fallbackWarning) write("warn", fallbackWarning);
+            fallbackWarning = undefined;
             batch ??= prepareAll().catch((error: unknown) => {
               write("error", toPluginError(error).message);
             });
