@@ -3,7 +3,7 @@ import path from "node:path";
 import sharp from "sharp";
 import type { ImageCache } from "../cache/image-cache.js";
 import { estimateCost, tierOfModel } from "../directive/models.js";
-import { runPool } from "../engine/run-pool.js";
+import { runPool } from "../engine/limiter.js";
 import { GrokImageError } from "../errors.js";
 import type { ManifestEntry, OriginalRecord } from "../types.js";
 import { type CliIO, EXIT, formatBytes, guardIo, reportError } from "./cli-io.js";

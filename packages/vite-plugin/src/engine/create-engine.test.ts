@@ -183,6 +183,49 @@ describe("engine against the emulator", () => {
     expect(emu.counters.tasksCreated).toBe(1);
   });
 
+  it("re-submits a journaled task whose result URLs expired, once, instead of staying stuck on it", async () => {
+    emu.configure({ latencyMs: 400 });
+    const controller = new AbortController();
+    const events: EngineEvent[] = [];
+    const u = use("grok:an expired journal");
+    const run = engineFor({}, events, controller.signal).prepare([u]);
+    while (!events.some((e) => e.type === "task" && e.state === "submitted"))
+      await new Promise((r) => setTimeout(r, 5));
+    controller.abort();
+    await run.catch(() => undefined);
+
+    emu.inject({ phase: "download", times: 1, fault: { type: "expired" } });
+    const later: EngineEvent[] = [];
+    const engine = engineFor({}, later);
+    expect(await engine.prepare([u])).toMatchObject({ generated: 1, failed: 0 });
+    expect(
+      later.some((e) => e.type === "task" && e.state === "retrying" && e.detail?.includes("expired")),
+    ).toBe(true);
+    expect(emu.counters.tasksCreated).toBe(2);
+    expect(await readdir(join(root, ".grok-images/pending"))).toHaveLength(0);
+  });
+
+  it("holds maxCost over every batch of the build, and concurrency over concurrent batches", async () => {
+    const events: EngineEvent[] = [];
+    const engine = engineFor({ maxCost: 0.003, concurrency: 2 }, events);
+    await Promise.all([
+      engine.prepare(["grok:budget one", "grok:budget two"].map(use)),
+      engine.prepare(["grok:budget three"].map(use)),
+    ]);
+    let inFlight = 0;
+    let most = 0;
+    for (const e of events) {
+      if (e.type !== "task") continue;
+      if (e.state === "submitted") most = Math.max(most, ++inFlight);
+      if (e.state === "done" || e.state === "failed") inFlight--;
+    }
+    expect(most).toBe(2);
+    const over = await engine.prepare([use("grok:budget four")]).catch((e) => e);
+    expect(over.code).toBe("GROK_BUDGET_EXCEEDED");
+    expect(over.message).toContain("already committed");
+    expect(emu.counters.tasksCreated).toBe(3);
+  });
+
   it("two engines on one cache directory pay once per key", async () => {
     const uses = ["grok:shared one", "grok:shared two", "grok:shared three"].map(use);
     const [a, b] = await Promise.all([engineFor().prepare(uses), engineFor().prepare(uses)]);

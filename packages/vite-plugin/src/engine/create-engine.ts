@@ -2,7 +2,8 @@ import { createMaxApiClient, type MaxApiClient } from "../api/maxapi-client.js";
 import { type ImageCache, openCache } from "../cache/image-cache.js";
 import { estimateCost } from "../directive/models.js";
 import { formatError, GrokImageError } from "../errors.js";
-import type { ResolvedOptions } from "../types.js";
+import type { Generation, ResolvedOptions } from "../types.js";
+import { createLedger, remainingBudget, reserveSubmit } from "./budget.js";
 import { corruptError, deriveImages, placeholderImages } from "./derive-images.js";
 import type {
   BatchSummary,
@@ -14,8 +15,8 @@ import type {
   ReadyImage,
 } from "./engine-types.js";
 import { generateOne } from "./generate-one.js";
+import { createLimiter } from "./limiter.js";
 import { checkBatch, planBatch } from "./plan-batch.js";
-import { runPool } from "./run-pool.js";
 
 type KeyState =
   | { state: "cached" | "generated" | "placeholder" | "missing" }
@@ -31,6 +32,10 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
   const keys = new Map<string, KeyState>();
   const seen = new Map<string, DirectiveUse>();
   let cache: Promise<ImageCache> | undefined;
+  const limit = createLimiter(options.concurrency);
+  const ledger = deps.budget ?? createLedger();
+  const reserve = (generation: Generation, why: string) =>
+    reserveSubmit(ledger, options.maxCost, generation, why);
   let client: MaxApiClient | undefined;
 
   const getCache = () => {
@@ -82,7 +87,8 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       misses: plan.misses.length,
       estimatedCostUsd: plan.estimatedCostUsd,
     });
-    checkBatch(plan, options);
+    checkBatch(plan, options, remainingBudget(ledger, options.maxCost));
+    if (options.mode === "generate") ledger.committedUsd += plan.estimatedCostUsd;
 
     const summary: BatchSummary = {
       directives: uses.length,
@@ -105,37 +111,42 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
         summary.placeholders++;
       }
     } else {
-      const work = runPool(plan.misses, options.concurrency, async (key) => {
-        const planned = plan.generations.get(key);
-        if (!planned) return;
-        try {
-          const outcome = await generateOne(key, planned.generation, {
-            cache: store,
-            client: getClient(),
-            options,
-            emit,
-            signal: deps.signal,
-          });
-          keys.set(key, { state: outcome.paidHere ? "generated" : "cached" });
-          if (outcome.paidHere) {
-            summary.generated++;
-            summary.costUsd += estimateCost(planned.generation);
-          } else summary.hits++;
-        } catch (error) {
-          const failure = toError(error, planned.uses[0] as DirectiveUse);
-          keys.set(key, { state: "failed", error: failure });
-          summary.failed++;
-          emit({
-            type: "task",
-            key,
-            prompt: planned.generation.prompt,
-            model: planned.generation.model,
-            state: "failed",
-            ...(failure.taskId ? { taskId: failure.taskId } : {}),
-            detail: failure.message.split("\n")[0] as string,
-          });
-        }
-      });
+      const work = Promise.all(
+        plan.misses.map((key) =>
+          limit(async () => {
+            const planned = plan.generations.get(key);
+            if (!planned) return;
+            try {
+              const outcome = await generateOne(key, planned.generation, {
+                cache: store,
+                client: getClient(),
+                options,
+                emit,
+                signal: deps.signal,
+                reserve,
+              });
+              keys.set(key, { state: outcome.paidHere ? "generated" : "cached" });
+              if (outcome.paidHere) {
+                summary.generated++;
+                summary.costUsd += estimateCost(planned.generation);
+              } else summary.hits++;
+            } catch (error) {
+              const failure = toError(error, planned.uses[0] as DirectiveUse);
+              keys.set(key, { state: "failed", error: failure });
+              summary.failed++;
+              emit({
+                type: "task",
+                key,
+                prompt: planned.generation.prompt,
+                model: planned.generation.model,
+                state: "failed",
+                ...(failure.taskId ? { taskId: failure.taskId } : {}),
+                detail: failure.message.split("\n")[0] as string,
+              });
+            }
+          }),
+        ),
+      );
       const promise = work.then(() => undefined);
       for (const key of plan.misses) keys.set(key, { state: "generating", promise });
       await work;
@@ -183,13 +194,17 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
         type: "warn",
         message: `${formatError(error)}\nRegenerating ${directive.raw} (a new paid task).`,
       });
-      await generateOne(key, directive.generation, {
-        cache: store,
-        client: getClient(),
-        options,
-        emit,
-        signal: deps.signal,
-      });
+      reserve(directive.generation, "its cached original is damaged");
+      await limit(() =>
+        generateOne(key, directive.generation, {
+          cache: store,
+          client: getClient(),
+          options,
+          emit,
+          signal: deps.signal,
+          reserve,
+        }),
+      );
       keys.set(key, { state: "generated" });
       return deriveImages(directive, store.lookup(key) ?? entry, "generated", store, options);
     }

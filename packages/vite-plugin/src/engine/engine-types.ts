@@ -1,6 +1,7 @@
 import type { MaxApiClientOptions } from "../api/maxapi-client.js";
 import type { GrokImageError } from "../errors.js";
 import type { Directive, GrokImage, OutputFormat, ResolvedOptions } from "../types.js";
+import type { BudgetLedger } from "./budget.js";
 
 /** A directive found in the project, with the file that uses it (for error messages). */
 export interface DirectiveUse {
@@ -99,4 +100,9 @@ export interface EngineDeps {
   signal?: AbortSignal;
   /** Transport and timing of the MaxAPI client: tests and benchmarks shorten poll and retry delays here. */
   client?: Omit<MaxApiClientOptions, "apiKey" | "baseUrl">;
+  /**
+   * What the build has committed to spend so far. Pass one ledger to every engine of one build (a Vite build
+   * creates one per environment) so `maxCost` bounds the whole build. @default a ledger of this engine alone
+   */
+  budget?: BudgetLedger;
 }

@@ -10,6 +10,8 @@ export interface GenerateContext {
   readonly options: ResolvedOptions;
   readonly emit: (event: EngineEvent) => void;
   readonly signal: AbortSignal | undefined;
+  /** Commits an extra paid submit against the build's budget, or throws GROK_BUDGET_EXCEEDED before it is sent. */
+  readonly reserve: (generation: Generation, why: string) => void;
 }
 
 export interface GenerateOutcome {
@@ -50,8 +52,8 @@ async function submitPollDownload(
   generation: Generation,
   ctx: GenerateContext,
 ): Promise<GenerateOutcome> {
-  const { cache, client, options, emit, signal } = ctx;
-  const report = (state: string, taskId?: string, detail?: string) =>
+  const { cache, emit } = ctx;
+  const report: Report = (state, taskId, detail) =>
     emit({
       type: "task",
       key,
@@ -64,8 +66,8 @@ async function submitPollDownload(
 
   const pending = await cache.readPending(key);
   let attempt = pending?.attempt ?? 0;
+  let resumed = pending !== undefined;
   let taskId: string;
-  let paidHere = !pending;
   if (pending) {
     taskId = pending.taskId;
     report("resumed", taskId, "submitted by an earlier run; not paying again");
@@ -74,67 +76,110 @@ async function submitPollDownload(
     report("submitted", taskId);
   }
 
-  // `timeout` bounds one task from submit (or resume) to downloaded; a re-submit starts a new clock.
-  let deadline = Date.now() + options.timeoutMs;
-  let info: TaskInfo;
   for (;;) {
+    // `timeout` bounds one task from submit (or resume) to downloaded; a re-submit starts a new clock.
+    const deadline = Date.now() + ctx.options.timeoutMs;
     try {
-      info = await client.waitForTask(taskId, {
+      const info = await ctx.client.waitForTask(taskId, {
         deadline,
-        ...(signal ? { signal } : {}),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
         onStatus: (status) => report(status.status, taskId),
       });
-      break;
+      const originals = await downloadAll(info, taskId, deadline, generation, ctx, report);
+      const entry: ManifestEntry = {
+        model: generation.model,
+        prompt: generation.prompt,
+        n: generation.n,
+        ratio: generation.ratio,
+        resolution: generation.resolution,
+        v: generation.v,
+        taskId,
+        createdAt: info.updatedAt ?? new Date().toISOString(),
+        originals,
+      };
+      await cache.commit(key, entry);
+      report("done", taskId);
+      return { paidHere: !resumed, entry };
     } catch (error) {
-      const failed = GrokImageError.isInstance(error) ? error : undefined;
-      const terminal =
-        failed &&
-        [
-          "GROK_TASK_FAILED",
-          "GROK_MODERATION",
-          "GROK_INVALID_PARAMETERS",
-          "GROK_INSUFFICIENT_POINTS",
-        ].includes(failed.code);
+      const why = submitAgainBecause(error, resumed, attempt);
       // A timeout, an abort or a network failure leaves the task journaled: the next run resumes it for free.
-      if (!terminal) throw error;
-      await cache.removePending(key);
-      if (failed.code === "GROK_TASK_FAILED" && failed.isRetryable && attempt < MAX_SUBMITS) {
-        report("retrying", taskId, "the API gave no failure reason; submitting once more as a new paid task");
-        taskId = await submit(key, generation, ctx, ++attempt);
-        deadline = Date.now() + options.timeoutMs;
-        paidHere = true;
-        report("submitted", taskId);
-        continue;
+      if (why === undefined) {
+        if (isTerminal(error)) await cache.removePending(key);
+        throw error;
       }
-      throw failed;
+      await cache.removePending(key);
+      ctx.reserve(generation, why);
+      report("retrying", taskId, `${why}; submitting once more as a new paid task`);
+      taskId = await submit(key, generation, ctx, ++attempt);
+      resumed = false;
+      report("submitted", taskId);
     }
   }
+}
 
+type Report = (state: string, taskId?: string, detail?: string) => void;
+
+const TERMINAL_CODES = new Set([
+  "GROK_TASK_FAILED",
+  "GROK_MODERATION",
+  "GROK_INVALID_PARAMETERS",
+  "GROK_INSUFFICIENT_POINTS",
+]);
+
+function isTerminal(error: unknown): boolean {
+  return GrokImageError.isInstance(error) && TERMINAL_CODES.has(error.code);
+}
+
+/**
+ * When a new paid submit is the only way forward, and why (for the log); undefined when it is not. A FAILURE
+ * without a reason may be submitted once more (SPEC section 4). A task journaled by an earlier run whose result
+ * URLs expired (they live 7 days), or that MaxAPI no longer knows, can never be resumed: without this the
+ * directive would stay stuck on it forever.
+ */
+function submitAgainBecause(error: unknown, resumed: boolean, attempt: number): string | undefined {
+  if (!GrokImageError.isInstance(error)) return undefined;
+  if (error.code === "GROK_TASK_FAILED" && error.isRetryable && attempt < MAX_SUBMITS) {
+    return "the API gave no failure reason";
+  }
+  if (!resumed) return undefined;
+  if (error.code === "GROK_DOWNLOAD_REJECTED" && [403, 404, 410].includes(error.status ?? 0)) {
+    return "the journaled task's result URLs have expired";
+  }
+  if (error.code === "GROK_HTTP_ERROR" && error.status === 404)
+    return "MaxAPI no longer knows the journaled task";
+  return undefined;
+}
+
+async function downloadAll(
+  info: TaskInfo,
+  taskId: string,
+  deadline: number,
+  generation: Generation,
+  ctx: GenerateContext,
+  report: Report,
+): Promise<OriginalRecord[]> {
   const urls = info.result?.urls ?? [];
   if (urls.length === 0) {
     throw new GrokImageError(
       "GROK_TASK_FAILED",
       `Task ${taskId} for "${generation.prompt}" succeeded with no result URLs.`,
-      {
-        taskId,
-        hint: "Report the task id to MaxAPI support; the build can be re-run once it is resolved.",
-      },
+      { taskId, hint: "Report the task id to MaxAPI support; the build can be re-run once it is resolved." },
     );
   }
   report("downloading", taskId, `${urls.length} image${urls.length === 1 ? "" : "s"}`);
-  const originals: OriginalRecord[] = [];
   const timeLeft = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
-  const downloadSignal = signal ? AbortSignal.any([signal, timeLeft]) : timeLeft;
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeLeft]) : timeLeft;
+  const originals: OriginalRecord[] = [];
   for (const url of urls) {
     let bytes: Buffer;
     try {
-      bytes = await client.download(url, { signal: downloadSignal, taskId });
+      bytes = await ctx.client.download(url, { signal, taskId });
     } catch (error) {
-      if (!timeLeft.aborted || signal?.aborted) throw error;
+      if (!timeLeft.aborted || ctx.signal?.aborted) throw error;
       // The task stays journaled: its URLs live 7 days, so the next run downloads them without paying again.
       throw new GrokImageError(
         "GROK_TIMEOUT",
-        `Downloading the results of task ${taskId} ("${generation.prompt}") did not finish within the ${options.timeoutMs / 1000} s timeout.`,
+        `Downloading the results of task ${taskId} ("${generation.prompt}") did not finish within the ${ctx.options.timeoutMs / 1000} s timeout.`,
         {
           taskId,
           cause: error,
@@ -143,22 +188,9 @@ async function submitPollDownload(
       );
     }
     // Stored before anything else touches it: a paid, downloaded image is never thrown away.
-    originals.push(await cache.storeOriginal(bytes));
+    originals.push(await ctx.cache.storeOriginal(bytes));
   }
-  const entry: ManifestEntry = {
-    model: generation.model,
-    prompt: generation.prompt,
-    n: generation.n,
-    ratio: generation.ratio,
-    resolution: generation.resolution,
-    v: generation.v,
-    taskId,
-    createdAt: info.updatedAt ?? new Date().toISOString(),
-    originals,
-  };
-  await cache.commit(key, entry);
-  report("done", taskId);
-  return { paidHere, entry };
+  return originals;
 }
 
 async function submit(

@@ -69,7 +69,7 @@ function describeMisses(plan: BatchPlan, root: string): string {
  * The checks that run over ALL misses before anything is submitted: a build either pays for what it needs within
  * its budget, or pays nothing at all. Throws one error that lists every directive concerned.
  */
-export function checkBatch(plan: BatchPlan, options: ResolvedOptions): void {
+export function checkBatch(plan: BatchPlan, options: ResolvedOptions, remainingUsd = options.maxCost): void {
   if (plan.misses.length === 0 || options.mode === "placeholder") return;
   const count = `${plan.misses.length} image generation${plan.misses.length === 1 ? "" : "s"}`;
   const list = describeMisses(plan, options.root);
@@ -93,10 +93,15 @@ export function checkBatch(plan: BatchPlan, options: ResolvedOptions): void {
       },
     );
   }
-  if (options.maxCost !== undefined && plan.estimatedCostUsd > options.maxCost) {
+  if (
+    options.maxCost !== undefined &&
+    remainingUsd !== undefined &&
+    plan.estimatedCostUsd > remainingUsd + 1e-9
+  ) {
+    const spent = options.maxCost - remainingUsd;
     throw new GrokImageError(
       "GROK_BUDGET_EXCEEDED",
-      `Generating ${count} would cost about ${total}, over the budget of ${formatUsd(options.maxCost)} (maxCost). Nothing was submitted:\n${list}`,
+      `Generating ${count} would cost about ${total}, over the budget of ${formatUsd(options.maxCost)} (maxCost)${spent > 0 ? `, of which ${formatUsd(spent)} is already committed by this build` : ""}. Nothing was submitted:\n${list}`,
       {
         hint: "Raise `maxCost` / GROK_IMAGE_MAX_COST, or lower `n` or use a cheaper tier on some directives.",
       },
