@@ -158,7 +158,7 @@ async function attempt(
         `${where} is larger than the ${maxBytes}-byte limit (${size} bytes or more).`,
         {
           taskId,
-          hint: "Raise `maxDownloadBytes` if such large originals are expected.",
+          hint: "MaxAPI returned a result far larger than any image it should produce; re-run the build to retry the download (the task is not paid again), and report the task id to MaxAPI if it persists.",
         },
       ),
       false,

@@ -1,8 +1,12 @@
 import type { BatchSummary, EngineEvent } from "./engine-types.js";
 
-/** USD with enough digits for sub-cent prices ($0.001 per lite image). */
+/**
+ * USD with enough digits for sub-cent prices ($0.001 per lite image): under a dollar, up to four decimals without
+ * trailing zeros ($0.015, $0.0012, $0.02), so a cost reads the same in every log, listing and summary.
+ */
 export function formatUsd(usd: number): string {
-  return `$${usd.toFixed(usd > 0 && usd < 0.01 ? 4 : 2)}`;
+  if (usd >= 1 || usd === 0) return `$${usd.toFixed(2)}`;
+  return `$${usd.toFixed(4).replace(/0{1,2}$/, "")}`;
 }
 
 function quote(prompt: string): string {
