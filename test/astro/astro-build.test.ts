@@ -89,21 +89,28 @@ describe("astro build", () => {
     const outDir = project.file("dist");
     const references = await builtImageReferences(outDir);
     const post = references.filter((r) => r.page === "post/index.html" && r.tag === "img");
-    expect(post).toHaveLength(3);
+    expect(post).toHaveLength(4);
     const html = await pageHtml(outDir, "post/index.html");
     expect(html).not.toMatch(/grok:|@grok-image|__ASTRO_IMAGE_/);
     // `?w=400` resizes the variant; `format=png` changes the variant format; Astro then optimizes to webp.
+    // The last is the literal-space form `![a spaced alt](grok:a misty forest at dawn?w=120)`, inside a sentence.
     const widths = await Promise.all(post.map(async (r) => (await decode(outDir, r, "/")).width));
-    expect(widths).toEqual([400, 240, 400]);
+    expect(widths).toEqual([400, 240, 400, 120]);
     // An empty alt falls back to the prompt.
     expect(html).toContain('alt="a desert road"');
     expect(html).toContain('alt="a lighthouse"');
+    expect(html).toMatch(/with literal spaces: <img [^>]*alt="a spaced alt"[^>]*> inline\./);
+    expect(html).not.toContain("![");
 
     const mdx = references.filter((r) => r.page === "mdx-post/index.html");
     const mdxHtml = await pageHtml(outDir, "mdx-post/index.html");
     expect(mdxHtml).not.toMatch(/grok:|@grok-image/);
-    expect(mdx).toHaveLength(2);
-    expect(await Promise.all(mdx.map(async (r) => (await decode(outDir, r, "/")).width))).toEqual([120, 280]);
+    expect(mdxHtml).not.toContain("![");
+    expect(mdxHtml).toMatch(/<img [^>]*alt="a spaced mdx alt"/);
+    expect(mdx).toHaveLength(3);
+    expect(await Promise.all(mdx.map(async (r) => (await decode(outDir, r, "/")).width))).toEqual([
+      120, 280, 120,
+    ]);
   });
 
   test("the cache holds every generation, and a second build makes no API request", async () => {

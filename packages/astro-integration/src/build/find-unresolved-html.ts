@@ -1,36 +1,64 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 
-/** An image tag of built HTML that still carries a `grok:` directive or one of Astro's unresolved placeholders. */
+/** Something in built HTML that still carries a `grok:` directive instead of a generated image. */
 export interface UnresolvedTag {
   /** The HTML file, relative to the output directory. */
   readonly page: string;
-  /** The tag, shortened. */
+  /** The tag, or for `text` the Markdown image syntax as the page shows it, shortened. */
   readonly tag: string;
+  /** An image attribute (`attribute`), or Markdown image syntax left in the page's text (`text`). */
+  readonly kind: "attribute" | "text";
 }
 
 /*
- * Three ways an image can escape resolution: a `grok:` URL written where nothing rewrites it (raw `<img>` in
- * Markdown, a string passed to `<img src>`), the Markdown specifier of a directive (`@grok-image/markdown/...`),
- * and Astro's `__ASTRO_IMAGE_` placeholder of a Markdown image it found no import for. Only attribute values count,
- * so a page that merely talks about `grok:` directives in its text is not flagged.
+ * Three ways an image attribute can escape resolution: a `grok:` URL written where nothing rewrites it (raw `<img>`
+ * in Markdown, a string passed to `<img src>`), the Markdown specifier of a directive (`@grok-image/markdown/...`),
+ * and Astro's `__ASTRO_IMAGE_` placeholder of a Markdown image it found no import for.
  */
 const UNRESOLVED = /<[a-z][^>]*?(?:__ASTRO_IMAGE_=|=\s*["'](?:grok:|@grok-image\/markdown\/))[^>]*>/gi;
+
+/*
+ * And one way in text: Markdown image syntax that no parser took for an image, shipped as `![alt](grok:...)`. Text
+ * that merely mentions `grok:` is not flagged, nor the syntax shown in code, a script, a style or a comment.
+ */
+const NOT_TEXT =
+  /<!--[\s\S]*?-->|<(pre|code|kbd|samp|script|style|textarea|template)\b[^>]*>[\s\S]*?<\/\1\s*>/gi;
+const TAG = /<\/?[a-z][^\s/>]*(?:\s+[^\s=/>]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+))?)*\s*\/?>/gi;
+// The alt is bounded so an unrelated `![` far above a prose mention of `](grok:` is not read as one image.
+const MARKDOWN_IMAGE_TEXT = /!\[[^[\]]{0,500}\]\(\s*(?:&lt;|<)?grok:[^)\n]*\)?/g;
+
 const MAX_TAG_LENGTH = 160;
 
 function shorten(tag: string): string {
   return tag.length > MAX_TAG_LENGTH ? `${tag.slice(0, MAX_TAG_LENGTH - 1)}…` : tag;
 }
 
-/** Every unresolved image tag in the `.html` files under `outDir`. */
+/** The page's visible text: no tags (an alt's `<em>` would split the syntax), no code, scripts or comments. */
+function textOf(html: string): string {
+  return html.replace(NOT_TEXT, " ").replace(TAG, "");
+}
+
+/** Every unresolved image in one page's HTML, attributes first. */
+export function findUnresolvedIn(html: string): { tag: string; kind: UnresolvedTag["kind"] }[] {
+  const found: { tag: string; kind: UnresolvedTag["kind"] }[] = [];
+  for (const [tag] of html.matchAll(UNRESOLVED)) found.push({ tag: shorten(tag), kind: "attribute" });
+  if (html.includes("grok:")) {
+    for (const [text] of textOf(html).matchAll(MARKDOWN_IMAGE_TEXT)) {
+      found.push({ tag: shorten(text), kind: "text" });
+    }
+  }
+  return found;
+}
+
+/** Every unresolved image in the `.html` files under `outDir`. */
 export async function findUnresolvedHtml(outDir: string): Promise<UnresolvedTag[]> {
   const files = (await readdir(outDir, { recursive: true })).filter((file) => file.endsWith(".html")).sort();
   const found: UnresolvedTag[] = [];
   for (const file of files) {
+    const page = file.split(path.sep).join("/");
     const html = await readFile(path.join(outDir, file), "utf8");
-    for (const [tag] of html.matchAll(UNRESOLVED)) {
-      found.push({ page: file.split(path.sep).join("/"), tag: shorten(tag) });
-    }
+    for (const unresolved of findUnresolvedIn(html)) found.push({ page, ...unresolved });
   }
   return found;
 }

@@ -31,14 +31,20 @@ export function directiveFieldError(fields: readonly DirectiveField[]): GrokImag
 
 /** The error for built pages that still hold an unresolved `grok:` image. */
 export function unresolvedHtmlError(outDir: URL, tags: readonly UnresolvedTag[]): GrokImageError {
-  const list = tags.map((t) => `  ${t.page}: ${t.tag}`).join("\n");
+  const list = tags.map((t) => `  ${t.page}: ${t.kind === "text" ? `text "${t.tag}"` : t.tag}`).join("\n");
+  const hints = [
+    'Only `import x from "grok:..."`, Markdown `![alt](grok:...)` images and grokImageSchema fields are resolved. Replace a raw <img src="grok:..."> (in HTML or Markdown) with one of those.',
+  ];
+  if (tags.some((t) => t.kind === "text")) {
+    hints.push(
+      "Markdown image syntax shown as text was not read as an image: keep the directive on one line with balanced parentheses, or wrap it in <...> (`![alt](<grok:a misty forest>)`); to show the syntax itself, put it in a code span.",
+    );
+  }
   return withFullMessage(
     new GrokImageError(
       "GROK_UNRESOLVED_IMAGE",
       `${tags.length} image${tags.length === 1 ? "" : "s"} in the build output (${fileURLToPath(outDir)}) still point${tags.length === 1 ? "s" : ""} at a \`grok:\` directive instead of a generated file, and would be broken on the site:\n${list}`,
-      {
-        hint: 'Only `import x from "grok:..."`, Markdown `![alt](grok:...)` images and grokImageSchema fields are resolved. Replace a raw <img src="grok:..."> (in HTML or Markdown) with one of those.',
-      },
+      { hint: hints.join(" ") },
     ),
   );
 }

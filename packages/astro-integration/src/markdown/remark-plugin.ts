@@ -1,9 +1,11 @@
 import { isDirectiveUrl, promptOf, toMarkdownSpecifier } from "./markdown-specifier.js";
+import { spacedImageReplacements } from "./spaced-image-replacements.js";
 
 interface MdastNode {
   type: string;
   url?: string;
   alt?: string | null;
+  value?: string;
   children?: MdastNode[];
 }
 
@@ -12,7 +14,12 @@ function rewrite(node: MdastNode): void {
     if (!node.alt) node.alt = promptOf(node.url);
     node.url = toMarkdownSpecifier(node.url);
   }
-  for (const child of node.children ?? []) rewrite(child);
+  if (!node.children) return;
+  const replacements = spacedImageReplacements(node.children);
+  if (replacements.size > 0) {
+    node.children = node.children.flatMap((child, index): MdastNode[] => replacements.get(index) ?? [child]);
+  }
+  for (const child of node.children) rewrite(child);
 }
 
 /**

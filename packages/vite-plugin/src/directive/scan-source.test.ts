@@ -115,21 +115,54 @@ describe("findDirectives in Markdown", () => {
     );
   });
 
-  it("skips code spans, fenced code, HTML comments, links and bare spaces", () => {
+  it("skips code spans, fenced code, HTML comments and links, with or without spaces", () => {
     const md = [
       "`![code](grok:inline code)`",
       "```md",
       "![fenced](grok:fenced)",
+      "![fenced spaces](grok:fenced with spaces)",
       "```",
       "~~~",
       "![tilde](grok:tilde fenced)",
       "~~~",
+      "Prose `![spaced code](grok:a spaced code span)` here.",
       "<!-- ![c](grok:commented) -->",
       "[a link](grok:not an image)",
-      "![spaces](grok:a misty forest)",
+      "[a spaced link](grok:not an image either)",
       "![kept](grok:kept)",
     ].join("\n");
     expect(raws(md, "markdown")).toEqual(["grok:kept"]);
+  });
+
+  it("finds the literal-space form, as the bundler receives it (spaces percent-encoded)", () => {
+    const md = [
+      "![a misty forest](grok:a misty forest?tier=pro)",
+      'Text ![titled](grok:a red kite "A title") and ![](grok: a quiet harbour ?w=120 ) after.',
+      '![parens](grok:a cat (watercolor) on a mat) ![q](grok:it\'s a "quoted" word)',
+      "![two\nlines of alt](grok:a tide pool)",
+      "![broken](grok:a destination",
+      "over two lines)",
+    ].join("\n");
+    const found = findDirectives(md, "markdown");
+    expect(found.map((d) => d.raw)).toEqual([
+      "grok:a%20misty%20forest?tier=pro",
+      "grok:a%20red%20kite",
+      "grok:%20a%20quiet%20harbour%20?w=120",
+      "grok:a%20cat%20(watercolor)%20on%20a%20mat",
+      'grok:it\'s%20a%20"quoted"%20word',
+      "grok:a%20tide%20pool",
+    ]);
+    expect(found[1]?.index).toBe(md.indexOf("grok:a red kite"));
+  });
+
+  it("maps the literal-space, %20 and angle forms to one generation", () => {
+    const defaults = { tier: "lite", format: "webp", quality: 80 } as const;
+    const keys = raws(
+      "![a](grok:a misty forest?tier=pro)\n![b](grok:a%20misty%20forest?tier=pro)\n![c](<grok:a misty forest?tier=pro>)",
+      "markdown",
+    ).map((raw) => parseDirective(raw, defaults).generationKey);
+    expect(keys).toHaveLength(3);
+    expect(new Set(keys).size).toBe(1);
   });
 
   it("decodes CommonMark escapes and entities, keeping percent-encoding", () => {

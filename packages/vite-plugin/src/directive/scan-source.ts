@@ -49,6 +49,7 @@ const SCRIPT = new RegExp(
 
 const ALT = String.raw`!\[(?:[^\[\]\\]|\\[\s\S]|\[[^\[\]]*\])*\]\(\s*`;
 const TITLE = String.raw`(?:\s+(?:"[^"]*"|'[^']*'|\([^()]*\)))?\s*\)`;
+const SPACED_TITLE = String.raw`(?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'))?[ \t]*\)`;
 const MARKDOWN = new RegExp(
   [
     String.raw`^ {0,3}(?<fence>\`{3,}|~{3,})[^\n]*\n[\s\S]*?(?:^ {0,3}\k<fence>[ \t]*$|(?![\s\S]))`,
@@ -58,6 +59,9 @@ const MARKDOWN = new RegExp(
     String.raw`${ALT}<(?<m1>grok:[^<>\n]*)>${TITLE}`,
     // ![alt](grok:a%20misty%20forest "title") — no spaces, balanced parentheses allowed
     String.raw`${ALT}(?<m2>grok:(?:[^\s()\\]|\\[^\s]|\((?:[^\s()\\]|\\[^\s])*\))*)${TITLE}`,
+    // ![alt](grok:a misty forest "title") — not CommonMark, but the spec's own form, which the Astro integration
+    // turns into an image: literal spaces on one line, a quoted title only, the prompt taken lazily before it
+    String.raw`${ALT}(?<m3>grok:(?:[^\n()\\]|\\[^\n]|\((?:[^\n()\\]|\\[^\n])*\))*?)${SPACED_TITLE}`,
   ].join("|"),
   "dgm",
 );
@@ -111,15 +115,19 @@ function unescapeMarkdown(text: string): string {
     });
 }
 
+/** The literal-space form as the bundler receives it: spaces percent-encoded, as if written `%20`. */
+function unescapeSpaced(text: string): string {
+  return unescapeMarkdown(text).trim().replace(/ /g, "%20").replace(/\t/g, "%09");
+}
+
 function collect(
   code: string,
   pattern: RegExp,
-  groups: readonly string[],
-  decode: (text: string) => string,
+  decoders: Readonly<Record<string, (text: string) => string>>,
   into: Map<number, FoundDirective>,
 ): void {
   for (const match of code.matchAll(pattern)) {
-    for (const group of groups) {
+    for (const [group, decode] of Object.entries(decoders)) {
       const text = match.groups?.[group];
       const span = match.indices?.groups?.[group];
       if (text !== undefined && span) into.set(span[0], { raw: decode(text), index: span[0] });
@@ -131,12 +139,13 @@ function collect(
 export function findDirectives(code: string, language: SourceLanguage = "auto"): FoundDirective[] {
   if (!code.includes(DIRECTIVE_PREFIX)) return [];
   const found = new Map<number, FoundDirective>();
-  if (language !== "markdown") collect(code, SCRIPT, ["s1", "s2"], unescapeJs, found);
+  if (language !== "markdown") collect(code, SCRIPT, { s1: unescapeJs, s2: unescapeJs }, found);
   if (language !== "script") {
-    collect(code, MARKDOWN, ["m1", "m2"], unescapeMarkdown, found);
+    collect(code, MARKDOWN, { m1: unescapeMarkdown, m2: unescapeMarkdown, m3: unescapeSpaced }, found);
     // Front matter starts at offset 0, so its match indices are the file's.
     const frontMatter = FRONT_MATTER.exec(code)?.[0];
-    if (frontMatter) collect(frontMatter, FRONT_MATTER_VALUE, ["f1", "f2", "f3"], (text) => text, found);
+    const asIs = (text: string) => text;
+    if (frontMatter) collect(frontMatter, FRONT_MATTER_VALUE, { f1: asIs, f2: asIs, f3: asIs }, found);
   }
   return [...found.values()].sort((a, b) => a.index - b.index);
 }
