@@ -31,10 +31,12 @@ const DATA_STORE_FILE = "data-store.json";
  * import grokImage from "astro-grok-image";
  * export default defineConfig({ integrations: [grokImage({ tier: "standard" })] });
  */
-export function grokImage(options: GrokImageOptions = {}): AstroIntegration {
+export function grokImage(options: GrokImageOptions = {}): AstroIntegration & { options: GrokImageOptions } {
   let cacheDir: URL | undefined;
   return {
     name: INTEGRATION_NAME,
+    // Read by the `grok-image` CLI from astro.config.*, so `grok-image generate` uses the same options as the build.
+    options,
     hooks: {
       "astro:config:setup": ({ config, updateConfig, logger }) => {
         addMarkdownPlugins(config.markdown.processor, logger);

@@ -39,20 +39,37 @@ export function reportError(io: CliIO, error: unknown): ExitCode {
 /** Keys shorter than this are not searched for: replacing "a" everywhere would mangle the output. */
 const MIN_SECRET_LENGTH = 8;
 
+/** The secrets each guarded IO redacts; a command adds the resolved key once it knows it. */
+const guardedSecrets = new WeakMap<CliIO, Set<string>>();
+
 /**
  * Wraps the output streams so that the API key, should any message ever echo it, is printed as `[redacted]`.
  * The core never puts the key in a message; this is the last line of defence on the one surface that prints
- * whatever reaches it.
+ * whatever reaches it. The key may also come from a config or `.env` file: `redactSecret` adds it later, and
+ * every stream taken from the guarded IO (progress included) redacts it from then on.
  */
 export function guardIo(io: CliIO): CliIO {
-  const secret = io.env.MAXAPI_KEY?.trim();
-  if (!secret || secret.length < MIN_SECRET_LENGTH) return io;
+  const secrets = new Set<string>();
+  const redact = (chunk: string) => {
+    let text = chunk;
+    for (const secret of secrets) text = text.replaceAll(secret, "[redacted]");
+    return text;
+  };
   const guard = (stream: OutputStream): OutputStream => ({
-    write: (chunk: string) => stream.write(chunk.replaceAll(secret, "[redacted]")),
+    write: (chunk: string) => stream.write(redact(chunk)),
     isTTY: stream.isTTY,
     columns: stream.columns,
   });
-  return { ...io, stdout: guard(io.stdout), stderr: guard(io.stderr) };
+  const guarded: CliIO = { ...io, stdout: guard(io.stdout), stderr: guard(io.stderr) };
+  guardedSecrets.set(guarded, secrets);
+  redactSecret(guarded, io.env.MAXAPI_KEY);
+  return guarded;
+}
+
+/** Makes an IO made by `guardIo` redact one more secret; does nothing for other IOs. */
+export function redactSecret(io: CliIO, secret: string | undefined): void {
+  const value = secret?.trim();
+  if (value && value.length >= MIN_SECRET_LENGTH) guardedSecrets.get(io)?.add(value);
 }
 
 /** Whether the CI variable is set the way CI systems set it (any value but empty, 0, false, no, off). */

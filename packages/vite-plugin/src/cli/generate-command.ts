@@ -15,13 +15,13 @@ import { createProgress } from "./progress.js";
 
 export interface GenerateArgs extends ProjectArgs {
   /**
-   * `generate` unless given: the command exists to generate, so GROK_IMAGE_MODE and the `frozen` default under
-   * CI do not apply. `--mode frozen` turns it into a check that fails on any miss.
+   * `generate` unless given: the command exists to generate, so GROK_IMAGE_MODE, the config's `mode` and the
+   * `frozen` default under CI do not apply. `--mode frozen` turns it into a check that fails on any miss.
    */
   mode?: string | undefined;
-  /** Tasks in flight at once. @default 8 */
+  /** Tasks in flight at once. @default the config's `concurrency`, else 8 */
   concurrency?: number | string | undefined;
-  /** USD budget for this run. @default GROK_IMAGE_MAX_COST, else no limit */
+  /** USD budget for this run. @default the config's `maxCost`, else GROK_IMAGE_MAX_COST, else no limit */
   maxCost?: number | string | undefined;
   /** Print a JSON result on stdout (progress stays on stderr). */
   json?: boolean | undefined;
@@ -50,10 +50,11 @@ export async function generateCommand(args: GenerateArgs, rawIo: CliIO): Promise
   let engine: Engine | undefined;
   const progress = createProgress(io.stderr, io.env);
   try {
-    const extra: GrokImageOptions = { mode: (args.mode ?? "generate") as Mode };
-    if (args.concurrency !== undefined) extra.concurrency = toNumberOrRaw(args.concurrency) as number;
-    if (args.maxCost !== undefined) extra.maxCost = toNumberOrRaw(args.maxCost) as number;
-    const options = await resolveCliOptions(args, io, extra);
+    const flags: GrokImageOptions = {};
+    if (args.mode !== undefined) flags.mode = args.mode as Mode;
+    if (args.concurrency !== undefined) flags.concurrency = toNumberOrRaw(args.concurrency) as number;
+    if (args.maxCost !== undefined) flags.maxCost = toNumberOrRaw(args.maxCost) as number;
+    const options = await resolveCliOptions(args, io, flags, { mode: "generate" });
     const { uses, errors } = await scanProject(options, args.ignore);
     const failures: Failure[] = errors.map((e) =>
       failure(e.error, e.raw, displayPath(options.root, e.importer), e.line),

@@ -37,8 +37,9 @@ export interface PrunePlan {
  * `grok-image prune [root]`: removes cache entries that no directive in the tree uses, their originals when no
  * other entry shares them, and orphan variants. Pending tasks (already paid, resumable) are never touched.
  *
- * An entry counts as used when any directive of the tree would produce its key under ANY default tier: the CLI
- * cannot read the plugin's `tier` option, and deleting a paid image by guessing it wrong would cost money. For
+ * An entry counts as used when any directive of the tree would produce its key under ANY default tier: the config
+ * may be unreadable or differ per environment (`tier: process.env.X`), and deleting a paid image on a wrong guess
+ * would cost money. For
  * the same reason a variant counts as used under any default format and either provenance/placeholder setting.
  */
 export async function pruneCommand(args: PruneArgs, rawIo: CliIO): Promise<number> {

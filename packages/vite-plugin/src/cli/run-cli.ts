@@ -19,8 +19,20 @@ function list(value: unknown): string[] | undefined {
   return value === undefined ? undefined : [value].flat().map(String);
 }
 
+/** `--no-config` arrives as `false`, no flag as cac's default `true`, `--config <file>` as the file. */
+function configFlag(value: unknown): string | false | undefined {
+  if (value === false) return false;
+  return value === true || value === undefined ? undefined : text(value);
+}
+
 function project(root: string | undefined, flags: Flags) {
-  return { root, cacheDir: text(flags.cacheDir), tier: text(flags.tier), ignore: list(flags.ignore) };
+  return {
+    root,
+    cacheDir: text(flags.cacheDir),
+    tier: text(flags.tier),
+    ignore: list(flags.ignore),
+    config: configFlag(flags.config),
+  };
 }
 
 function version(): string {
@@ -46,13 +58,24 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     "Cache directory (default: GROK_IMAGE_CACHE_DIR, else <root>/.grok-images)",
     str,
   );
+  // `[file]` and untyped: with `--no-config` defined, cac defaults `config` to true, which a required value
+  // would reject, and a typed option would turn `--no-config` into the string "false".
+  cli.option(
+    "--config [file]",
+    "Vite or Astro config to read the plugin's options from (default: <root>/astro.config.*, else vite.config.*)",
+  );
+  cli.option("--no-config", "Read no config: options come from flags and the environment only");
 
   cli
     .command(
       "scan [root]",
       "List the grok: directives of the source tree, cached or missing, and what the misses cost",
     )
-    .option("--tier <tier>", "Default tier of directives without ?tier= (must match the plugin option)", str)
+    .option(
+      "--tier <tier>",
+      "Default tier of directives without ?tier= (default: the config's tier, else lite)",
+      str,
+    )
     .option("--ignore <glob>", "Skip files or folders matching the glob (repeatable)", str)
     .option("--json", "Print a JSON report")
     .action((root: string | undefined, flags: Flags) => {
@@ -61,7 +84,11 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
 
   cli
     .command("generate [root]", "Generate every cache miss ahead of a build (the paid step)")
-    .option("--tier <tier>", "Default tier of directives without ?tier= (must match the plugin option)", str)
+    .option(
+      "--tier <tier>",
+      "Default tier of directives without ?tier= (default: the config's tier, else lite)",
+      str,
+    )
     .option("--mode <mode>", "generate, frozen or placeholder (default: generate)", str)
     .option("--concurrency <n>", "Tasks in flight at once (default: 8)", str)
     .option(
@@ -89,7 +116,16 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .command("verify [root]", "Check every cache file against its hash")
     .option("--json", "Print a JSON report")
     .action((root: string | undefined, flags: Flags) => {
-      run = () => verifyCommand({ root, cacheDir: text(flags.cacheDir), json: flags.json === true }, io);
+      run = () =>
+        verifyCommand(
+          {
+            root,
+            cacheDir: text(flags.cacheDir),
+            config: configFlag(flags.config),
+            json: flags.json === true,
+          },
+          io,
+        );
     });
 
   cli
@@ -99,7 +135,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .option("--ignore <glob>", "Skip files or folders matching the glob (repeatable)", str)
     .option("--json", "Print a JSON report")
     .action((root: string | undefined, flags: Flags) => {
-      const args = { root, cacheDir: text(flags.cacheDir), ignore: list(flags.ignore) };
+      const args = project(root, flags);
       run = () =>
         pruneCommand(
           { ...args, dryRun: flags.dryRun === true, force: flags.force === true, json: flags.json === true },
@@ -126,6 +162,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   try {
     cli.parse(["node", "grok-image", ...argv], { run: false });
     if (cli.options.help || cli.options.version) return EXIT.ok;
+    if (cli.options.config === true && argv.includes("--config")) {
+      throw new Error("option `--config <file>` value is missing");
+    }
     if (!cli.matchedCommand) {
       if (cli.args.length > 0) io.stderr.write(`Unknown command \`${cli.args[0]}\`.\n`);
       io.stderr.write(

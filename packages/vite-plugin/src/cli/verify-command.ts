@@ -5,7 +5,7 @@ import { GrokImageError } from "../errors.js";
 import { type CliIO, EXIT, guardIo, reportError } from "./cli-io.js";
 import { displayPath, type ProjectArgs, resolveCliOptions } from "./load-project.js";
 
-export interface VerifyArgs extends Pick<ProjectArgs, "root" | "cacheDir"> {
+export interface VerifyArgs extends Pick<ProjectArgs, "root" | "cacheDir" | "config"> {
   /** Print the cache's {@link VerifyReport} as JSON on stdout. */
   json?: boolean | undefined;
 }
