@@ -97,7 +97,9 @@ describe("vite dev server", () => {
     expect(page.headers.get("content-type")).toContain("text/html");
     const html = await page.text();
     expect(html).toContain("a misty forest at dawn");
-    expect(html).toContain("two red kites over a hill");
+    // The edited directive, as the source says it now; the dynamically imported one is listed too.
+    expect(html).toContain("two blue kites over a hill");
+    expect(html).toContain("a lighthouse in a storm");
     expect(html).toContain("grok:a misty forest at dawn?format=webp&amp;w=200");
     expect(html).not.toContain("<script");
   });

@@ -8,6 +8,7 @@ export { formatError, GrokImageError, type GrokImageErrorCode, isGrokImageError 
 export type * from "./types.js";
 export {
   type GrokImageInternalOptions,
+  type GrokImagePluginApi,
   grokImage,
   grokImage as default,
   type HostLogger,

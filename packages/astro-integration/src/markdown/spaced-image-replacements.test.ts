@@ -64,7 +64,8 @@ describe("spacedImageReplacements", () => {
   });
 
   test("derives an empty alt from the prompt, and keeps the %20 form's meaning", () => {
-    const [[, [only]] = []] = spacedImageReplacements([text("![ ](grok: a  quiet harbour ?tier=pro)")]);
+    const [[, replacement] = []] = spacedImageReplacements([text("![ ](grok: a  quiet harbour ?tier=pro)")]);
+    const [only] = replacement ?? [];
     expect(only).toEqual(image("grok:%20a%20%20quiet%20harbour%20?tier=pro", "a quiet harbour"));
     expect(encodeSpacedDirective(" grok:a\tb c ")).toBe("grok:a%09b%20c");
   });

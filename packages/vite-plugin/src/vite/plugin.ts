@@ -1,20 +1,26 @@
-import path from "node:path";
 import type { Logger, Plugin, ResolvedConfig, ViteDevServer } from "vite";
 import { loadEnv } from "vite";
 import { isDirectiveId, parseDirective, stripViteQuery } from "../directive/parse-directive.js";
-import { scanTree } from "../directive/scan-source.js";
+import { type BudgetLedger, createLedger } from "../engine/budget.js";
 import { createEngine } from "../engine/create-engine.js";
 import type { DirectiveUse, Engine, EngineEvent, ReadyImage } from "../engine/engine-types.js";
 import { formatEvent } from "../engine/format-event.js";
 import { GrokImageError } from "../errors.js";
 import { resolveOptions } from "../options/resolve-options.js";
 import type { Directive, GrokImageOptions, ResolvedOptions } from "../types.js";
+import { type BatchScheduler, createBatchScheduler } from "./batch-scheduler.js";
 import { type ImageImport, moduleCode } from "./module-code.js";
 import { devUrl, reviewMiddleware } from "./review-middleware.js";
 import { toPluginError } from "./to-plugin-error.js";
-import { fromVirtualId, toVirtualId, VIRTUAL_ID_FILTER } from "./virtual-id.js";
+import { fromVirtualId, importerFile, toVirtualId } from "./virtual-id.js";
 
 export const PLUGIN_NAME = "vite-plugin-grok-image";
+
+/** Why a load waiting for a batch fails when its server closes first. */
+const CLOSED = new Error(`${PLUGIN_NAME}: the server closed before the image was ready.`);
+
+/** What the other modules of a refused batch settle with in a build that is failing anyway (same exports). */
+const REFUSED_MODULE = 'export const images = [];\nexport const alt = "";\nexport default undefined;\n';
 
 /**
  * Host integration settings. Internal on purpose: the Astro integration sets them; Vite users never need to.
@@ -33,6 +39,16 @@ export interface HostLogger {
   info(message: string): void;
   warn(message: string): void;
   error(message: string): void;
+}
+
+/** What tools read from the plugin found in a loaded Vite config (`plugin.api`). */
+export interface GrokImagePluginApi {
+  /**
+   * The options the plugin was created with, as given (not resolved: environment variables and defaults are
+   * applied by whoever reads them, the same way the plugin does). The `grok-image` CLI reads them from the project's
+   * Vite config so that `grok-image generate` plans with exactly the options of the build.
+   */
+  readonly userOptions: GrokImageOptions;
 }
 
 /** What the plugin knows once Vite's config is resolved. */
@@ -54,12 +70,18 @@ interface Context {
 export function grokImage(
   userOptions: GrokImageOptions = {},
   internal: GrokImageInternalOptions = {},
-): Plugin {
+): Plugin<GrokImagePluginApi> {
   const imageImport = internal.imageImport ?? "url";
   let context: Context | undefined;
   let engine: Engine | undefined;
-  /** The batch of the project scan; loads wait for it so no key is planned twice. */
-  let batch: Promise<unknown> | undefined;
+  /** Plans the `grok:` uses the module graph reaches, in batches; lives as long as the engine. */
+  let scheduler: BatchScheduler | undefined;
+  /**
+   * What this build has committed to spend, shared by every batch and every environment of the build so `maxCost`
+   * bounds the build. Replaced by the first config a new build resolves once an environment has finished.
+   */
+  let ledger: BudgetLedger | undefined;
+  let ledgerFinished = false;
   /** First importer seen per virtual id, for error messages. */
   const importers = new Map<string, string>();
   /** The images each directive loaded, for the review page. */
@@ -109,9 +131,20 @@ export function grokImage(
   // the other with the same plugin instance, and each needs a live engine.
   let stop = new AbortController();
   const getEngine = (): Engine => {
-    engine ??= createEngine(need().options, { onEvent: log, signal: stop.signal });
+    const budget = need().command === "build" ? ledger : undefined;
+    engine ??= createEngine(need().options, {
+      onEvent: log,
+      signal: stop.signal,
+      ...(budget ? { budget } : {}),
+    });
     return engine;
   };
+  const getScheduler = (): BatchScheduler => {
+    scheduler ??= createBatchScheduler((uses) => getEngine().prepare(uses));
+    return scheduler;
+  };
+  /** Batch errors already reported: every load of a refused batch gets the same one. */
+  const reported = new WeakSet<object>();
 
   const parse = (raw: string, importer: string | undefined): Directive => {
     const { options } = need();
@@ -123,31 +156,11 @@ export function grokImage(
     }
   };
 
-  /** Every directive in the project's source, as one batch (dedupe, mode, budget and concurrency apply to all). */
-  const prepareAll = async (): Promise<void> => {
-    const { options, config } = need();
-    const outDir = path.relative(options.root, path.resolve(options.root, config.build.outDir));
-    const inRoot = outDir !== "" && !outDir.startsWith("..") && !path.isAbsolute(outDir);
-    const found = await scanTree(options.root, {
-      cacheDir: options.cacheDir,
-      ignore: inRoot ? [outDir.split(path.sep).join("/")] : [],
-    });
-    const uses: DirectiveUse[] = [];
-    for (const { raw, file } of found) {
-      try {
-        uses.push({ directive: parse(raw, file), importer: file });
-      } catch {
-        // A bad directive in a file the build never imports must not fail the build; one that is imported
-        // fails in resolveId, naming its importer.
-      }
-    }
-    await getEngine().prepare(uses);
-  };
-
   return {
     name: PLUGIN_NAME,
     // Before vite:resolve, so `grok:` never reaches the file-system resolver (it would look like a URL scheme).
     enforce: "pre",
+    api: { userOptions },
 
     config(_config, env) {
       isPreview = env.isPreview === true;
@@ -173,6 +186,12 @@ export function grokImage(
         },
       });
       context = { config, options, logger: config.logger, command };
+      // Vite and Astro resolve one config per environment before building any; a later build with this plugin
+      // instance (a second `build()` call) resolves again after one finished, and gets a budget of its own.
+      if (command === "build" && (!ledger || ledgerFinished)) {
+        ledger = createLedger();
+        ledgerFinished = false;
+      }
       // The cache may live outside the served roots (GROK_IMAGE_CACHE_DIR=/ci/cache): let the dev server read it.
       const allow = config.server.fs.allow as string[];
       const cacheDir = options.cacheDir.replaceAll("\\", "/");
@@ -181,57 +200,73 @@ export function grokImage(
       }
     },
 
-    async buildStart() {
-      if (need().command === "build") {
-        try {
-          await prepareAll();
-        } catch (error) {
-          this.error(toPluginError(error));
-        }
-        return;
-      }
-      // Dev: nothing yet. The first `grok:` load starts the project batch. A server that never loads one (Astro's
-      // `sync` spins up a short-lived Vite server and closes it) must never submit paid work it would then abort.
-    },
-
     resolveId: {
       filter: { id: /^grok:/ },
       handler(source, importer) {
         if (!isDirectiveId(source)) return null;
         const raw = stripViteQuery(source);
+        const file = importerFile(importer);
         let directive: Directive;
         try {
-          directive = parse(raw, importer);
+          directive = parse(raw, file);
         } catch (error) {
           this.error(toPluginError(error));
         }
         const id = toVirtualId(raw, directive.generation.prompt);
-        if (importer && !importers.has(id)) importers.set(id, importer);
+        if (file && !importers.has(id)) importers.set(id, file);
+        // Only what the module graph reaches is ever planned: a directive in a file nothing imports costs nothing.
+        getScheduler().record({ directive, importer: file });
         return id;
       },
     },
 
     load: {
-      filter: { id: VIRTUAL_ID_FILTER },
+      // No id filter: every module that enters the graph keeps an open settle window open (see BatchScheduler).
       async handler(id) {
         const raw = fromVirtualId(id);
-        if (raw === undefined) return null;
+        if (raw === undefined) {
+          scheduler?.touch();
+          return null;
+        }
         const importer = importers.get(id);
+        const { command } = need();
+        let use: DirectiveUse;
         try {
-          const directive = parse(raw, importer);
-          if (need().command === "serve") {
-            if (fallbackWarning) write("warn", fallbackWarning);
-            fallbackWarning = undefined;
-            batch ??= prepareAll().catch((error: unknown) => {
-              write("error", toPluginError(error).message);
-            });
+          // An id the browser still holds after a restart is loaded without being resolved first: this records it.
+          use = { directive: parse(raw, importer), importer };
+        } catch (error) {
+          this.error(toPluginError(error, importer));
+        }
+        if (command === "serve" && fallbackWarning) {
+          write("warn", fallbackWarning);
+          fallbackWarning = undefined;
+        }
+        const refused = await getScheduler()
+          .ready(use)
+          .then(
+            () => undefined,
+            (error: unknown) =>
+              typeof error === "object" && error !== null ? error : new Error(String(error)),
+          );
+        if (refused === CLOSED) this.error(toPluginError(refused));
+        if (refused !== undefined) {
+          // A refused batch (frozen misses, budget, no key) has one report that lists every directive and where it
+          // is used, so no single importer is added to it, and it is said once, not once per module of the batch.
+          const first = !reported.has(refused);
+          reported.add(refused);
+          if (command === "build") {
+            if (first) this.error(toPluginError(refused));
+            // The build fails on the report above; the other modules of the batch only need to settle.
+            return { code: REFUSED_MODULE, moduleType: "js" };
           }
-          await batch;
-          const images = await getEngine().images({ directive, importer });
-          loaded.set(directive.raw, images);
-          const noInline = need().command === "build";
+          // A dev server goes on: each directive's own check below serves the cached ones and fails only its own.
+          if (first) write("error", toPluginError(refused).message);
+        }
+        try {
+          const images = await getEngine().images(use);
+          loaded.set(use.directive.raw, images);
           return {
-            code: moduleCode(images, directive.generation.prompt, imageImport, noInline),
+            code: moduleCode(images, use.directive.generation.prompt, imageImport, command === "build"),
             moduleType: "js",
           };
         } catch (error) {
@@ -258,15 +293,16 @@ export function grokImage(
       // In a build everything is done by now. A dev server closing (or restarting) stops the work still in
       // flight: submitted tasks stay in the pending journal, so the next start resumes them without paying again.
       const closing = engine;
-      const running = batch;
+      const running = scheduler;
       // Only a closing dev server aborts: a build's work is complete here, and aborting it would turn paid,
       // finished tasks into failures.
       if (need().command === "serve") stop.abort();
+      else ledgerFinished = true;
       stop = new AbortController();
       engine = undefined;
-      batch = undefined;
+      scheduler = undefined;
       loaded.clear();
-      await running;
+      await running?.stop(CLOSED);
       await closing?.close();
     },
   };

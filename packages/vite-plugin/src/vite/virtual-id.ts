@@ -11,8 +11,6 @@
 /** `\0` marks the id as virtual, so Vite's fs, asset and dep-scan plugins leave it alone. */
 export const VIRTUAL_PREFIX = "\0grok-image:";
 
-export const VIRTUAL_ID_FILTER = /^\0grok-image:/;
-
 /** A short, file-name-safe reminder of the prompt. */
 function slug(prompt: string): string {
   const words = prompt
@@ -33,4 +31,12 @@ export function fromVirtualId(id: string): string | undefined {
   if (!id.startsWith(VIRTUAL_PREFIX)) return undefined;
   const encoded = id.slice(VIRTUAL_PREFIX.length).split(/[/?]/)[0] ?? "";
   return Buffer.from(encoded, "base64url").toString("utf8");
+}
+
+/**
+ * The file an importer id stands for, for messages: `App.vue?vue&type=script` is App.vue; another plugin's virtual
+ * module (`\0...`) is no file at all.
+ */
+export function importerFile(importer: string | undefined): string | undefined {
+  return importer === undefined || importer.startsWith("\0") ? undefined : importer.split("?")[0];
 }

@@ -1,0 +1,172 @@
+import type { Emulator } from "maxapi-emulator";
+import { build, createBuilder, type InlineConfig, type Plugin } from "vite";
+import { type GrokImageOptions, grokImage } from "vite-plugin-grok-image";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type CapturedLogger, captureLogger } from "../helpers/capture-logger.js";
+import { referencedImageUrls } from "../helpers/dist-files.js";
+import { type TempProject, tempProject } from "../helpers/temp-project.js";
+import { grokTestOptions, startTestEmulator } from "../helpers/with-emulator.js";
+
+/*
+ * The build plans what its module graph imports, never what merely sits in the project: `vite-unused` has a dead
+ * module (src/old.ts), a test file and a README that all name directives of their own.
+ */
+
+const IMPORTED = ["a red door", "a paper boat", "a round window"];
+const NOT_IMPORTED = [
+  "an old unused banner",
+  "a test only sample",
+  "a readme example",
+  "a hero from the readme",
+];
+
+let emulator: Emulator;
+const projects: TempProject[] = [];
+
+async function project(fixture: string): Promise<TempProject> {
+  const created = await tempProject(fixture);
+  projects.push(created);
+  return created;
+}
+
+function config(root: string, options: GrokImageOptions, extra: Partial<InlineConfig> = {}): InlineConfig {
+  return {
+    root,
+    configFile: false,
+    logLevel: "silent",
+    customLogger: captureLogger(),
+    plugins: [grokImage(options)],
+    build: { outDir: "dist", emptyOutDir: true },
+    ...extra,
+  };
+}
+
+/** The error a build fails with, and the stable code of its (first) plugin error. */
+async function buildError(inline: InlineConfig): Promise<{ message: string; code?: string }> {
+  const error = await build(inline).then(
+    () => undefined,
+    (e: unknown) => e as Error & { errors?: { pluginCode?: string }[] },
+  );
+  if (!error) throw new Error("the build succeeded but should have failed");
+  const code = error.errors?.[0]?.pluginCode;
+  return { message: error.message, ...(code ? { code } : {}) };
+}
+
+beforeAll(async () => {
+  emulator = await startTestEmulator();
+});
+
+afterEach(() => {
+  emulator.reset();
+});
+
+afterAll(async () => {
+  await emulator?.close();
+  await Promise.all(projects.splice(0).map((p) => p.remove()));
+});
+
+describe("vite build: only what the build imports", () => {
+  let site: TempProject;
+
+  beforeAll(async () => {
+    site = await project("vite-unused");
+  });
+
+  it("generates the static, dynamic and lazy-chunk directives, and nothing else", async () => {
+    await build(config(site.root, grokTestOptions(emulator)));
+    expect(emulator.counters.submitsByPrompt).toEqual(Object.fromEntries(IMPORTED.map((p) => [p, 1])));
+    expect(await referencedImageUrls(site.resolve("dist"))).toHaveLength(IMPORTED.length);
+  });
+
+  it("a frozen build succeeds from the cache although directives nobody imports are missing", async () => {
+    await build(config(site.root, grokTestOptions(emulator, { mode: "frozen" })));
+    expect(emulator.counters.submits).toBe(0);
+    expect(emulator.counters.queries).toBe(0);
+    expect(await referencedImageUrls(site.resolve("dist"))).toHaveLength(IMPORTED.length);
+  });
+
+  it("a frozen build without the cache lists the imported misses only", async () => {
+    const fresh = await project("vite-unused");
+    const error = await buildError(config(fresh.root, grokTestOptions(emulator, { mode: "frozen" })));
+    // One report for the whole batch, not one per module waiting for it.
+    expect(error.message.split("missing from the cache")).toHaveLength(2);
+    expect(error.message).toContain("a red door");
+    expect(error.message).toContain("a paper boat");
+    for (const prompt of NOT_IMPORTED) expect(error.message).not.toContain(prompt);
+    expect(emulator.counters.submits).toBe(0);
+  });
+
+  it.skipIf(Boolean(process.env.MAXAPI_KEY))(
+    "without a key, the error lists the imported misses only",
+    async () => {
+      const fresh = await project("vite-unused");
+      const error = await buildError(config(fresh.root, { baseUrl: emulator.url, mode: "generate" }));
+      expect(error.code).toBe("GROK_NO_API_KEY");
+      expect(error.message).toContain("a red door");
+      for (const prompt of NOT_IMPORTED) expect(error.message).not.toContain(prompt);
+      expect(emulator.counters.submits).toBe(0);
+    },
+  );
+});
+
+/**
+ * `virtual:late-gallery` imports a second directive, and its code is only handed over once the first batch of
+ * the build has finished (its summary is logged): the second directive is planned as a batch of its own.
+ */
+function lateGallery(logger: CapturedLogger): Plugin {
+  const firstBatchDone = Promise.withResolvers<void>();
+  const info = logger.info.bind(logger);
+  logger.info = (message, options) => {
+    info(message, options);
+    if (/1 generated/.test(message)) firstBatchDone.resolve();
+  };
+  return {
+    name: "test:late-gallery",
+    resolveId: (id) => (id === "virtual:late-gallery" ? "\0late-gallery" : null),
+    async load(id) {
+      if (id !== "\0late-gallery") return null;
+      await firstBatchDone.promise;
+      return 'import late from "grok:a late lantern";\nexport default late;\n';
+    },
+  };
+}
+
+describe("vite build: maxCost bounds every batch of the build together", () => {
+  it("refuses a later batch that would go over the budget, before submitting it", async () => {
+    const { root } = await project("vite-late");
+    const logger = captureLogger();
+    // Each lite image costs $0.001: the first batch fits, the two together do not.
+    const inline = config(root, grokTestOptions(emulator, { maxCost: 0.0015 }), { customLogger: logger });
+    inline.plugins = [...(inline.plugins ?? []), lateGallery(logger)];
+    const error = await buildError(inline);
+    expect(error.code).toBe("GROK_BUDGET_EXCEEDED");
+    expect(error.message).toContain("a late lantern");
+    // Its importer is another plugin's virtual module, not a file: no bogus path is printed for it.
+    expect(error.message).not.toContain("late-gallery");
+    expect(error.message).toContain("already committed");
+    expect(emulator.counters.submitsByPrompt).toEqual({ "a first lantern": 1 });
+  });
+});
+
+describe("vite build: maxCost bounds every environment of the build together", () => {
+  it("an environment built after another may only spend what is left of the one budget", async () => {
+    const { root } = await project("vite-unused");
+    // The client needs three lite images ($0.003); an SSR environment built from src/old.ts needs a pro one
+    // ($0.0015). Each fits $0.004 alone; the build as a whole does not.
+    const inline = config(root, grokTestOptions(emulator, { maxCost: 0.004 }), {
+      builder: {},
+      environments: {
+        ssr: { build: { outDir: "dist/server", rollupOptions: { input: "src/old.ts" } } },
+      },
+    });
+    const builder = await createBuilder(inline);
+    const error = await builder.buildApp().then(
+      () => undefined,
+      (e: unknown) => e as Error & { errors?: { pluginCode?: string }[] },
+    );
+    expect(error?.errors?.[0]?.pluginCode).toBe("GROK_BUDGET_EXCEEDED");
+    expect(error?.message).toContain("an old unused banner");
+    expect(error?.message).toContain("already committed");
+    expect(emulator.counters.submitsByPrompt).toEqual(Object.fromEntries(IMPORTED.map((p) => [p, 1])));
+  });
+});
