@@ -96,7 +96,8 @@ describe("engine against the emulator", () => {
     expect(GrokImageError.isInstance(error) && error.code).toBe("GROK_FROZEN_MISS");
     expect(error.message).toContain("grok:a frozen lake?tier=pro&n=2");
     expect(error.message).toContain("grok:a dune");
-    expect(error.message).toContain("$0.004 ");
+    expect(error.message).toContain("would cost about $0.004)");
+    expect(error.message).toContain("$0.003");
     expect(error.message).toContain("src/page.ts");
     expect(emu.counters.submits).toBe(0);
   });
