@@ -14,7 +14,7 @@ import type {
   EngineEvent,
   ReadyImage,
 } from "./engine-types.js";
-import { generateOne } from "./generate-one.js";
+import { type GenerateContext, generateOne } from "./generate-one.js";
 import { createLimiter } from "./limiter.js";
 import { checkBatch, planBatch } from "./plan-batch.js";
 
@@ -37,6 +37,15 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
   const reserve = (generation: Generation, why: string) =>
     reserveSubmit(ledger, options.maxCost, generation, why);
   let client: MaxApiClient | undefined;
+  /** What one paid generation needs; the client is created only when something is actually generated. */
+  const context = (store: ImageCache): GenerateContext => ({
+    cache: store,
+    client: getClient(),
+    options,
+    emit,
+    signal: deps.signal,
+    reserve,
+  });
 
   const getCache = () => {
     cache ??= openCache(options.cacheDir);
@@ -117,14 +126,7 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
             const planned = plan.generations.get(key);
             if (!planned) return;
             try {
-              const outcome = await generateOne(key, planned.generation, {
-                cache: store,
-                client: getClient(),
-                options,
-                emit,
-                signal: deps.signal,
-                reserve,
-              });
+              const outcome = await generateOne(key, planned.generation, context(store));
               keys.set(key, { state: outcome.paidHere ? "generated" : "cached" });
               if (outcome.paidHere) {
                 summary.generated++;
@@ -195,16 +197,7 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
         message: `${formatError(error)}\nRegenerating ${directive.raw} (a new paid task).`,
       });
       reserve(directive.generation, "its cached original is damaged");
-      await limit(() =>
-        generateOne(key, directive.generation, {
-          cache: store,
-          client: getClient(),
-          options,
-          emit,
-          signal: deps.signal,
-          reserve,
-        }),
-      );
+      await limit(() => generateOne(key, directive.generation, context(store)));
       keys.set(key, { state: "generated" });
       return deriveImages(directive, store.lookup(key) ?? entry, "generated", store, options);
     }
