@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfigFromFile, type Plugin } from "vite";
@@ -15,6 +15,7 @@ afterAll(async () => {
 
 describe("plugin.api", () => {
   it("gives tools the options of the project's vite.config as written", async () => {
+    await mkdir(TMP, { recursive: true });
     dir = await mkdtemp(path.join(TMP, "grok-plugin-api-"));
     const file = path.join(dir, "vite.config.mjs");
     await writeFile(
