@@ -21,12 +21,19 @@ const BASELINE = {
   peakLiveHeap: "baselineLiveHeap",
 } as const;
 
-/** Growth of peak memory over the process baseline, largest run against smallest. */
-function memoryGrowth(results: readonly ScenarioResult[], field: keyof typeof BASELINE) {
+/** The memory runs with the fewest and the most directives; undefined unless there are two. */
+function smallestAndLargest(results: readonly ScenarioResult[]) {
   const runs = of(results, "memory").sort((a, b) => num(a, "directives") - num(b, "directives"));
   const small = runs[0];
   const large = runs.at(-1);
-  if (!small || !large || small === large) return undefined;
+  return small && large && small !== large ? { small, large } : undefined;
+}
+
+/** Growth of peak memory over the process baseline, largest run against smallest. */
+function memoryGrowth(results: readonly ScenarioResult[], field: keyof typeof BASELINE) {
+  const runs = smallestAndLargest(results);
+  if (!runs) return undefined;
+  const { small, large } = runs;
   const base = BASELINE[field];
   if (large[field] === undefined || small[field] === undefined) return undefined;
   return {
@@ -37,10 +44,9 @@ function memoryGrowth(results: readonly ScenarioResult[], field: keyof typeof BA
 
 /** Live heap plus Buffers retained per extra image: the difference of the peaks over the difference of the image counts. */
 export function retainedPerImage(results: readonly ScenarioResult[]): number | undefined {
-  const runs = of(results, "memory").sort((a, b) => num(a, "directives") - num(b, "directives"));
-  const small = runs[0];
-  const large = runs.at(-1);
-  if (!small || !large || small === large || large.peakLiveHeap === undefined) return undefined;
+  const runs = smallestAndLargest(results);
+  if (!runs || runs.large.peakLiveHeap === undefined) return undefined;
+  const { small, large } = runs;
   // Buffer contents are outside `heapUsed`: count them too, so retained image bytes could not hide there.
   const kept = (r: ScenarioResult) => num(r, "peakLiveHeap") + (Number(r.peakLiveArrayBuffers) || 0);
   return (kept(large) - kept(small)) / (num(large, "directives") - num(small, "directives"));
@@ -80,6 +86,24 @@ export const TARGETS: readonly {
   },
 ];
 
+/** One section of figures: a heading, an optional paragraph, and a table of right-aligned columns. */
+function table(
+  title: string,
+  columns: readonly string[],
+  rows: readonly string[][],
+  intro?: string,
+): string[] {
+  return [
+    `## ${title}`,
+    "",
+    ...(intro ? [intro, ""] : []),
+    `| ${columns.join(" | ")} |`,
+    `| ${columns.map(() => "---:").join(" | ")} |`,
+    ...rows.map((cells) => `| ${cells.join(" | ")} |`),
+    "",
+  ];
+}
+
 export function renderResults(results: readonly ScenarioResult[], run: RunInfo): string {
   const lines: string[] = [
     "# Benchmark results",
@@ -94,45 +118,82 @@ export function renderResults(results: readonly ScenarioResult[], run: RunInfo):
   const cold = of(results, "cold");
   if (cold.length) {
     lines.push(
-      "## Cold batch (default poll schedule)",
-      "",
-      "| task latency | directives | concurrency | wall time | ideal `ceil(misses/concurrency) x latency` | ratio | queries per task (max / mean) |",
-      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-      ...cold.map(
-        (r) =>
-          `| ${num(r, "latencyMs") / 1000} s | ${num(r, "directives")} | ${num(r, "concurrency")} | ${(num(r, "wallMs") / 1000).toFixed(2)} s | ${num(r, "idealMs") / 1000} s | ${num(r, "ratio").toFixed(2)}x | ${num(r, "maxQueries")} / ${num(r, "meanQueries").toFixed(2)} |`,
+      ...table(
+        "Cold batch (default poll schedule)",
+        [
+          "task latency",
+          "directives",
+          "concurrency",
+          "wall time",
+          "ideal `ceil(misses/concurrency) x latency`",
+          "ratio",
+          "queries per task (max / mean)",
+        ],
+        cold.map((r) => [
+          `${num(r, "latencyMs") / 1000} s`,
+          `${num(r, "directives")}`,
+          `${num(r, "concurrency")}`,
+          `${(num(r, "wallMs") / 1000).toFixed(2)} s`,
+          `${num(r, "idealMs") / 1000} s`,
+          `${num(r, "ratio").toFixed(2)}x`,
+          `${num(r, "maxQueries")} / ${num(r, "meanQueries").toFixed(2)}`,
+        ]),
       ),
-      "",
     );
   }
   const hit = of(results, "hit");
   if (hit.length) {
     lines.push(
-      "## All-hit batch (`prepare()` + `images()` of every directive, zero requests)",
-      "",
-      "| directives | fresh engine (opens the cache) | per directive | same engine again | per directive | requests |",
-      "| ---: | ---: | ---: | ---: | ---: | ---: |",
-      ...hit.map(
-        (r) =>
-          `| ${num(r, "directives")} | ${num(r, "freshEngineMs").toFixed(1)} ms | ${num(r, "freshUsPerDirective").toFixed(0)} µs | ${num(r, "sameEngineMs").toFixed(1)} ms | ${num(r, "sameUsPerDirective").toFixed(0)} µs | ${num(r, "requests")} |`,
+      ...table(
+        "All-hit batch (`prepare()` + `images()` of every directive, zero requests)",
+        [
+          "directives",
+          "fresh engine (opens the cache)",
+          "per directive",
+          "same engine again",
+          "per directive",
+          "requests",
+        ],
+        hit.map((r) => [
+          `${num(r, "directives")}`,
+          `${num(r, "freshEngineMs").toFixed(1)} ms`,
+          `${num(r, "freshUsPerDirective").toFixed(0)} µs`,
+          `${num(r, "sameEngineMs").toFixed(1)} ms`,
+          `${num(r, "sameUsPerDirective").toFixed(0)} µs`,
+          `${num(r, "requests")}`,
+        ]),
       ),
-      "",
     );
   }
   const memory = of(results, "memory");
   if (memory.length) {
     lines.push(
-      "## Memory of a cold build (download, store, derive every image)",
-      "",
-      "Live heap: `heapUsed` right after a forced full GC (`node --expose-gc`, once a second); the target is judged on it, because it is what the process retains. Peak RSS and peak heap are sampled every 50 ms, garbage included, and shown for information only: they mostly measure garbage that V8 has not collected yet, which depends on when it runs a full GC rather than on what is kept (see [README.md](./README.md#targets)).",
-      "",
-      "| directives | emulator image scale | prepare | whole build | baseline live heap | peak live heap (GCs) | baseline RSS | peak RSS | peak heap |",
-      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-      ...memory.map(
-        (r) =>
-          `| ${num(r, "directives")} | ${num(r, "imageScale")} | ${(num(r, "prepareMs") / 1000).toFixed(1)} s | ${(num(r, "totalMs") / 1000).toFixed(1)} s | ${mib(num(r, "baselineLiveHeap"), 1)} | ${mib(num(r, "peakLiveHeap"), 1)} (${num(r, "liveSamples")}) | ${mib(num(r, "baselineRss"))} | ${mib(num(r, "peakRss"))} | ${mib(num(r, "peakHeap"))} |`,
+      ...table(
+        "Memory of a cold build (download, store, derive every image)",
+        [
+          "directives",
+          "emulator image scale",
+          "prepare",
+          "whole build",
+          "baseline live heap",
+          "peak live heap (GCs)",
+          "baseline RSS",
+          "peak RSS",
+          "peak heap",
+        ],
+        memory.map((r) => [
+          `${num(r, "directives")}`,
+          `${num(r, "imageScale")}`,
+          `${(num(r, "prepareMs") / 1000).toFixed(1)} s`,
+          `${(num(r, "totalMs") / 1000).toFixed(1)} s`,
+          mib(num(r, "baselineLiveHeap"), 1),
+          `${mib(num(r, "peakLiveHeap"), 1)} (${num(r, "liveSamples")})`,
+          mib(num(r, "baselineRss")),
+          mib(num(r, "peakRss")),
+          mib(num(r, "peakHeap")),
+        ]),
+        "Live heap: `heapUsed` right after a forced full GC (`node --expose-gc`, once a second); the target is judged on it, because it is what the process retains. Peak RSS and peak heap are sampled every 50 ms, garbage included, and shown for information only: they mostly measure garbage that V8 has not collected yet, which depends on when it runs a full GC rather than on what is kept (see [README.md](./README.md#targets)).",
       ),
-      "",
     );
     const live = memoryGrowth(results, "peakLiveHeap");
     const rss = memoryGrowth(results, "peakRss");

@@ -1,9 +1,9 @@
 // `npm run bench [-- --quick] [-- --only cold,latency,memory,hit] [-- --no-build]`: builds the packages, runs each
 // scenario in a fresh child process (so timings and memory never mix), prints a table and writes bench/RESULTS.md.
 import { execFileSync } from "node:child_process";
-import { rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { renderResults, type ScenarioResult, TARGETS } from "./render-results.ts";
@@ -103,12 +103,8 @@ const markdown = renderResults(results, {
 });
 process.stdout.write(`\n${markdown}\n`);
 // A filtered or quick run is a smoke test: only the full run is the record.
-const target =
-  quick || values.only ? join(repo, "bench/results/RESULTS.partial.md") : join(repo, "bench/RESULTS.md");
-if (target.endsWith("partial.md")) {
-  const { mkdir } = await import("node:fs/promises");
-  await mkdir(join(repo, "bench/results"), { recursive: true });
-}
+const target = join(repo, quick || values.only ? "bench/results/RESULTS.partial.md" : "bench/RESULTS.md");
+await mkdir(dirname(target), { recursive: true });
 await writeFile(target, markdown);
 process.stderr.write(`wrote ${target}\n`);
 const missed = TARGETS.filter((t) => t.met(results) === false);

@@ -3,16 +3,16 @@ import path from "node:path";
 import { build } from "astro";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type AstroEmulator, startAstroEmulator } from "../helpers/astro-emulator.ts";
-import { type AstroProject, copyAstroProject } from "../helpers/astro-fixture.ts";
-import { builtImageReferences, type ImageReference } from "../helpers/astro-html.ts";
+import { type AstroEmulator, startAstroEmulator } from "../helpers/astro-emulator.js";
+import { builtImageReferences, type ImageReference } from "../helpers/astro-html.js";
+import { type TempProject, tempProject } from "../helpers/temp-project.js";
 
 let api: AstroEmulator;
-let project: AstroProject;
+let project: TempProject;
 
 beforeAll(async () => {
   api = await startAstroEmulator();
-  project = await copyAstroProject("astro-basic");
+  project = await tempProject("astro-basic", { inRepository: true });
 });
 
 afterAll(async () => {
@@ -49,7 +49,7 @@ async function pageHtml(outDir: string, page: string): Promise<string> {
 describe("astro build", () => {
   test("every image a page references exists and decodes at its size and format", async () => {
     await build({ root: project.root, logLevel: "warn" });
-    const outDir = project.file("dist");
+    const outDir = project.resolve("dist");
     const references = await builtImageReferences(outDir);
     const pages = new Set(references.map((r) => r.page));
     expect([...pages].sort()).toEqual([
@@ -77,7 +77,7 @@ describe("astro build", () => {
     const [og] = byId("og");
     const ogMeta = await decode(outDir, og as ImageReference, "/");
     expect([ogMeta.format, ogMeta.width]).toEqual(["png", 200]);
-    // The default export itself: Astro's image object of the variant (the 1024-wide original at imageScale 0.25)
+    // The default export itself: Astro's image object of the variant (the original, scaled by the emulator)
     const [raw] = byId("raw");
     const rawMeta = await decode(outDir, raw as ImageReference, "/");
     const index = await pageHtml(outDir, "index.html");
@@ -86,7 +86,7 @@ describe("astro build", () => {
   });
 
   test("Markdown and MDX `grok:` images become optimized images", async () => {
-    const outDir = project.file("dist");
+    const outDir = project.resolve("dist");
     const references = await builtImageReferences(outDir);
     const post = references.filter((r) => r.page === "post/index.html" && r.tag === "img");
     expect(post).toHaveLength(4);
@@ -115,7 +115,7 @@ describe("astro build", () => {
 
   test("the cache holds every generation, and a second build makes no API request", async () => {
     const manifest = JSON.parse(
-      await readFile(project.file(".grok-images", "manifest.json"), "utf8"),
+      await readFile(project.resolve(".grok-images", "manifest.json"), "utf8"),
     ) as Record<string, { prompt: string; n: number; originals: unknown[] }>;
     const entries = Object.values(manifest).map((e) => `${e.prompt} x${e.n}`);
     expect(entries.sort()).toEqual([
@@ -129,11 +129,11 @@ describe("astro build", () => {
     const before = api.requests();
     await build({ root: project.root, logLevel: "warn" });
     expect(api.requests() - before).toBe(0);
-    expect((await builtImageReferences(project.file("dist"))).length).toBeGreaterThan(10);
+    expect((await builtImageReferences(project.resolve("dist"))).length).toBeGreaterThan(10);
   });
 
   test("URLs honour `base`", async () => {
-    const outDir = project.file("dist-base");
+    const outDir = project.resolve("dist-base");
     await build({ root: project.root, logLevel: "warn", base: "/sub/", outDir });
     const references = await builtImageReferences(outDir);
     expect(references.length).toBeGreaterThan(10);
@@ -141,7 +141,7 @@ describe("astro build", () => {
   });
 
   test("URLs honour `build.assetsPrefix`", async () => {
-    const outDir = project.file("dist-cdn");
+    const outDir = project.resolve("dist-cdn");
     const prefix = "https://cdn.example.com/static";
     await build({ root: project.root, logLevel: "warn", outDir, build: { assetsPrefix: prefix } });
     const references = await builtImageReferences(outDir);

@@ -1,12 +1,12 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { astroCheckLoads, astroEnv, runAstro, runTsc } from "../helpers/astro-cli.ts";
-import { type AstroProject, copyAstroProject } from "../helpers/astro-fixture.ts";
+import { astroCheckLoads, astroEnv, runAstro, runTsc } from "../helpers/astro-cli.js";
+import { type TempProject, tempProject } from "../helpers/temp-project.js";
 
-let project: AstroProject;
+let project: TempProject;
 
 beforeAll(async () => {
-  project = await copyAstroProject("astro-basic");
+  project = await tempProject("astro-basic", { inRepository: true });
 });
 
 afterAll(async () => {
@@ -37,7 +37,7 @@ describe("types of `grok:` modules", () => {
     const sync = await astroSync(project.root);
     expect(sync.code, sync.output).toBe(0);
     const injected = await readFile(
-      project.file(".astro", "integrations", "astro-grok-image", "types.d.ts"),
+      project.resolve(".astro", "integrations", "astro-grok-image", "types.d.ts"),
       "utf8",
     );
     expect(injected).toContain("astro-grok-image/client");

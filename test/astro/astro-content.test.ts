@@ -3,23 +3,23 @@ import path from "node:path";
 import { build } from "astro";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type AstroEmulator, startAstroEmulator } from "../helpers/astro-emulator.ts";
-import { type AstroProject, copyAstroProject } from "../helpers/astro-fixture.ts";
-import { builtImageReferences, type ImageReference } from "../helpers/astro-html.ts";
+import { type AstroEmulator, startAstroEmulator } from "../helpers/astro-emulator.js";
+import { builtImageReferences, type ImageReference } from "../helpers/astro-html.js";
+import { type TempProject, tempProjects } from "../helpers/temp-project.js";
 
 let api: AstroEmulator;
-let project: AstroProject;
-const others: AstroProject[] = [];
+let project: TempProject;
+const projects = tempProjects();
+const copyFixture = () => projects.copy("astro-content", { inRepository: true });
 
 beforeAll(async () => {
   api = await startAstroEmulator();
-  project = await copyAstroProject("astro-content");
+  project = await copyFixture();
 });
 
 afterAll(async () => {
   await api?.close();
-  await project?.remove();
-  for (const other of others) await other.remove();
+  await projects.removeAll();
 });
 
 /** Width and format of the file a root-relative URL points at, which must exist in `outDir`. */
@@ -30,17 +30,16 @@ async function decode(outDir: string, reference: ImageReference) {
 }
 
 /** Another copy of the fixture with the first one's cache, so it builds without generating again. */
-async function cachedCopy(): Promise<AstroProject> {
-  const other = await copyAstroProject("astro-content");
-  others.push(other);
-  await cp(project.file(".grok-images"), other.file(".grok-images"), { recursive: true });
+async function cachedCopy(): Promise<TempProject> {
+  const other = await copyFixture();
+  await cp(project.resolve(".grok-images"), other.resolve(".grok-images"), { recursive: true });
   return other;
 }
 
 describe("astro build with content collections", () => {
   test("an entry's body images and its grokImageSchema field become optimized images", async () => {
     await build({ root: project.root, logLevel: "warn" });
-    const outDir = project.file("dist");
+    const outDir = project.resolve("dist");
     const references = await builtImageReferences(outDir);
 
     const harbourHtml = await readFile(path.join(outDir, "notes/harbour/index.html"), "utf8");
@@ -67,7 +66,7 @@ describe("astro build with content collections", () => {
 
   test("the cache holds every generation, and a second build makes no API request", async () => {
     const manifest = JSON.parse(
-      await readFile(project.file(".grok-images", "manifest.json"), "utf8"),
+      await readFile(project.resolve(".grok-images", "manifest.json"), "utf8"),
     ) as Record<string, { prompt: string }>;
     expect(
       Object.values(manifest)
@@ -82,13 +81,13 @@ describe("astro build with content collections", () => {
     const before = api.requests();
     await build({ root: project.root, logLevel: "warn" });
     expect(api.requests() - before).toBe(0);
-    const html = await readFile(project.file("dist", "notes/harbour/index.html"), "utf8");
+    const html = await readFile(project.resolve("dist", "notes/harbour/index.html"), "utf8");
     expect(html).not.toMatch(/grok:|@grok-image|__ASTRO_IMAGE_/);
   });
 
   test("a plain image() field holding a directive fails the build, naming the entry and the fix", async () => {
     const other = await cachedCopy();
-    const config = other.file("src/content.config.ts");
+    const config = other.resolve("src/content.config.ts");
     await writeFile(config, (await readFile(config, "utf8")).replace("grokImageSchema(image)", "image()"));
     const before = api.requests();
     const failure = build({ root: other.root, logLevel: "silent" });
@@ -105,7 +104,7 @@ describe("astro build with content collections", () => {
   test("an image left unresolved in the built HTML fails the build", async () => {
     const other = await cachedCopy();
     await writeFile(
-      other.file("src/pages/raw.md"),
+      other.resolve("src/pages/raw.md"),
       '# Raw HTML is not rewritten\n\n<img src="grok:a raw cat" alt="">\n\nA page may mention grok:a cat in its text.\n',
     );
     await expect(build({ root: other.root, logLevel: "silent" })).rejects.toMatchObject({

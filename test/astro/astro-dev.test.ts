@@ -1,23 +1,21 @@
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type AstroDevServer, astroEnv, startAstroDev } from "../helpers/astro-cli.ts";
-import { type AstroEmulator, startAstroEmulator } from "../helpers/astro-emulator.ts";
-import { type AstroProject, copyAstroProject } from "../helpers/astro-fixture.ts";
-import { imageReferences } from "../helpers/astro-html.ts";
+import { type AstroDevServer, startAstroDev } from "../helpers/astro-cli.js";
+import { type AstroEmulator, startAstroEmulator } from "../helpers/astro-emulator.js";
+import { imageReferences } from "../helpers/astro-html.js";
+import { type TempProject, tempProject } from "../helpers/temp-project.js";
 
 let api: AstroEmulator;
-let project: AstroProject;
+let project: TempProject;
 let server: AstroDevServer | undefined;
 let origin: string;
 
 beforeAll(async () => {
   api = await startAstroEmulator();
-  project = await copyAstroProject("astro-basic");
-  // A real `astro dev` process (see astroEnv for why not the programmatic `dev()` inside Vitest).
-  server = await startAstroDev(
-    project.root,
-    astroEnv({ MAXAPI_BASE_URL: api.emulator.url, MAXAPI_KEY: "test-key", GROK_IMAGE_MODE: "generate" }),
-  );
+  project = await tempProject("astro-basic", { inRepository: true });
+  // A real `astro dev` process (see astroEnv for why not the programmatic `dev()` inside Vitest); it inherits the
+  // emulator's environment.
+  server = await startAstroDev(project.root);
   origin = server.url;
 });
 

@@ -7,22 +7,22 @@ import { build } from "astro";
 import type { Browser } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { astroCheckLoads, astroEnv, runAstro, runTsc } from "../helpers/astro-cli.ts";
-import { type AstroEmulator, startAstroEmulator } from "../helpers/astro-emulator.ts";
-import { type AstroProject, copyAstroProject } from "../helpers/astro-fixture.ts";
-import { imageReferences } from "../helpers/astro-html.ts";
-import { launchBrowser, requireBrowser } from "../helpers/browser.ts";
-import { clientChunkReferences, islandUrls } from "../helpers/client-chunks.ts";
-import { type StaticServer, serveStatic } from "../helpers/static-server.ts";
+import { astroCheckLoads, astroEnv, runAstro, runTsc } from "../helpers/astro-cli.js";
+import { type AstroEmulator, startAstroEmulator } from "../helpers/astro-emulator.js";
+import { imageReferences } from "../helpers/astro-html.js";
+import { launchBrowser, requireBrowser } from "../helpers/browser.js";
+import { clientChunkReferences, islandUrls } from "../helpers/client-chunks.js";
+import { type StaticServer, serveStatic } from "../helpers/static-server.js";
+import { type TempProject, tempProject } from "../helpers/temp-project.js";
 
 const browserReady = requireBrowser("a hydrated Preact island shows its `grok:` image");
 
 let api: AstroEmulator;
-let project: AstroProject;
+let project: TempProject;
 
 beforeAll(async () => {
   api = await startAstroEmulator();
-  project = await copyAstroProject("astro-framework");
+  project = await tempProject("astro-framework", { inRepository: true });
   await build({ root: project.root, logLevel: "warn" });
 });
 
@@ -41,7 +41,7 @@ const exists = (file: string) =>
 const distPath = (url: string) => decodeURI(url.replace(/^\//, "").split("?")[0] ?? "");
 
 async function indexHtml(): Promise<string> {
-  return readFile(project.file("dist", "index.html"), "utf8");
+  return readFile(project.resolve("dist", "index.html"), "utf8");
 }
 
 describe("`grok:` in a Preact component", () => {
@@ -55,7 +55,7 @@ describe("`grok:` in a Preact component", () => {
     expect(urls.size).toBe(1);
     const [url] = urls;
     expect(url).toMatch(/^\/_astro\/[^/]+\.webp$/);
-    const meta = await sharp(await readFile(project.file("dist", distPath(url as string)))).metadata();
+    const meta = await sharp(await readFile(project.resolve("dist", distPath(url as string)))).metadata();
     expect([meta.format, meta.width]).toEqual(["webp", 240]);
     // The component read `width`, `height`, `alt`, `model` and `index` from the module.
     expect(html).toContain(`width="240" height="${meta.height}" alt="a watercolor fox"`);
@@ -66,12 +66,12 @@ describe("`grok:` in a Preact component", () => {
     const html = await indexHtml();
     const entries = islandUrls(html);
     expect(entries.some((url) => /\/_astro\/fox-card\.[\w-]+\.js$/.test(url))).toBe(true);
-    for (const url of entries) expect(await exists(project.file("dist", distPath(url))), url).toBe(true);
+    for (const url of entries) expect(await exists(project.resolve("dist", distPath(url))), url).toBe(true);
 
-    const references = await clientChunkReferences(project.file("dist"), entries);
+    const references = await clientChunkReferences(project.resolve("dist"), entries);
     const missing: string[] = [];
     for (const reference of references) {
-      if (!(await exists(project.file("dist", reference.file))))
+      if (!(await exists(project.resolve("dist", reference.file))))
         missing.push(`${reference.from} -> ${reference.url}`);
     }
     expect(missing).toEqual([]);
@@ -80,7 +80,7 @@ describe("`grok:` in a Preact component", () => {
     const clientImages = references.filter((r) => /\.(?:webp|avif|png|jpe?g)$/.test(r.file));
     expect(clientImages.map((r) => r.url)).toEqual([htmlImage?.url]);
     expect(clientImages[0]?.from).toMatch(/^_astro\/fox-card\./);
-    const component = await readFile(project.file("dist", clientImages[0]?.from as string), "utf8");
+    const component = await readFile(project.resolve("dist", clientImages[0]?.from as string), "utf8");
     expect(component).toContain("a watercolor fox");
     expect(component).not.toMatch(/grok:|\/@fs\/|\.grok-images/);
   });
@@ -89,7 +89,7 @@ describe("`grok:` in a Preact component", () => {
     let server: StaticServer | undefined;
     let browser: Browser | undefined;
     try {
-      server = await serveStatic(project.file("dist"));
+      server = await serveStatic(project.resolve("dist"));
       browser = await launchBrowser();
       const page = await browser.newPage();
       const failed: string[] = [];
@@ -130,7 +130,7 @@ describe("types of `grok:` in a `.tsx` component", () => {
 
     // The same project without `.astro/types.d.ts`, which carries the injected reference.
     await writeFile(
-      project.file("tsconfig.no-injected.json"),
+      project.resolve("tsconfig.no-injected.json"),
       JSON.stringify({ extends: "./tsconfig.json", include: ["src/**/*"] }),
     );
     const failing = runTsc(project.root, "tsconfig.no-injected.json");

@@ -4,9 +4,9 @@ import { fileURLToPath } from "node:url";
 import { build, preview } from "astro";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type AstroEmulator, startAstroEmulator } from "../helpers/astro-emulator.ts";
-import { type AstroProject, copyAstroProject } from "../helpers/astro-fixture.ts";
-import { launchBrowser, requireBrowser } from "../helpers/browser.ts";
+import { type AstroEmulator, startAstroEmulator } from "../helpers/astro-emulator.js";
+import { launchBrowser, requireBrowser } from "../helpers/browser.js";
+import { type TempProject, tempProject } from "../helpers/temp-project.js";
 
 const SCREENSHOT = fileURLToPath(new URL("../../test-results/astro-site.png", import.meta.url));
 const PAGES = ["/", "/gallery/", "/journal/", "/journal/into-the-fog/", "/journal/the-coast/"];
@@ -26,7 +26,7 @@ async function loadAllImages(page: Page): Promise<number> {
 }
 
 let api: AstroEmulator;
-let project: AstroProject;
+let project: TempProject;
 let server: PreviewServer | undefined;
 let browser: Browser | undefined;
 
@@ -34,7 +34,7 @@ beforeAll(async () => {
   if (!browserReady) return;
   // Full-size images: the screenshot shows what a new user sees.
   api = await startAstroEmulator({ imageScale: 1 });
-  project = await copyAstroProject("examples/astro-site");
+  project = await tempProject("examples/astro-site", { inRepository: true });
   await build({ root: project.root, logLevel: "warn" });
   server = await preview({ root: project.root, logLevel: "warn", server: { port: 0, host: "127.0.0.1" } });
   browser = await launchBrowser();

@@ -4,7 +4,7 @@ import { type GrokImageOptions, grokImage } from "vite-plugin-grok-image";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type CapturedLogger, captureLogger } from "../helpers/capture-logger.js";
 import { referencedImageUrls } from "../helpers/dist-files.js";
-import { type TempProject, tempProject } from "../helpers/temp-project.js";
+import { type TempProject, tempProjects } from "../helpers/temp-project.js";
 import { grokTestOptions, startTestEmulator } from "../helpers/with-emulator.js";
 
 /*
@@ -21,13 +21,7 @@ const NOT_IMPORTED = [
 ];
 
 let emulator: Emulator;
-const projects: TempProject[] = [];
-
-async function project(fixture: string): Promise<TempProject> {
-  const created = await tempProject(fixture);
-  projects.push(created);
-  return created;
-}
+const projects = tempProjects();
 
 function config(root: string, options: GrokImageOptions, extra: Partial<InlineConfig> = {}): InlineConfig {
   return {
@@ -62,14 +56,14 @@ afterEach(() => {
 
 afterAll(async () => {
   await emulator?.close();
-  await Promise.all(projects.splice(0).map((p) => p.remove()));
+  await projects.removeAll();
 });
 
 describe("vite build: only what the build imports", () => {
   let site: TempProject;
 
   beforeAll(async () => {
-    site = await project("vite-unused");
+    site = await projects.copy("vite-unused");
   });
 
   it("generates the static, dynamic and lazy-chunk directives, and nothing else", async () => {
@@ -86,7 +80,7 @@ describe("vite build: only what the build imports", () => {
   });
 
   it("a frozen build without the cache lists the imported misses only", async () => {
-    const fresh = await project("vite-unused");
+    const fresh = await projects.copy("vite-unused");
     const error = await buildError(config(fresh.root, grokTestOptions(emulator, { mode: "frozen" })));
     // One report for the whole batch, not one per module waiting for it.
     expect(error.message.split("missing from the cache")).toHaveLength(2);
@@ -99,7 +93,7 @@ describe("vite build: only what the build imports", () => {
   it.skipIf(Boolean(process.env.MAXAPI_KEY))(
     "without a key, the error lists the imported misses only",
     async () => {
-      const fresh = await project("vite-unused");
+      const fresh = await projects.copy("vite-unused");
       const error = await buildError(config(fresh.root, { baseUrl: emulator.url, mode: "generate" }));
       expect(error.code).toBe("GROK_NO_API_KEY");
       expect(error.message).toContain("a red door");
@@ -133,7 +127,7 @@ function lateGallery(logger: CapturedLogger): Plugin {
 
 describe("vite build: maxCost bounds every batch of the build together", () => {
   it("refuses a later batch that would go over the budget, before submitting it", async () => {
-    const { root } = await project("vite-late");
+    const { root } = await projects.copy("vite-late");
     const logger = captureLogger();
     // Each lite image costs $0.001: the first batch fits, the two together do not.
     const inline = config(root, grokTestOptions(emulator, { maxCost: 0.0015 }), { customLogger: logger });
@@ -150,7 +144,7 @@ describe("vite build: maxCost bounds every batch of the build together", () => {
 
 describe("vite build: maxCost bounds every environment of the build together", () => {
   it("an environment built after another may only spend what is left of the one budget", async () => {
-    const { root } = await project("vite-unused");
+    const { root } = await projects.copy("vite-unused");
     // The client needs three lite images ($0.003); an SSR environment built from src/old.ts needs a pro one
     // ($0.0015). Each fits $0.004 alone; the build as a whole does not.
     const inline = config(root, grokTestOptions(emulator, { maxCost: 0.004 }), {

@@ -4,17 +4,11 @@ import { build } from "vite";
 import { grokImage } from "vite-plugin-grok-image";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { captureLogger } from "../helpers/capture-logger.js";
-import { type TempProject, tempProject } from "../helpers/temp-project.js";
+import { tempProjects } from "../helpers/temp-project.js";
 import { grokTestOptions, startTestEmulator } from "../helpers/with-emulator.js";
 
 let emulator: Emulator;
-const projects: TempProject[] = [];
-
-async function project(fixture: string): Promise<TempProject> {
-  const created = await tempProject(fixture);
-  projects.push(created);
-  return created;
-}
+const projects = tempProjects();
 
 async function buildError(root: string, options: Parameters<typeof grokImage>[0]): Promise<Error> {
   const error = await build({
@@ -38,7 +32,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   emulator.reset();
-  await Promise.all(projects.splice(0).map((p) => p.remove()));
+  await projects.removeAll();
 });
 
 afterAll(async () => {
@@ -47,7 +41,7 @@ afterAll(async () => {
 
 describe("vite build failures", () => {
   it("frozen mode with misses fails listing every missing directive and its cost, without a request", async () => {
-    const { root, resolve } = await project("vite-basic");
+    const { root, resolve } = await projects.copy("vite-basic");
     const error = await buildError(root, grokTestOptions(emulator, { mode: "frozen" }));
     expect(error.message).toContain("a misty forest at dawn");
     expect(error.message).toContain("two red kites over a hill");
@@ -60,7 +54,7 @@ describe("vite build failures", () => {
   });
 
   it("a bad directive fails naming the importing file and the directive", async () => {
-    const { root } = await project("vite-bad-directive");
+    const { root } = await projects.copy("vite-bad-directive");
     const error = await buildError(root, grokTestOptions(emulator));
     expect(error.message).toContain("grok:a sleeping cat?tier=ultra");
     expect(error.message).toContain("src/main.ts");
@@ -69,7 +63,7 @@ describe("vite build failures", () => {
   });
 
   it("a failed generation fails the build with the API's reason and the task id", async () => {
-    const { root } = await project("vite-basic");
+    const { root } = await projects.copy("vite-basic");
     emulator.inject({
       phase: "submit",
       prompt: "lighthouse",

@@ -5,7 +5,7 @@ import { loadConfigFromFile, type Plugin } from "vite";
 import type { GrokImageOptions } from "vite-plugin-grok-image";
 import { afterAll, describe, expect, it } from "vitest";
 
-// Inside the repository, so the config can import the workspace's plugin (see TempProjectOptions.parent).
+// Inside the repository, so the config can import the workspace's plugin (see TempProjectOptions.inRepository).
 const TMP = fileURLToPath(new URL("../.tmp/", import.meta.url));
 let dir: string | undefined;
 

@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { countKey } from "./counters.js";
 import type { EmulatorContext } from "./emulator-context.js";
-import { dropConnection, readJson, sendError, sendHttpFault, sendJson, sleep } from "./http-util.js";
+import { applyTransportFault, dropConnection, readJson, sendError, sendJson } from "./http-util.js";
 import { moderationBody } from "./moderation.js";
 import { type TaskOutcome, taskData } from "./task-store.js";
-import type { Fault } from "./types.js";
 import { validateSubmit } from "./validate-submit.js";
 import { isPrivateUrl } from "./webhook.js";
 
@@ -35,38 +34,27 @@ function authorized(req: IncomingMessage, apiKeys: readonly string[] | undefined
   return apiKeys === undefined || apiKeys.includes(token);
 }
 
-/**
- * Applies the faults every phase shares. Returns true when the response is already decided (sent or dropped);
- * a delay only postpones the normal handling.
- */
-export async function applyTransportFault(
-  ctx: EmulatorContext,
-  fault: Fault | undefined,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<boolean> {
-  if (fault?.type === "delay") await sleep(fault.ms, ctx.timers);
-  if (fault?.type === "http") sendHttpFault(res, fault);
-  if (fault?.type === "drop") dropConnection(req);
-  return fault?.type === "http" || fault?.type === "drop";
-}
-
 async function submit(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await readJson(req);
   if (!body.ok) return sendError(res, 400, body.msg);
   const prompt = promptOf(body.value);
   if (prompt !== undefined) countKey(ctx.counters.submitsByPrompt, prompt);
   const fault = ctx.faults.take("submit", prompt);
-  if (await applyTransportFault(ctx, fault, req, res)) return;
+  if (await applyTransportFault(fault, req, res, ctx.timers)) return;
 
   const check = validateSubmit(body.value);
   if (!check.ok) return sendError(res, 400, check.msg);
   const { options } = ctx;
+  const { request } = check;
   if (check.invalidParameter !== undefined && options.invalidParameters === "reject") {
     return sendError(res, 400, check.invalidParameter);
   }
-  let deliverWebhook = check.callBackUrl !== undefined;
-  if (check.callBackUrl !== undefined && !options.allowPrivateCallbacks && isPrivateUrl(check.callBackUrl)) {
+  let deliverWebhook = request.callBackUrl !== undefined;
+  if (
+    request.callBackUrl !== undefined &&
+    !options.allowPrivateCallbacks &&
+    isPrivateUrl(request.callBackUrl)
+  ) {
     if (options.privateCallbacks === "reject") {
       return sendError(res, 400, "callBackUrl must not point to localhost or a private address");
     }
@@ -84,15 +72,9 @@ async function submit(ctx: EmulatorContext, req: IncomingMessage, res: ServerRes
     outcome = { status: "FAILURE", failureReason: "INVALID_PARAMETERS" };
   // A real model draws a fresh image for every task, even for a prompt it has seen (a `v=2` variant). The nth
   // task of one model + prompt gets its own seed, so runs stay reproducible while repeats differ.
-  const earlier = ctx.tasks.count((t) => t.model === check.model && t.prompt === check.prompt);
+  const earlier = ctx.tasks.count((t) => t.model === request.model && t.prompt === request.prompt);
   const task = ctx.tasks.create({
-    model: check.model,
-    input: check.input,
-    prompt: check.prompt,
-    n: check.n,
-    ratio: check.ratio,
-    resolution: check.resolution,
-    callBackUrl: check.callBackUrl,
+    ...request,
     deliverWebhook,
     latencyMs: fault?.type === "latency" ? fault.ms : options.latencyMs,
     outcome,
@@ -113,7 +95,7 @@ async function query(ctx: EmulatorContext, taskId: string, req: IncomingMessage,
   ctx.counters.queries += 1;
   countKey(ctx.counters.queriesByTask, taskId);
   const task = ctx.tasks.get(taskId);
-  if (await applyTransportFault(ctx, ctx.faults.take("query", task?.prompt), req, res)) return;
+  if (await applyTransportFault(ctx.faults.take("query", task?.prompt), req, res, ctx.timers)) return;
   // Looked up again: a delay fault may have outlasted a reset().
   const current = ctx.tasks.get(taskId);
   if (!current) return sendError(res, 404, "task not found");

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { applyTransportFault } from "./api-server.js";
 import type { EmulatorContext } from "./emulator-context.js";
+import { applyTransportFault } from "./http-util.js";
 import { imageSize, scaleSize } from "./image-size.js";
 import { renderImage } from "./render-image.js";
 import type { Task } from "./task-store.js";
@@ -26,7 +26,7 @@ export function createCdnHandler(ctx: EmulatorContext) {
         imageSize(task.model, task.prompt, task.ratio, task.resolution),
         task.imageScale,
       );
-      image = renderImage({ ...task, taskId: task.id, index, size });
+      image = renderImage({ ...task, index, size });
       image.catch(() => cache.delete(key));
       cache.set(key, image);
       if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
@@ -43,7 +43,7 @@ export function createCdnHandler(ctx: EmulatorContext) {
     const task = ctx.tasks.get(match[1]);
     const index = Number(match[2]);
     const fault = ctx.faults.take("download", task?.prompt);
-    if (await applyTransportFault(ctx, fault, req, res)) return;
+    if (await applyTransportFault(fault, req, res, ctx.timers)) return;
     if (task?.status !== "SUCCESS" || task.generatedAt === undefined || index >= task.n) {
       return sendText(res, 404, "Not Found\n");
     }

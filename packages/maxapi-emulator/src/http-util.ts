@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
-import type { HttpFault } from "./types.js";
+import type { Fault, HttpFault } from "./types.js";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -29,7 +29,7 @@ export function sendError(
   sendJson(res, status, { code: status, msg }, headers);
 }
 
-export function sendHttpFault(res: ServerResponse, fault: HttpFault): void {
+function sendHttpFault(res: ServerResponse, fault: HttpFault): void {
   const headers: Record<string, string> = {};
   if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter);
   sendError(res, fault.status, fault.msg ?? (STATUS_CODES[fault.status] ?? "error").toLowerCase(), headers);
@@ -40,7 +40,7 @@ export function dropConnection(req: IncomingMessage): void {
   req.socket.destroy();
 }
 
-export type ParsedBody = { ok: true; value: unknown } | { ok: false; msg: string };
+type ParsedBody = { ok: true; value: unknown } | { ok: false; msg: string };
 
 export async function readJson(req: IncomingMessage): Promise<ParsedBody> {
   const chunks: Buffer[] = [];
@@ -59,7 +59,7 @@ export async function readJson(req: IncomingMessage): Promise<ParsedBody> {
   }
 }
 
-export function sleep(ms: number, timers: Set<NodeJS.Timeout>): Promise<void> {
+function sleep(ms: number, timers: Set<NodeJS.Timeout>): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       timers.delete(timer);
@@ -67,4 +67,20 @@ export function sleep(ms: number, timers: Set<NodeJS.Timeout>): Promise<void> {
     }, ms);
     timers.add(timer);
   });
+}
+
+/**
+ * Applies the faults every phase shares. Returns true when the response is already decided (sent or dropped);
+ * a delay only postpones the normal handling.
+ */
+export async function applyTransportFault(
+  fault: Fault | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+  timers: Set<NodeJS.Timeout>,
+): Promise<boolean> {
+  if (fault?.type === "delay") await sleep(fault.ms, timers);
+  if (fault?.type === "http") sendHttpFault(res, fault);
+  if (fault?.type === "drop") dropConnection(req);
+  return fault?.type === "http" || fault?.type === "drop";
 }

@@ -8,7 +8,6 @@ export interface ImageRequest {
   index: number;
   n: number;
   model: string;
-  taskId: string;
   size: Size;
   seed: string;
 }
@@ -24,7 +23,7 @@ export async function renderImage(request: ImageRequest): Promise<Buffer> {
     .toBuffer();
 }
 
-export function imageSvg({ prompt, index, n, model, size, seed }: ImageRequest): string {
+function imageSvg({ prompt, index, n, model, size, seed }: ImageRequest): string {
   const digest = createHash("sha256").update(`${seed}\u0000${prompt}\u0000${index}`).digest();
   const hueA = digest.readUInt16BE(0) % 360;
   const hueB = (hueA + 60 + (digest[2] ?? 0)) % 360;

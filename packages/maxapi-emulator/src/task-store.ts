@@ -7,7 +7,8 @@ export interface TaskOutcome {
   failureReason: FailureReason | null;
 }
 
-export interface NewTask {
+/** What a valid submit body asks for (`validateSubmit` reads it, the task keeps it). */
+export interface TaskRequest {
   model: GrokModel;
   input: Record<string, unknown>;
   prompt: string;
@@ -15,6 +16,9 @@ export interface NewTask {
   ratio: string | undefined;
   resolution: string | undefined;
   callBackUrl: string | undefined;
+}
+
+export interface NewTask extends TaskRequest {
   /** False when a private callBackUrl is accepted but its webhook must be skipped. */
   deliverWebhook: boolean;
   latencyMs: number;
@@ -44,7 +48,7 @@ export interface TaskStoreHooks {
 const WALK: readonly TaskStatus[] = ["PENDING", "PROCESSING", "SUBMITTED"];
 const TERMINAL = new Set<TaskStatus>(["SUCCESS", "FAILURE", "TIMEOUT", "CANCELLED"]);
 
-export function isTerminal(status: TaskStatus): boolean {
+function isTerminal(status: TaskStatus): boolean {
   return TERMINAL.has(status);
 }
 
@@ -141,6 +145,6 @@ export function taskData(task: Task, cdnUrl: string): TaskData {
   };
 }
 
-export function imageUrl(cdnUrl: string, taskId: string, index: number): string {
+function imageUrl(cdnUrl: string, taskId: string, index: number): string {
   return `${cdnUrl}/images/${taskId}/image-${index}.jpg`;
 }

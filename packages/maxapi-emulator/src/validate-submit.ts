@@ -1,3 +1,4 @@
+import type { TaskRequest } from "./task-store.js";
 import type { GrokModel } from "./types.js";
 
 const MAX_N: Readonly<Record<GrokModel, number>> = {
@@ -11,13 +12,7 @@ const RESOLUTIONS = new Set(["720p", "1080p"]);
 /** A submit body that passed the structural checks. */
 export interface ValidSubmit {
   ok: true;
-  model: GrokModel;
-  input: Record<string, unknown>;
-  prompt: string;
-  n: number;
-  ratio: string | undefined;
-  resolution: string | undefined;
-  callBackUrl: string | undefined;
+  request: TaskRequest;
   /** A per-model parameter problem; whether it is a 400 or a FAILURE is the server's `invalidParameters` choice. */
   invalidParameter: string | undefined;
 }
@@ -57,13 +52,15 @@ export function validateSubmit(body: unknown): ValidSubmit | InvalidSubmit {
   const n = typeof rawN === "number" && Number.isInteger(rawN) ? rawN : Number.NaN;
   return {
     ok: true,
-    model,
-    input,
-    prompt,
-    n: Number.isNaN(n) ? 1 : n,
-    ratio,
-    resolution,
-    callBackUrl: callBackUrl as string | undefined,
+    request: {
+      model,
+      input,
+      prompt,
+      n: Number.isNaN(n) ? 1 : n,
+      ratio,
+      resolution,
+      callBackUrl: callBackUrl as string | undefined,
+    },
     invalidParameter: perModelProblem(model, input, n),
   };
 }

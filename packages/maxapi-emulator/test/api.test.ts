@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Emulator, startEmulator } from "../src/index.js";
-import { call, LITE, PRO, STANDARD, settle, submit, submitOk } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { startEmulator } from "../src/index.js";
+import { call, LITE, PRO, STANDARD, settle, startSharedEmulator, submit, submitOk } from "./helpers.js";
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-let emulator: Emulator;
-beforeAll(async () => {
-  emulator = await startEmulator({ latencyMs: 60, imageScale: 0.1 });
-});
-afterAll(() => emulator.close());
-beforeEach(() => {
-  emulator.reset();
-  emulator.configure({ latencyMs: 60, invalidParameters: "reject", cancellable: "pending" });
-});
+const emulator = await startSharedEmulator({ latencyMs: 60, imageScale: 0.1 }, (shared) =>
+  shared.configure({ latencyMs: 60, invalidParameters: "reject", cancellable: "pending" }),
+);
 
 describe("auth", () => {
   it.each([

@@ -1,19 +1,15 @@
 import sharp from "sharp";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Emulator, startEmulator } from "../src/index.js";
-import { LITE, PRO, STANDARD, settle, submitOk } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { LITE, PRO, STANDARD, settle, startSharedEmulator, submitOk } from "./helpers.js";
 
 let clock = Date.now();
-let emulator: Emulator;
-beforeAll(async () => {
-  emulator = await startEmulator({ latencyMs: 15, imageScale: 0.25, now: () => clock });
-});
-afterAll(() => emulator.close());
-beforeEach(() => {
-  emulator.reset();
-  emulator.configure({ imageScale: 0.25, expiredStatus: 410, urlTtlMs: 7 * 24 * 3600_000 });
-  clock = Date.now();
-});
+const emulator = await startSharedEmulator(
+  { latencyMs: 15, imageScale: 0.25, now: () => clock },
+  (shared) => {
+    shared.configure({ imageScale: 0.25, expiredStatus: 410, urlTtlMs: 7 * 24 * 3600_000 });
+    clock = Date.now();
+  },
+);
 
 async function urlsFor(input: Record<string, unknown>, model = LITE): Promise<string[]> {
   const { data } = await settle(emulator, await submitOk(emulator, input, model));

@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Emulator, startEmulator } from "../src/index.js";
-import { call, LITE, PRO, STANDARD, settle, submit, submitOk } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { call, LITE, PRO, STANDARD, settle, startSharedEmulator, submit, submitOk } from "./helpers.js";
 
-let emulator: Emulator;
-beforeAll(async () => {
-  emulator = await startEmulator({
-    latencyMs: 15,
-    imageScale: 0.1,
-    faults: [{ phase: "submit", prompt: "blocked", fault: { type: "moderation" } }],
-  });
+const emulator = await startSharedEmulator({
+  latencyMs: 15,
+  imageScale: 0.1,
+  faults: [{ phase: "submit", prompt: "blocked", fault: { type: "moderation" } }],
 });
-afterAll(() => emulator.close());
-beforeEach(() => emulator.reset());
 
 describe("counters", () => {
   it("count submits, tasks, queries, cancels and downloads live", async () => {

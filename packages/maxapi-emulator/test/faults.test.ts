@@ -1,18 +1,12 @@
 import { request } from "node:http";
 import sharp from "sharp";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Emulator, MODERATION_CATEGORIES, startEmulator } from "../src/index.js";
-import { AUTH, call, LITE, settle, submit, submitOk } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { MODERATION_CATEGORIES } from "../src/index.js";
+import { AUTH, call, LITE, settle, startSharedEmulator, submit, submitOk } from "./helpers.js";
 
-let emulator: Emulator;
-beforeAll(async () => {
-  emulator = await startEmulator({ latencyMs: 15, imageScale: 0.1 });
-});
-afterAll(() => emulator.close());
-beforeEach(() => {
-  emulator.reset();
-  emulator.clearFaults();
-});
+const emulator = await startSharedEmulator({ latencyMs: 15, imageScale: 0.1 }, (shared) =>
+  shared.clearFaults(),
+);
 
 /** A raw request, so a dropped or truncated response is seen as it is and not smoothed over by a client. */
 function raw(url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) {

@@ -2,12 +2,30 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Emulator, TaskData } from "../src/index.js";
+import { afterAll, beforeEach } from "vitest";
+import { type Emulator, type EmulatorOptions, startEmulator, type TaskData } from "../src/index.js";
 
 export const LITE = "grok-imagine/text-to-image-lite";
 export const STANDARD = "grok-imagine/text-to-image-standard";
 export const PRO = "grok-imagine/text-to-image-pro";
 export const AUTH = { authorization: "Bearer test-key" };
+
+/**
+ * Starts one emulator for a whole test file (`const emulator = await startSharedEmulator(...)` at top level), closes
+ * it after the file, and before each test resets it, then runs `beforeEachTest` to undo what earlier tests changed.
+ */
+export async function startSharedEmulator(
+  options: EmulatorOptions,
+  beforeEachTest?: (emulator: Emulator) => void,
+): Promise<Emulator> {
+  const emulator = await startEmulator(options);
+  afterAll(() => emulator.close());
+  beforeEach(() => {
+    emulator.reset();
+    beforeEachTest?.(emulator);
+  });
+  return emulator;
+}
 
 export interface Reply {
   status: number;

@@ -1,7 +1,8 @@
 /**
  * One error class for everything grok-image reports to a user. Callers branch on `code`, never on `message`.
  * Messages follow Astro's style: what happened and why; `hint` says what to do. The API key never reaches
- * an error: nothing here ever receives it, and `redact()` is applied to anything echoed from a request.
+ * an error: nothing here ever receives it, and `redact()` below is applied to anything that could echo it (an API
+ * answer's message, a user option holding a pasted key).
  */
 
 const BRAND = Symbol.for("grok-image.error");
@@ -84,6 +85,11 @@ export class GrokImageError extends Error {
 }
 
 export const isGrokImageError = GrokImageError.isInstance;
+
+/** Replaces every occurrence of `secret` in `text` with `[redacted]`; an empty secret changes nothing. */
+export function redact(text: string, secret: string): string {
+  return secret.length > 0 ? text.replaceAll(secret, "[redacted]") : text;
+}
 
 /**
  * The message a user reads: the message, where it came from, and the hint. Used by the Vite and Astro adapters

@@ -39,7 +39,7 @@ function valueAt(flat: Flat, index: unknown, path: readonly unknown[]): unknown 
  * `grok:` value would stay a string and fail later as a remote image without dimensions. Anything this does not
  * recognise (another layout of the store) yields no findings rather than a false failure.
  */
-export function findDirectiveFields(dataStore: string): DirectiveField[] {
+function findDirectiveFields(dataStore: string): DirectiveField[] {
   let flat: unknown;
   try {
     flat = JSON.parse(dataStore);

@@ -16,20 +16,14 @@ function prepend(options: Record<string, unknown>, key: string, plugin: unknown)
  * Adds the `grok:` image rewrite to the configured Markdown processor, in place. Astro keeps the processor object's
  * identity through config validation precisely so integrations can extend `processor.options`, and `@astrojs/mdx`
  * (with its default `extendMarkdownConfig`) renders `.mdx` with the same object, so one change covers both.
- * Returns whether the processor was recognised.
  */
-export function addMarkdownPlugins(processor: Processor, logger: AstroIntegrationLogger): boolean {
+export function addMarkdownPlugins(processor: Processor, logger: AstroIntegrationLogger): void {
   const options = processor.options as Record<string, unknown>;
-  if (processor.name === "satteri") {
-    prepend(options, "mdastPlugins", satteriGrokImages);
-    return true;
+  if (processor.name === "satteri") prepend(options, "mdastPlugins", satteriGrokImages);
+  else if (processor.name === "unified") prepend(options, "remarkPlugins", remarkGrokImages);
+  else {
+    logger.warn(
+      `The Markdown processor "${processor.name}" is not one astro-grok-image knows, so \`![](grok:...)\` images in Markdown stay as written. Import the image in a component instead: import img from "grok:...".`,
+    );
   }
-  if (processor.name === "unified") {
-    prepend(options, "remarkPlugins", remarkGrokImages);
-    return true;
-  }
-  logger.warn(
-    `The Markdown processor "${processor.name}" is not one astro-grok-image knows, so \`![](grok:...)\` images in Markdown stay as written. Import the image in a component instead: import img from "grok:...".`,
-  );
-  return false;
 }

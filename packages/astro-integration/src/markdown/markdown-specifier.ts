@@ -15,10 +15,10 @@
  */
 
 /** Prefix of the bare specifiers the Markdown plugins write. Scoped-package shaped, so nothing parses it as a URL. */
-export const MARKDOWN_SPECIFIER_PREFIX = "@grok-image/markdown/";
+const MARKDOWN_SPECIFIER_PREFIX = "@grok-image/markdown/";
 
 /** The image extension every specifier ends with (see above); any of Astro's `VALID_INPUT_FORMATS` but `svg`. */
-export const MARKDOWN_SPECIFIER_EXTENSION = ".webp";
+const MARKDOWN_SPECIFIER_EXTENSION = ".webp";
 
 const DIRECTIVE_PREFIX = "grok:";
 

@@ -10,11 +10,6 @@ export class DeadlineReached extends Error {
   }
 }
 
-/** Replaces every occurrence of the secret. Applied to anything the server echoes back into a message. */
-export function redact(text: string, secret: string): string {
-  return secret.length > 0 ? text.split(secret).join("[redacted]") : text;
-}
-
 /** A URL fit for a message: no user info, no query string (signed CDN URLs carry tokens there). */
 export function describeUrl(url: string | URL): string {
   try {

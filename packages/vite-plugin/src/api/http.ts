@@ -1,5 +1,5 @@
 import { type Dispatcher, request } from "undici";
-import { GrokImageError } from "../errors.js";
+import { GrokImageError, redact } from "../errors.js";
 import {
   abortedError,
   authError,
@@ -8,7 +8,6 @@ import {
   forLabel,
   isModerationRefusal,
   moderationRefusal,
-  redact,
 } from "./api-errors.js";
 import {
   AttemptFailure,
@@ -188,7 +187,8 @@ async function attempt(ctx: ApiContext, call: ApiCall, url: URL): Promise<unknow
  * when the request provably never left, because the API has no idempotency key to make a second send safe.
  */
 function transportFailure(call: ApiCall, what: string, error: unknown): AttemptFailure {
-  const code = networkCode(error) ?? (error as { code?: string } | null)?.code ?? "unknown error";
+  const network = networkCode(error);
+  const code = network ?? (error as { code?: string } | null)?.code ?? "unknown error";
   if (call.phase === "submit" && !wasNeverSent(error)) {
     return new AttemptFailure(
       new GrokImageError(
@@ -202,14 +202,13 @@ function transportFailure(call: ApiCall, what: string, error: unknown): AttemptF
       false,
     );
   }
-  const retryable = networkCode(error) !== undefined;
   return new AttemptFailure(
     new GrokImageError("GROK_HTTP_ERROR", `${what} failed: ${code}.`, {
       cause: error,
       taskId: call.taskId,
       hint: "Check the network connection and that `baseUrl` is reachable.",
     }),
-    retryable,
+    network !== undefined,
   );
 }
 

@@ -5,8 +5,6 @@ import type { PollGroup } from "./poll-group.js";
 import { PollPlan, type PollSchedule } from "./poll-schedule.js";
 import { type TaskInfo, TERMINAL_STATUSES } from "./task-info.js";
 
-export { DEFAULT_POLL, type PollSchedule } from "./poll-schedule.js";
-
 export interface WaitOptions {
   /** Epoch milliseconds after which the wait fails with GROK_TIMEOUT. */
   deadline: number;

@@ -14,10 +14,6 @@ import { type VariantMeta, VariantStore } from "./variant-store.js";
 import { type VerifyReport, verifyCache } from "./verify-cache.js";
 import { sweepStaleTemps, writeFileAtomic } from "./write-file-atomic.js";
 
-export type { PendingRecord } from "./pending-journal.js";
-export type { VariantMeta } from "./variant-store.js";
-export type { VerifyProblem, VerifyReport } from "./verify-cache.js";
-
 /** The `.grok-images/` directory. Every method is safe to call from several processes sharing the directory. */
 export interface ImageCache {
   /** Absolute path of the cache directory. */

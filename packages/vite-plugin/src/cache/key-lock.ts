@@ -184,12 +184,15 @@ export async function sweepStaleLockGraves(locksDir: string, maxAgeMs = 60_000):
   }
 }
 
+/** The error of a wait for a lock (in this process or across processes) that `signal` stopped. */
+export function lockWaitAborted(signal: AbortSignal, label: string): GrokImageError {
+  return new GrokImageError("GROK_ABORTED", `Stopped waiting for the cache lock of ${label}: aborted.`, {
+    cause: signal.reason,
+  });
+}
+
 function throwIfAborted(signal: AbortSignal | undefined, label: string): void {
-  if (signal?.aborted) {
-    throw new GrokImageError("GROK_ABORTED", `Stopped waiting for the cache lock of ${label}: aborted.`, {
-      cause: signal.reason,
-    });
-  }
+  if (signal?.aborted) throw lockWaitAborted(signal, label);
 }
 
 async function sleepOrAbort(ms: number, signal: AbortSignal | undefined, label: string): Promise<void> {

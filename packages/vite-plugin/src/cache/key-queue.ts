@@ -1,4 +1,4 @@
-import { GrokImageError } from "../errors.js";
+import { lockWaitAborted } from "./key-lock.js";
 
 /**
  * The in-process half of `withKeyLock`: per key, callers run one after the other, in call order. The map
@@ -30,27 +30,17 @@ export class KeyQueue {
 
 async function untilSettledOrAborted(previous: Promise<void>, signal: AbortSignal | undefined, key: string) {
   if (!signal) return previous;
-  if (signal.aborted) throw abortedWaiting(signal, key);
+  if (signal.aborted) throw lockWaitAborted(signal, `generation ${key}`);
   let onAbort: (() => void) | undefined;
   try {
     await Promise.race([
       previous,
       new Promise<never>((_, reject) => {
-        onAbort = () => reject(abortedWaiting(signal, key));
+        onAbort = () => reject(lockWaitAborted(signal, `generation ${key}`));
         signal.addEventListener("abort", onAbort, { once: true });
       }),
     ]);
   } finally {
     if (onAbort) signal.removeEventListener("abort", onAbort);
   }
-}
-
-function abortedWaiting(signal: AbortSignal, key: string): GrokImageError {
-  return new GrokImageError(
-    "GROK_ABORTED",
-    `Stopped waiting for the cache lock of generation ${key}: aborted.`,
-    {
-      cause: signal.reason,
-    },
-  );
 }

@@ -4,10 +4,10 @@ import { basename, dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** Suffix of every temp file, so `sweepStaleTemps` can find leftovers of a killed process. */
-export const TEMP_SUFFIX = ".tmp";
+const TEMP_SUFFIX = ".tmp";
 
 /** Temp files older than this belong to a dead writer (no write takes an hour). */
-export const STALE_TEMP_MS = 60 * 60 * 1000;
+const STALE_TEMP_MS = 60 * 60 * 1000;
 
 let counter = 0;
 

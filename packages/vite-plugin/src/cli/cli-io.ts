@@ -1,4 +1,4 @@
-import { formatError, GrokImageError } from "../errors.js";
+import { formatError, GrokImageError, redact } from "../errors.js";
 
 /** Where a command writes. `process.stdout` and `process.stderr` fit; tests pass collectors. */
 export interface OutputStream {
@@ -50,13 +50,9 @@ const guardedSecrets = new WeakMap<CliIO, Set<string>>();
  */
 export function guardIo(io: CliIO): CliIO {
   const secrets = new Set<string>();
-  const redact = (chunk: string) => {
-    let text = chunk;
-    for (const secret of secrets) text = text.replaceAll(secret, "[redacted]");
-    return text;
-  };
+  const redactAll = (chunk: string) => [...secrets].reduce(redact, chunk);
   const guard = (stream: OutputStream): OutputStream => ({
-    write: (chunk: string) => stream.write(redact(chunk)),
+    write: (chunk: string) => stream.write(redactAll(chunk)),
     isTTY: stream.isTTY,
     columns: stream.columns,
   });

@@ -3,8 +3,8 @@ import path from "node:path";
 import sharp from "sharp";
 import type { ImageCache } from "../cache/image-cache.js";
 import { estimateCost, tierOfModel } from "../directive/models.js";
-import { runPool } from "../engine/limiter.js";
 import { GrokImageError } from "../errors.js";
+import { runPool } from "../shared/limiter.js";
 import type { ManifestEntry, OriginalRecord } from "../types.js";
 import { type CliIO, EXIT, formatBytes, guardIo, reportError } from "./cli-io.js";
 import { type GalleryCard, type GalleryImage, renderGallery } from "./gallery-html.js";
@@ -25,7 +25,7 @@ export interface GalleryArgs extends ProjectArgs {
  * Written beside the sources, not inside the cache: the cache holds only data meant to be committed, and a page
  * of inline thumbnails is a review artefact that changes on every run.
  */
-export const DEFAULT_GALLERY_FILE = "grok-gallery.html";
+const DEFAULT_GALLERY_FILE = "grok-gallery.html";
 /** Thumbnail bounding box: sharp on a contact sheet, small enough that thousands of images stay one file. */
 const THUMB_SIZE = 360;
 /** Originals decoded at once: bounds memory on big caches. */

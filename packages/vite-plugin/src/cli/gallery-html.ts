@@ -1,4 +1,5 @@
 import { formatUsd } from "../engine/format-event.js";
+import { escapeHtml } from "../shared/escape-html.js";
 import type { ManifestEntry } from "../types.js";
 
 /** One image of a gallery card. */
@@ -28,16 +29,6 @@ export interface GalleryPage {
   cacheDir: string;
   generatedAt: string;
   cards: GalleryCard[];
-}
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text
-    .replaceAll("&", "&amp;")
-    .replaceAll("<", "&lt;")
-    .replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;")
-    .replaceAll("'", "&#39;");
 }
 
 const STYLE = `

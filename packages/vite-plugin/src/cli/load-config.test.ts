@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, PRICE_PER_IMAGE_USD, startEmulator } from "../../../maxapi-emulator/src/index.js";
-import type { CliIO } from "./cli-io.js";
+import { captureIo } from "./__test__/capture-io.js";
 import { ASTRO_INTEGRATION_NAME, VITE_PLUGIN_NAME } from "./load-config.js";
 import { runCli } from "./run-cli.js";
 import type { ScanReport } from "./scan-command.js";
@@ -20,35 +20,7 @@ let emulator: Emulator;
 let root: string;
 const printed: string[] = [];
 
-function capture(env: NodeJS.ProcessEnv = {}) {
-  let out = "";
-  let err = "";
-  const io: CliIO = {
-    stdout: {
-      write: (s: string) => {
-        printed.push(s);
-        out += s;
-      },
-    },
-    stderr: {
-      write: (s: string) => {
-        printed.push(s);
-        err += s;
-      },
-    },
-    env,
-    cwd: root,
-  };
-  return {
-    io,
-    get out() {
-      return out;
-    },
-    get err() {
-      return err;
-    },
-  };
-}
+const capture = (env: NodeJS.ProcessEnv = {}) => captureIo(root, env, (chunk) => printed.push(chunk));
 
 async function scan(...flags: string[]): Promise<{ report: ScanReport; err: string }> {
   const c = capture();

@@ -6,7 +6,7 @@ import type { GrokImageOptions } from "../types.js";
 import type { GrokImagePluginApi } from "../vite/plugin.js";
 
 /** Vite's own search order. */
-export const VITE_CONFIG_FILES = [
+const VITE_CONFIG_FILES = [
   "vite.config.js",
   "vite.config.mjs",
   "vite.config.ts",
@@ -16,7 +16,7 @@ export const VITE_CONFIG_FILES = [
 ] as const;
 
 /** Astro's own search order. */
-export const ASTRO_CONFIG_FILES = [
+const ASTRO_CONFIG_FILES = [
   "astro.config.mjs",
   "astro.config.js",
   "astro.config.ts",

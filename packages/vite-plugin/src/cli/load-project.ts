@@ -8,7 +8,7 @@ import { scanTree } from "../directive/scan-source.js";
 import type { DirectiveUse } from "../engine/engine-types.js";
 import { GrokImageError } from "../errors.js";
 import { resolveOptions } from "../options/resolve-options.js";
-import type { Directive, GrokImageOptions, ResolvedOptions, Tier } from "../types.js";
+import type { GrokImageOptions, ResolvedOptions, Tier } from "../types.js";
 import { type CliIO, redactSecret } from "./cli-io.js";
 import {
   configKind,
@@ -178,12 +178,10 @@ function overrides(fromConfig: GrokImageOptions, fromFlags: GrokImageOptions, ro
   return notes;
 }
 
-/** Defaults a directive falls back to, as the plugin passes them. */
-export function directiveDefaults(options: ResolvedOptions, tier: Tier = options.tier) {
-  return { tier, format: options.format, quality: options.quality };
-}
-
-/** Every directive under the root, parsed with the resolved defaults; bad ones are collected, not thrown. */
+/**
+ * Every directive under the root, parsed with the resolved defaults exactly as the plugin parses them; bad ones
+ * are collected, not thrown.
+ */
 export async function scanProject(
   options: ResolvedOptions,
   ignore: readonly string[] = [],
@@ -195,8 +193,7 @@ export async function scanProject(
   for (const { raw, file, index } of found) {
     const line = lines(file, index);
     try {
-      const directive: Directive = parseDirective(raw, directiveDefaults(options));
-      uses.push({ directive, importer: file, line });
+      uses.push({ directive: parseDirective(raw, options), importer: file, line });
     } catch (error) {
       if (!GrokImageError.isInstance(error)) throw error;
       error.importer ??= file;

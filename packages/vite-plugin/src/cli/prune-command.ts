@@ -81,7 +81,7 @@ export async function pruneCommand(args: PruneArgs, rawIo: CliIO): Promise<numbe
 }
 
 /** Everything a prune would remove; reads sizes but changes nothing. */
-export async function planPrune(
+async function planPrune(
   cache: ImageCache,
   options: ResolvedOptions,
   raws: readonly string[],

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../../../maxapi-emulator/src/index.js";
-import type { CliIO } from "./cli-io.js";
+import { captureIo } from "./__test__/capture-io.js";
 import { runCli } from "./run-cli.js";
 
 const run = promisify(execFile);
@@ -18,25 +18,8 @@ const repoDir = path.resolve(packageDir, "../..");
 let emulator: Emulator;
 let root: string;
 
-function capture(env: NodeJS.ProcessEnv = { MAXAPI_KEY: KEY, MAXAPI_BASE_URL: emulator.url }) {
-  let out = "";
-  let err = "";
-  const io: CliIO = {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env,
-    cwd: root,
-  };
-  return {
-    io,
-    get out() {
-      return out;
-    },
-    get err() {
-      return err;
-    },
-  };
-}
+const capture = (env: NodeJS.ProcessEnv = { MAXAPI_KEY: KEY, MAXAPI_BASE_URL: emulator.url }) =>
+  captureIo(root, env);
 
 beforeAll(async () => {
   emulator = await startEmulator({ apiKeys: [KEY], latencyMs: 20, imageScale: 0.2 });

@@ -25,6 +25,7 @@ function configFlag(value: unknown): string | false | undefined {
   return value === true || value === undefined ? undefined : text(value);
 }
 
+/** The arguments every command shares; flags a command does not define arrive undefined. */
 function project(root: string | undefined, flags: Flags) {
   return {
     root,
@@ -32,8 +33,12 @@ function project(root: string | undefined, flags: Flags) {
     tier: text(flags.tier),
     ignore: list(flags.ignore),
     config: configFlag(flags.config),
+    json: flags.json === true,
   };
 }
+
+const TIER_HELP = "Default tier of directives without ?tier= (default: the config's tier, else lite)";
+const IGNORE_HELP = "Skip files or folders matching the glob (repeatable)";
 
 function version(): string {
   // dist/cli/ and src/cli/ are both two levels below the package root.
@@ -71,24 +76,16 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       "scan [root]",
       "List the grok: directives of the source tree, cached or missing, and what the misses cost",
     )
-    .option(
-      "--tier <tier>",
-      "Default tier of directives without ?tier= (default: the config's tier, else lite)",
-      str,
-    )
-    .option("--ignore <glob>", "Skip files or folders matching the glob (repeatable)", str)
+    .option("--tier <tier>", TIER_HELP, str)
+    .option("--ignore <glob>", IGNORE_HELP, str)
     .option("--json", "Print a JSON report")
     .action((root: string | undefined, flags: Flags) => {
-      run = () => scanCommand({ ...project(root, flags), json: flags.json === true }, io);
+      run = () => scanCommand(project(root, flags), io);
     });
 
   cli
     .command("generate [root]", "Generate every cache miss ahead of a build (the paid step)")
-    .option(
-      "--tier <tier>",
-      "Default tier of directives without ?tier= (default: the config's tier, else lite)",
-      str,
-    )
+    .option("--tier <tier>", TIER_HELP, str)
     .option("--mode <mode>", "generate, frozen or placeholder (default: generate)", str)
     .option("--concurrency <n>", "Tasks in flight at once (default: 8)", str)
     .option(
@@ -96,7 +93,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       "Refuse to start when the misses would cost more (default: GROK_IMAGE_MAX_COST)",
       str,
     )
-    .option("--ignore <glob>", "Skip files or folders matching the glob (repeatable)", str)
+    .option("--ignore <glob>", IGNORE_HELP, str)
     .option("--json", "Print a JSON result")
     .action((root: string | undefined, flags: Flags) => {
       run = () =>
@@ -106,7 +103,6 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
             mode: text(flags.mode),
             concurrency: text(flags.concurrency),
             maxCost: text(flags.maxCost),
-            json: flags.json === true,
           },
           io,
         );
@@ -116,29 +112,19 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .command("verify [root]", "Check every cache file against its hash")
     .option("--json", "Print a JSON report")
     .action((root: string | undefined, flags: Flags) => {
-      run = () =>
-        verifyCommand(
-          {
-            root,
-            cacheDir: text(flags.cacheDir),
-            config: configFlag(flags.config),
-            json: flags.json === true,
-          },
-          io,
-        );
+      run = () => verifyCommand(project(root, flags), io);
     });
 
   cli
     .command("prune [root]", "Remove cache entries no directive uses any more")
     .option("--dry-run", "List what would be removed, remove nothing")
     .option("--force", "Prune even when directives fail to parse or none are found")
-    .option("--ignore <glob>", "Skip files or folders matching the glob (repeatable)", str)
+    .option("--ignore <glob>", IGNORE_HELP, str)
     .option("--json", "Print a JSON report")
     .action((root: string | undefined, flags: Flags) => {
-      const args = project(root, flags);
       run = () =>
         pruneCommand(
-          { ...args, dryRun: flags.dryRun === true, force: flags.force === true, json: flags.json === true },
+          { ...project(root, flags), dryRun: flags.dryRun === true, force: flags.force === true },
           io,
         );
     });
@@ -151,7 +137,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       "Default tier of directives without ?tier= (to show where each image is used)",
       str,
     )
-    .option("--ignore <glob>", "Skip files or folders matching the glob (repeatable)", str)
+    .option("--ignore <glob>", IGNORE_HELP, str)
     .action((root: string | undefined, flags: Flags) => {
       run = () => galleryCommand({ ...project(root, flags), out: text(flags.out) }, io);
     });

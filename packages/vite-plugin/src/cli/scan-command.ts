@@ -85,7 +85,7 @@ export async function scanCommand(args: ScanArgs, rawIo: CliIO): Promise<number>
   }
 }
 
-export async function buildScanReport(args: ProjectArgs, io: CliIO): Promise<ScanReport> {
+async function buildScanReport(args: ProjectArgs, io: CliIO): Promise<ScanReport> {
   const options = await resolveCliOptions(args, io);
   const { uses, errors } = await scanProject(options, args.ignore);
   const cache = await openExistingCache(options);

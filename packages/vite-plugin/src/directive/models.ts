@@ -20,6 +20,8 @@ export interface TierSpec {
  * 10.1, unverified), so they live here only, and growing the list is a one-line change. Lite rejects both
  * parameters upstream: its orientation follows the prompt.
  */
+const LISTED_SIZES = { ratios: ["1:1", "16:9", "9:16"], resolutions: ["720p", "1080p"] } as const;
+
 export const TIERS = {
   lite: {
     model: "grok-imagine/text-to-image-lite",
@@ -34,16 +36,14 @@ export const TIERS = {
     pricePerImage: 0.0012,
     minN: 1,
     maxN: 10,
-    ratios: ["1:1", "16:9", "9:16"],
-    resolutions: ["720p", "1080p"],
+    ...LISTED_SIZES,
   },
   pro: {
     model: "grok-imagine/text-to-image-pro",
     pricePerImage: 0.0015,
     minN: 1,
     maxN: 10,
-    ratios: ["1:1", "16:9", "9:16"],
-    resolutions: ["720p", "1080p"],
+    ...LISTED_SIZES,
   },
 } as const satisfies Record<Tier, TierSpec>;
 
@@ -51,10 +51,6 @@ export const TIER_NAMES = Object.keys(TIERS) as readonly Tier[];
 
 export function isTier(value: unknown): value is Tier {
   return typeof value === "string" && Object.hasOwn(TIERS, value);
-}
-
-export function tierSpec(tier: Tier): TierSpec {
-  return TIERS[tier];
 }
 
 /** The tier of a model id, or `undefined` for a model this package does not know (e.g. an old manifest entry). */

@@ -20,8 +20,8 @@ import { isTier, TIER_NAMES, TIERS } from "./models.js";
 
 export const DIRECTIVE_PREFIX = "grok:";
 export const OUTPUT_FORMATS = ["webp", "avif", "jpeg", "png"] as const satisfies readonly OutputFormat[];
-export const FITS = ["cover", "contain", "inside", "outside", "fill"] as const satisfies readonly Fit[];
-export const DIRECTIVE_PARAMS = [
+const FITS = ["cover", "contain", "inside", "outside", "fill"] as const satisfies readonly Fit[];
+const DIRECTIVE_PARAMS = [
   "tier",
   "n",
   "ratio",
@@ -185,13 +185,11 @@ function parseListed(
   tierIsDefault: boolean,
 ): string | null {
   if (value === undefined) return null;
-  const accepted = name === "ratio" ? TIERS[tier].ratios : TIERS[tier].resolutions;
+  const listed = (t: Tier): readonly string[] => TIERS[t][name === "ratio" ? "ratios" : "resolutions"];
+  const accepted = listed(tier);
   if (accepted.length === 0) {
-    const others = TIER_NAMES.filter(
-      (t) => (name === "ratio" ? TIERS[t].ratios : TIERS[t].resolutions).length,
-    );
-    const sample = others.length ? TIERS[others[0] as Tier] : undefined;
-    const otherValues = sample ? (name === "ratio" ? sample.ratios : sample.resolutions) : [];
+    const others = TIER_NAMES.filter((t) => listed(t).length > 0);
+    const otherValues = others[0] === undefined ? [] : listed(others[0]);
     throw badDirective(
       raw,
       `the ${tier} tier${tierIsDefault ? " (the default tier)" : ""} does not accept "${name}": Grok Imagine ${tier} ` +

@@ -1,5 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { createLimiter } from "../shared/limiter.js";
 import { DIRECTIVE_PREFIX } from "./parse-directive.js";
 
 /*
@@ -165,6 +166,7 @@ const SCRIPT_EXTENSIONS = [
 ];
 const MARKDOWN_EXTENSIONS = [".md", ".markdown"];
 const SKIPPED_DIRS = new Set(["node_modules", "dist"]);
+const MAX_OPEN_FILES = 64;
 
 /** The syntaxes a file may hold, by extension; `undefined` for files the scan ignores. */
 export function languageOf(file: string): SourceLanguage | undefined {
@@ -209,18 +211,15 @@ async function listSourceFiles(root: string, options: ScanTreeOptions): Promise<
 export async function scanTree(root: string, options: ScanTreeOptions = {}): Promise<ScannedDirective[]> {
   const absRoot = path.resolve(root);
   const files = await listSourceFiles(absRoot, options);
-  const results: ScannedDirective[][] = [];
-  // Bounded batches keep open file handles well under the usual ulimit on big trees.
-  for (let i = 0; i < files.length; i += 64) {
-    const batch = files.slice(i, i + 64);
-    results.push(
-      ...(await Promise.all(
-        batch.map(async (file) => {
-          const code = await readFile(file, "utf8");
-          return findDirectives(code, languageOf(file)).map((d) => ({ ...d, file }));
-        }),
-      )),
-    );
-  }
+  // A bound on concurrent reads keeps open file handles well under the usual ulimit on big trees.
+  const limit = createLimiter(MAX_OPEN_FILES);
+  const results = await Promise.all(
+    files.map((file) =>
+      limit(async () => {
+        const code = await readFile(file, "utf8");
+        return findDirectives(code, languageOf(file)).map((d) => ({ ...d, file }));
+      }),
+    ),
+  );
   return results.flat();
 }

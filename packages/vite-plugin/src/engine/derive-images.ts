@@ -1,9 +1,10 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { ImageCache } from "../cache/image-cache.js";
+import { type VariantMeta, VariantStore } from "../cache/variant-store.js";
 import { writeFileAtomic } from "../cache/write-file-atomic.js";
 import { GrokImageError } from "../errors.js";
-import { deriveVariant } from "../image/derive-variant.js";
+import { type DerivedVariant, deriveVariant } from "../image/derive-variant.js";
 import { renderPlaceholderImage } from "../image/placeholder.js";
 import { variantName } from "../image/variant-name.js";
 import type { Directive, ManifestEntry, OriginalRecord, ResolvedOptions } from "../types.js";
@@ -50,8 +51,11 @@ function deriveOne(
 ): Promise<ReadyImage> {
   const { transform } = directive;
   // The provenance text is part of the name: byte-identical originals of two prompts must not share one XMP.
-  const provenance = options.provenance ? { model: entry.model, prompt: entry.prompt } : false;
-  const name = variantName(original.sha256, transform, { provenance, placeholder: options.placeholder });
+  const provenance = options.provenance ? { model: entry.model, prompt: entry.prompt } : null;
+  const name = variantName(original.sha256, transform, {
+    provenance: provenance ?? false,
+    placeholder: options.placeholder,
+  });
   const ready = (meta: { width: number; height: number; placeholder?: string | undefined }): ReadyImage => ({
     file: cache.variantPath(name, transform.format),
     width: meta.width,
@@ -67,20 +71,21 @@ function deriveOne(
     const known = await cache.readVariantMeta(name);
     if (known) return ready(known);
     const bytes = await cache.readOriginal(original);
-    const derived = await deriveVariant(bytes, transform, {
-      provenance: options.provenance ? { model: entry.model, prompt: entry.prompt } : null,
-      placeholder: options.placeholder,
-    });
-    const meta = {
-      width: derived.width,
-      height: derived.height,
-      format: derived.format,
-      bytes: derived.data.length,
-      ...(derived.placeholder ? { placeholder: derived.placeholder } : {}),
-    };
+    const derived = await deriveVariant(bytes, transform, { provenance, placeholder: options.placeholder });
+    const meta = sidecarOf(derived);
     await cache.writeVariant(name, derived.data, meta);
     return ready(meta);
   });
+}
+
+function sidecarOf(derived: DerivedVariant): VariantMeta {
+  return {
+    width: derived.width,
+    height: derived.height,
+    format: derived.format,
+    bytes: derived.data.length,
+    ...(derived.placeholder ? { placeholder: derived.placeholder } : {}),
+  };
 }
 
 /**
@@ -92,39 +97,30 @@ export async function placeholderImages(
   directive: Directive,
   options: ResolvedOptions,
 ): Promise<ReadyImage[]> {
-  const dir = join(options.cacheDir, "placeholders");
-  await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, ".gitignore"), "*\n", { ifExists: "keep" });
+  const store = new VariantStore(join(options.cacheDir, "placeholders"));
   const { generation, transform } = directive;
   const name = variantName(directive.generationKey.slice(0, 64), transform, {
     provenance: false,
     placeholder: options.placeholder,
   });
-  const ext = transform.format === "jpeg" ? "jpg" : transform.format;
   return Promise.all(
     Array.from({ length: generation.n }, async (_, index): Promise<ReadyImage> => {
-      const file = join(dir, `${name}-${index}.${ext}`);
-      const sidecar = `${file}.json`;
-      let meta = await readFile(sidecar, "utf8").then(
-        (text) => JSON.parse(text) as PlaceholderMeta,
-        () => undefined,
-      );
+      const imageName = `${name}-${index}`;
+      let meta = await store.readMeta(imageName);
       if (!meta) {
+        // Only a render writes: reusing a placeholder reads its sidecar and stats its file.
+        await mkdir(store.dir, { recursive: true });
+        await writeFileAtomic(join(store.dir, ".gitignore"), "*\n", { ifExists: "keep" });
         const label = `${generation.prompt}${generation.n > 1 ? ` (${index + 1}/${generation.n})` : ""}`;
         const derived = await deriveVariant(await renderPlaceholderImage(label, transform), transform, {
           provenance: null,
           placeholder: options.placeholder,
         });
-        meta = {
-          width: derived.width,
-          height: derived.height,
-          ...(derived.placeholder ? { placeholder: derived.placeholder } : {}),
-        };
-        await writeFileAtomic(file, derived.data);
-        await writeFileAtomic(sidecar, JSON.stringify(meta));
+        meta = sidecarOf(derived);
+        await store.write(imageName, derived.data, meta);
       }
       return {
-        file,
+        file: store.path(imageName, transform.format),
         width: meta.width,
         height: meta.height,
         format: transform.format,
@@ -136,12 +132,6 @@ export async function placeholderImages(
       };
     }),
   );
-}
-
-interface PlaceholderMeta {
-  width: number;
-  height: number;
-  placeholder?: string;
 }
 
 /** Used by `images()` when an original fails its hash check and regeneration is not allowed. */

@@ -2,7 +2,7 @@ import path from "node:path";
 import { inspect } from "node:util";
 import { isTier, TIER_NAMES } from "../directive/models.js";
 import { OUTPUT_FORMATS, toOutputFormat } from "../directive/parse-directive.js";
-import { GrokImageError } from "../errors.js";
+import { GrokImageError, redact } from "../errors.js";
 import type { GrokImageOptions, Mode, ResolvedOptions } from "../types.js";
 import {
   badOption,
@@ -41,10 +41,10 @@ export const DEFAULTS = Object.freeze({
   >
 >);
 
-export const MODES = ["generate", "frozen", "placeholder"] as const satisfies readonly Mode[];
+const MODES = ["generate", "frozen", "placeholder"] as const satisfies readonly Mode[];
 
 /** Which option each environment variable feeds. An explicit option always wins over its variable. */
-export const ENV_VARS = {
+const ENV_VARS = {
   apiKey: "MAXAPI_KEY",
   baseUrl: "MAXAPI_BASE_URL",
   cacheDir: "GROK_IMAGE_CACHE_DIR",
@@ -137,8 +137,8 @@ export function resolveOptions(user: GrokImageOptions | undefined, context: Reso
 /** A key pasted into the wrong option would be echoed as a "bad value": take it out again. */
 function redactKey(error: GrokImageError, apiKey: string): GrokImageError {
   if (!error.message.includes(apiKey) && !error.hint?.includes(apiKey)) return error;
-  return new GrokImageError(error.code, error.message.replaceAll(apiKey, "[redacted]"), {
-    hint: error.hint?.replaceAll(apiKey, "[redacted]"),
+  return new GrokImageError(error.code, redact(error.message, apiKey), {
+    hint: error.hint === undefined ? undefined : redact(error.hint, apiKey),
   });
 }
 

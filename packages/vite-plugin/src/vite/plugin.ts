@@ -1,4 +1,4 @@
-import type { Logger, Plugin, ResolvedConfig, ViteDevServer } from "vite";
+import type { Logger, Plugin, ViteDevServer } from "vite";
 import { loadEnv } from "vite";
 import { isDirectiveId, parseDirective, stripViteQuery } from "../directive/parse-directive.js";
 import { type BudgetLedger, createLedger } from "../engine/budget.js";
@@ -53,7 +53,6 @@ export interface GrokImagePluginApi {
 
 /** What the plugin knows once Vite's config is resolved. */
 interface Context {
-  readonly config: ResolvedConfig;
   readonly options: ResolvedOptions;
   readonly logger: Logger;
   readonly command: "build" | "serve";
@@ -185,7 +184,7 @@ export function grokImage(
           fallbackWarning = isPreview ? undefined : message;
         },
       });
-      context = { config, options, logger: config.logger, command };
+      context = { options, logger: config.logger, command };
       // Vite and Astro resolve one config per environment before building any; a later build with this plugin
       // instance (a second `build()` call) resolves again after one finished, and gets a budget of its own.
       if (command === "build" && (!ledger || ledgerFinished)) {
@@ -276,7 +275,7 @@ export function grokImage(
     },
 
     configureServer(server: ViteDevServer) {
-      const { root } = need().options;
+      const { root, cacheDir } = need().options;
       server.middlewares.use(
         reviewMiddleware(() =>
           (engine?.statuses() ?? []).map((status) => ({
@@ -286,7 +285,7 @@ export function grokImage(
         ),
       );
       // Writing the cache (placeholders, variants) must never look like a source change to the watcher.
-      server.watcher.unwatch(need().options.cacheDir);
+      server.watcher.unwatch(cacheDir);
     },
 
     async closeBundle() {

@@ -1,5 +1,6 @@
 import type { DirectiveStatus } from "../engine/engine-types.js";
 import { formatUsd } from "../engine/format-event.js";
+import { escapeHtml } from "../shared/escape-html.js";
 
 /** The dev review page's path (SPEC section 8). */
 export const REVIEW_PATH = "/__grok-image/";
@@ -10,24 +11,11 @@ export interface ReviewRow {
   readonly imageUrls: readonly string[];
 }
 
-const ESCAPES: Readonly<Record<string, string>> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-/** Every value on the page comes from prompts and file paths, which users and APIs control: escape all of it. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
-}
-
 /** States that would cost money to turn into a real image. */
 const UNPAID = new Set<DirectiveStatus["state"]>(["missing", "placeholder", "failed"]);
 
 /** The cost of the misses, counting each generation once however many directives share it. */
-export function missCost(rows: readonly ReviewRow[]): number {
+function missCost(rows: readonly ReviewRow[]): number {
   const costs = new Map<string, number>();
   for (const { status } of rows) {
     if (UNPAID.has(status.state)) costs.set(status.generationKey, status.estimatedCostUsd);

@@ -9,7 +9,7 @@
  */
 
 /** `\0` marks the id as virtual, so Vite's fs, asset and dep-scan plugins leave it alone. */
-export const VIRTUAL_PREFIX = "\0grok-image:";
+const VIRTUAL_PREFIX = "\0grok-image:";
 
 /** A short, file-name-safe reminder of the prompt. */
 function slug(prompt: string): string {
