@@ -1,5 +1,5 @@
-import { mkdir, readFile, rm, stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
 import { GrokImageError } from "../errors.js";
 import { readImageInfo } from "../image/read-image-info.js";
 import type { ManifestEntry, OriginalRecord, OutputFormat } from "../types.js";
@@ -7,7 +7,7 @@ import { fileExtension } from "./file-extension.js";
 import { hashFile, sha256Hex } from "./hash-file.js";
 import { acquireDirLock, type DirLockOptions, lockDirFor, sweepStaleLockGraves } from "./key-lock.js";
 import { KeyQueue } from "./key-queue.js";
-import { entryProblem } from "./manifest-file.js";
+import { entryProblem, type Manifest, serializeManifest } from "./manifest-file.js";
 import { ManifestStore } from "./manifest-store.js";
 import { PendingJournal, type PendingRecord } from "./pending-journal.js";
 import { type VariantMeta, VariantStore } from "./variant-store.js";
@@ -39,8 +39,18 @@ export interface ImageCache {
    * one process share one locked write; each resolves only once its own entry is on disk.
    */
   commit(key: string, entry: ManifestEntry): Promise<void>;
-  /** Drops entries, and deletes their originals that no remaining entry references. */
-  remove(keys: string[]): Promise<void>;
+  /**
+   * Drops entries, and deletes their originals that no remaining entry references. With `trashDir` (an existing
+   * directory), nothing is deleted: the dropped entries are written to `<trashDir>/manifest.json` before the
+   * manifest loses them, and those originals are moved to `<trashDir>/originals/`.
+   */
+  remove(keys: string[], options?: { trashDir?: string }): Promise<void>;
+  /**
+   * Puts entries back in one manifest write, leaving out keys the manifest holds again (generated anew since):
+   * those stay as they are. Every original of a restored entry must already be in `originals/`. Resolves with
+   * the keys restored, sorted.
+   */
+  restore(entries: ReadonlyMap<string, ManifestEntry>): Promise<string[]>;
   readPending(key: string): Promise<PendingRecord | undefined>;
   writePending(key: string, record: PendingRecord): Promise<void>;
   removePending(key: string): Promise<void>;
@@ -239,21 +249,67 @@ class DirectoryCache implements ImageCache {
     await this.pending.remove(key);
   }
 
-  async remove(keys: string[]): Promise<void> {
+  async remove(keys: string[], options: { trashDir?: string } = {}): Promise<void> {
+    const { trashDir } = options;
     await this.manifest.update(async (entries) => {
       const candidates = new Map<string, OriginalRecord>();
+      const removed: Manifest = new Map();
       for (const key of keys) {
-        for (const record of entries.get(key)?.originals ?? []) candidates.set(record.sha256, record);
-        entries.delete(key);
+        const entry = entries.get(key);
+        if (entry) removed.set(key, entry);
+        for (const record of entry?.originals ?? []) candidates.set(record.sha256, record);
       }
+      // The trash's record is on disk before the manifest forgets the entries: a crash in between leaves them
+      // in both places, never in neither.
+      if (trashDir) await writeFileAtomic(join(trashDir, "manifest.json"), serializeManifest(removed));
+      for (const key of removed.keys()) entries.delete(key);
       // Originals go after the manifest no longer names them (an orphan file is harmless, a dangling entry is
       // not), and only those no entry of the written manifest uses: a commit of the same group may share one.
       return async (written) => {
         for (const entry of written.values())
           for (const record of entry.originals) candidates.delete(record.sha256);
-        for (const record of candidates.values()) await rm(this.originalPath(record), { force: true });
+        for (const record of candidates.values()) {
+          const file = this.originalPath(record);
+          if (!trashDir) await rm(file, { force: true });
+          else
+            await rename(file, join(trashDir, "originals", basename(file))).catch((error) => {
+              if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+            });
+        }
       };
     });
+  }
+
+  async restore(entries: ReadonlyMap<string, ManifestEntry>): Promise<string[]> {
+    for (const [key, entry] of entries) {
+      assertSafeKey(key);
+      const problem = entryProblem(entry);
+      if (problem) throw new TypeError(`Refusing to restore a malformed cache entry for ${key}: ${problem}.`);
+    }
+    const restored: string[] = [];
+    await this.manifest.update(async (current) => {
+      const back: Array<[string, ManifestEntry]> = [];
+      for (const [key, entry] of entries) {
+        if (current.has(key)) continue;
+        // Under the lock, as in `commit`: a concurrent `remove` cannot take an original these entries need.
+        for (const record of entry.originals) {
+          const missing = await this.originalAbsent(record);
+          if (missing) {
+            throw new GrokImageError("GROK_CACHE_CORRUPT", `Cannot restore generation ${key}: ${missing}.`, {
+              hint: "Move its originals back into originals/ first; run `grok-image verify`.",
+              taskId: entry.taskId,
+            });
+          }
+        }
+        back.push([key, { ...entry, originals: entry.originals.map((o) => ({ ...o })) }]);
+      }
+      // All checked before any is set: a throw leaves the manifest as it was.
+      for (const [key, entry] of back) {
+        current.set(key, entry);
+        restored.push(key);
+      }
+    });
+    return restored.sort();
   }
 
   async readPending(key: string): Promise<PendingRecord | undefined> {

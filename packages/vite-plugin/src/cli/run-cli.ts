@@ -25,6 +25,13 @@ function configFlag(value: unknown): string | false | undefined {
   return value === true || value === undefined ? undefined : text(value);
 }
 
+/** `--restore <time>` arrives as the time; `--restore` alone as `true`, which the String type turns into "true". */
+function restoreFlag(value: unknown): string | boolean {
+  if (value === undefined || value === false) return false;
+  const time = value === true ? undefined : text(value);
+  return time === undefined || time === "" || time === "true" ? true : time;
+}
+
 /** The arguments every command shares; flags a command does not define arrive undefined. */
 function project(root: string | undefined, flags: Flags) {
   return {
@@ -116,15 +123,26 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     });
 
   cli
-    .command("prune [root]", "Remove cache entries no directive uses any more")
-    .option("--dry-run", "List what would be removed, remove nothing")
+    .command(
+      "prune [root]",
+      "Move cache entries no directive uses and no build recorded using to the trash (kept 30 days)",
+    )
+    .option("--dry-run", "List what would be moved, move nothing")
+    .option("--yes", "Prune without asking (on a terminal, prune otherwise only lists what it would move)")
+    .option("--restore [time]", "Bring back the most recent trash folder, or the one of that time", str)
     .option("--force", "Prune even when directives fail to parse or none are found")
     .option("--ignore <glob>", IGNORE_HELP, str)
     .option("--json", "Print a JSON report")
     .action((root: string | undefined, flags: Flags) => {
       run = () =>
         pruneCommand(
-          { ...project(root, flags), dryRun: flags.dryRun === true, force: flags.force === true },
+          {
+            ...project(root, flags),
+            dryRun: flags.dryRun === true,
+            force: flags.force === true,
+            yes: flags.yes === true,
+            restore: restoreFlag(flags.restore),
+          },
           io,
         );
     });
