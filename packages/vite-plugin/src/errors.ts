@@ -7,6 +7,14 @@
 
 const BRAND = Symbol.for("grok-image.error");
 
+/** Where a directive is written: 1-based line and column of its first character (the "g" of `grok:`). */
+export interface DirectiveLocation {
+  /** Absolute path of the file. */
+  file: string;
+  line: number;
+  column: number;
+}
+
 export type GrokImageErrorCode =
   /** A `grok:` directive could not be parsed or has a bad parameter. */
   | "GROK_BAD_DIRECTIVE"
@@ -53,6 +61,16 @@ export interface GrokImageErrorInit {
   status?: number;
   /** Whether trying again could succeed. Retry policies read this. */
   isRetryable?: boolean;
+  /** The offending directive parameter, as written (`with` in `?with=960`). */
+  param?: string;
+  /** The accepted names or values of that parameter, when they form a list. */
+  accepted?: readonly string[];
+  /** The closest accepted spelling, quoted in the message as "did you mean". */
+  didYouMean?: string;
+  /** Where the directive is written, when known. */
+  loc?: DirectiveLocation;
+  /** A code frame of the source around `loc`. */
+  frame?: string;
   cause?: unknown;
 }
 
@@ -65,6 +83,12 @@ export class GrokImageError extends Error {
   readonly taskId: string | undefined;
   readonly status: number | undefined;
   readonly isRetryable: boolean;
+  readonly param: string | undefined;
+  readonly accepted: readonly string[] | undefined;
+  readonly didYouMean: string | undefined;
+  /** Set by whoever knows the source (the plugin, the CLI scan); the parser sees only the directive text. */
+  loc: DirectiveLocation | undefined;
+  frame: string | undefined;
   readonly [BRAND] = true;
 
   constructor(code: GrokImageErrorCode, message: string, init: GrokImageErrorInit = {}) {
@@ -76,6 +100,11 @@ export class GrokImageError extends Error {
     this.taskId = init.taskId;
     this.status = init.status;
     this.isRetryable = init.isRetryable ?? false;
+    this.param = init.param;
+    this.accepted = init.accepted;
+    this.didYouMean = init.didYouMean;
+    this.loc = init.loc;
+    this.frame = init.frame;
   }
 
   /** Cross-realm check: works when two copies of this package are loaded (Vite config bundling, CLI). */
@@ -93,14 +122,19 @@ export function redact(text: string, secret: string): string {
 
 /**
  * The message a user reads: the message, where it came from, and the hint. Used by the Vite and Astro adapters
- * and the CLI so every surface prints the same text.
+ * and the CLI so every surface prints the same text. `location: false` leaves out the location and the code frame,
+ * for a host that shows them itself (Vite's `loc` and `frame`).
  */
-export function formatError(error: GrokImageError): string {
+export function formatError(error: GrokImageError, { location = true }: { location?: boolean } = {}): string {
   const lines = [error.message];
   if (error.directive && !error.message.includes(error.directive))
     lines.push(`  directive: ${error.directive}`);
-  if (error.importer && !error.message.includes(error.importer)) lines.push(`  in: ${error.importer}`);
+  // A message that holds the frame (a report of many directives) shows where each one is itself.
+  const framed = error.frame !== undefined && error.message.includes(error.frame);
+  const where = error.loc ? `${error.loc.file}:${error.loc.line}:${error.loc.column}` : error.importer;
+  if (location && where && !framed && !error.message.includes(where)) lines.push(`  in: ${where}`);
   if (error.taskId && !error.message.includes(error.taskId)) lines.push(`  task id: ${error.taskId}`);
+  if (location && error.frame && !framed) lines.push(error.frame);
   if (error.hint) lines.push(`  hint: ${error.hint}`);
   return lines.join("\n");
 }

@@ -225,6 +225,119 @@ describe("parseDirective: errors", () => {
   });
 });
 
+describe("parseDirective: did you mean", () => {
+  it("names the parameter an unknown one most likely meant, and what to write instead", () => {
+    const e = failure("grok:x?with=960");
+    expect(e.message).toContain('unknown parameter "with"; did you mean "w"?');
+    expect(e.message).toContain(
+      "Accepted parameters: tier, n, ratio, resolution, v, w, h, fit, format, quality",
+    );
+    expect(e.hint).toBe("Write w=960 instead of with=960.");
+    expect(e).toMatchObject({ param: "with", didYouMean: "w" });
+    expect(e.accepted).toContain("quality");
+  });
+
+  it.each([
+    ["width=640", "w"],
+    ["wdth=640", "w"],
+    ["Width=640", "w"],
+    ["height=480", "h"],
+    ["hight=480", "h"],
+    ["fmt=png", "format"],
+    ["type=png", "format"],
+    ["ext=png", "format"],
+    ["q=70", "quality"],
+    ["count=2", "n"],
+    ["num=2", "n"],
+    ["model=pro", "tier"],
+    ["aspect=16:9", "ratio"],
+    ["aspect_ratio=16:9", "ratio"],
+    ["aspect-ratio=16:9", "ratio"],
+    ["ar=16:9", "ratio"],
+    ["res=720p", "resolution"],
+    ["variant=2", "v"],
+    ["version=2", "v"],
+    ["seed=42", "v"],
+    ["fromat=png", "format"],
+    ["tire=pro", "tier"],
+    ["qualty=70", "quality"],
+    ["widht=640", "w"],
+    ["Format=png", "format"],
+  ])("?%s: did you mean %s", (segment, meant) => {
+    const e = failure(`grok:x?${segment}`);
+    expect(e.message).toContain(`did you mean "${meant}"?`);
+    expect(e.didYouMean).toBe(meant);
+    expect(e.hint).toBe(`Write ${meant}=${segment.split("=")[1]} instead of ${segment}.`);
+  });
+
+  it("reads size from its value", () => {
+    expect(failure("grok:x?size=640x480").hint).toBe("Write w=640&h=480 instead of size=640x480.");
+    expect(failure("grok:x?size=640x480").message).toContain('did you mean "w" and "h"?');
+    expect(failure("grok:x?size=1080p").didYouMean).toBe("resolution");
+    expect(failure("grok:x?size=large").message).toContain(
+      'unknown parameter "size"; did you mean "w" and "h"?',
+    );
+  });
+
+  it("suggests nothing for a name that is close to no parameter", () => {
+    for (const raw of ["grok:x?x=1", "grok:x?colour=red", "grok:x?bad=1"]) {
+      const e = failure(raw);
+      expect(e.message).not.toContain("did you mean");
+      expect(e.didYouMean).toBeUndefined();
+      expect(e.message).toContain("Accepted parameters:");
+    }
+  });
+
+  it("says the accepted values and the closest one for a bad value", () => {
+    const webp = failure("grok:x?format=webpp");
+    expect(webp.message).toContain('format="webpp" is not accepted; did you mean "webp"?');
+    expect(webp.message).toContain("Accepted values: webp, avif, jpeg, png (jpg means jpeg)");
+    expect(webp).toMatchObject({
+      param: "format",
+      didYouMean: "webp",
+      hint: "Write format=webp instead of format=webpp.",
+    });
+    expect(webp.accepted).toEqual(["webp", "avif", "jpeg", "png"]);
+    const fit = failure("grok:x?fit=cover!");
+    expect(fit.message).toContain('did you mean "cover"?');
+    expect(fit.message).toContain("cover, contain, inside, outside, fill");
+    expect(failure("grok:x?fit=stretch").didYouMean).toBe("fill");
+    expect(failure("grok:x?format=JPG").didYouMean).toBe("jpeg");
+    expect(failure("grok:x?format=.png").didYouMean).toBe("png");
+    expect(failure("grok:x?tier=standart").didYouMean).toBe("standard");
+    expect(failure("grok:x?tier=grok-imagine/text-to-image-pro").didYouMean).toBe("pro");
+    expect(failure("grok:x?tier=pro&ratio=16x9").didYouMean).toBe("16:9");
+    expect(failure("grok:x?tier=pro&ratio=landscape").didYouMean).toBe("16:9");
+    expect(failure("grok:x?tier=pro&resolution=1080").didYouMean).toBe("1080p");
+    expect(failure("grok:x?quality=0.8").didYouMean).toBe("80");
+    expect(failure("grok:x?w=640px").hint).toBe("Write w=640 instead of w=640px.");
+    expect(failure("grok:x?v=has space").didYouMean).toBe("has-space");
+  });
+
+  it("lists the accepted values without a guess when nothing is close", () => {
+    const gif = failure("grok:x?format=gif");
+    expect(gif.message).toContain('format="gif" is not accepted. Accepted values: webp, avif, jpeg, png');
+    expect(gif.didYouMean).toBeUndefined();
+    expect(gif.hint).toBe("Use one of the accepted values, e.g. format=webp.");
+    const ultra = failure("grok:x?tier=ultra");
+    expect(ultra.message).not.toContain("did you mean");
+    expect(ultra).toMatchObject({ param: "tier", accepted: ["lite", "standard", "pro"] });
+  });
+
+  it("reads a bare value as the parameter it belongs to", () => {
+    const e = failure("grok:x?pro");
+    expect(e.message).toContain('did you mean "tier=pro"?');
+    expect(e.hint).toBe("Write tier=pro instead of pro.");
+    expect(failure("grok:x?webp").didYouMean).toBe("format=webp");
+    expect(failure("grok:what?is this").hint).toContain("%3F");
+  });
+
+  it("says which tier takes a larger n", () => {
+    expect(failure("grok:x?n=5").hint).toBe("Use n=4 or fewer, or tier=standard or tier=pro for n=5.");
+    expect(failure("grok:x?tier=pro&n=11").hint).toContain("n=1 to n=10");
+  });
+});
+
 describe("directive ids", () => {
   it("recognises grok: ids", () => {
     expect(isDirectiveId("grok:a forest")).toBe(true);

@@ -1,5 +1,12 @@
-import { GrokImageError } from "../errors.js";
 import type { Directive, Fit, Generation, OutputFormat, Tier, Transform } from "../types.js";
+import {
+  suggestBareValue,
+  suggestNumber,
+  suggestParam,
+  suggestValue,
+  suggestVariant,
+} from "./did-you-mean.js";
+import { badDirective, didYouMeanText, list, rejectValue, rewriteHint } from "./directive-error.js";
 import { generationKey } from "./generation-key.js";
 import { isTier, TIER_NAMES, TIERS } from "./models.js";
 
@@ -16,6 +23,7 @@ import { isTier, TIER_NAMES, TIERS } from "./models.js";
  *   editor stored), trimmed, and inner whitespace runs collapse to one space. `+` is never a space.
  * - Parameter names and values are percent-decoded and trimmed the same way; empty `&&` segments are ignored.
  * - `format=jpg` is accepted as an alias of `jpeg` because that is how most people spell the file type.
+ * - Errors say what was likely meant (did-you-mean.ts) and what is accepted (directive-error.ts).
  */
 
 export const DIRECTIVE_PREFIX = "grok:";
@@ -40,8 +48,6 @@ const POSITIVE_INT = /^[1-9][0-9]*$/;
 const FORMAT_ALIASES: Readonly<Record<string, OutputFormat>> = { jpg: "jpeg" };
 /** Query markers Vite itself adds to ids in dev (`?import`, HMR timestamps); never directive params. */
 const VITE_QUERY_SEGMENT = /^(?:import|t=\d+)$/;
-const DIRECTIVE_HINT =
-  "Directives look like grok:<prompt>?tier=standard&n=2&w=640 (see the grok: directive reference).";
 
 /** Plugin-level defaults a directive falls back to. */
 export interface DirectiveDefaults {
@@ -82,23 +88,15 @@ export function stripViteQuery(id: string): string {
   return kept.length === 0 ? id.slice(0, at) : `${id.slice(0, at)}?${kept.join("&")}`;
 }
 
-function badDirective(raw: string, what: string, hint = DIRECTIVE_HINT): GrokImageError {
-  return new GrokImageError("GROK_BAD_DIRECTIVE", `Invalid directive "${raw}": ${what}.`, {
-    directive: raw,
-    hint,
-  });
-}
-
 function percentDecode(text: string, raw: string, where: string): string {
   return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
     try {
       return decodeURIComponent(run);
     } catch (cause) {
-      throw new GrokImageError(
-        "GROK_BAD_DIRECTIVE",
-        `Invalid directive "${raw}": the ${where} contains the percent-encoded sequence "${run}", which is not valid UTF-8.`,
+      throw badDirective(
+        raw,
+        `the ${where} contains the percent-encoded sequence "${run}", which is not valid UTF-8`,
         {
-          directive: raw,
           hint: "Percent-encode text as UTF-8 (a space is %20, a ? is %3F), or write %25 for a literal %.",
           cause,
         },
@@ -112,8 +110,16 @@ function normalizeText(text: string, raw: string, where: string): string {
   return percentDecode(text, raw, where).normalize("NFC").replace(/\s+/g, " ").trim();
 }
 
-function list(values: readonly string[]): string {
-  return values.join(", ");
+/** The accepted values of every enumerated parameter, for `?pro`-style segments that lack `tier=`. */
+function enumeratedValues(): Record<string, readonly string[]> {
+  const listed = (key: "ratios" | "resolutions") => [...new Set(TIER_NAMES.flatMap((t) => TIERS[t][key]))];
+  return {
+    tier: TIER_NAMES,
+    format: [...OUTPUT_FORMATS, ...Object.keys(FORMAT_ALIASES)],
+    fit: FITS,
+    ratio: listed("ratios"),
+    resolution: listed("resolutions"),
+  };
 }
 
 function readParams(query: string, raw: string): Map<ParamName, string> {
@@ -122,18 +128,46 @@ function readParams(query: string, raw: string): Map<ParamName, string> {
     if (segment.trim() === "") continue;
     const eq = segment.indexOf("=");
     if (eq === -1) {
+      const suggestion = suggestBareValue(segment, enumeratedValues());
       throw badDirective(
         raw,
-        `the parameter "${segment}" has no value (expected name=value). Accepted parameters: ${list(DIRECTIVE_PARAMS)}`,
+        `the parameter "${segment}" has no value (expected name=value)${didYouMeanText(suggestion)}` +
+          `Accepted parameters: ${list(DIRECTIVE_PARAMS)}`,
+        {
+          param: segment,
+          accepted: DIRECTIVE_PARAMS,
+          didYouMean: suggestion,
+          hint:
+            suggestion === undefined
+              ? 'Write parameters as name=value (e.g. tier=pro). To keep a "?" in the prompt, write \\? or %3F.'
+              : `Write ${suggestion} instead of ${segment}.`,
+        },
       );
     }
     const name = normalizeText(segment.slice(0, eq), raw, "parameter name");
     const value = normalizeText(segment.slice(eq + 1), raw, `value of "${name}"`);
     if (!(DIRECTIVE_PARAMS as readonly string[]).includes(name)) {
-      throw badDirective(raw, `unknown parameter "${name}". Accepted parameters: ${list(DIRECTIVE_PARAMS)}`);
+      const suggestion = suggestParam(name, value, DIRECTIVE_PARAMS);
+      const meant = suggestion?.names.map((n) => `"${n}"`).join(" and ");
+      throw badDirective(
+        raw,
+        `unknown parameter "${name}"${meant === undefined ? ". " : `; did you mean ${meant}? `}` +
+          `Accepted parameters: ${list(DIRECTIVE_PARAMS)}`,
+        {
+          param: name,
+          accepted: DIRECTIVE_PARAMS,
+          didYouMean: suggestion?.names.join("&"),
+          ...(suggestion === undefined
+            ? {}
+            : { hint: `Write ${suggestion.replacement} instead of ${name}=${value}.` }),
+        },
+      );
     }
     if (params.has(name as ParamName)) {
-      throw badDirective(raw, `the parameter "${name}" is given more than once`, "Keep one of them.");
+      throw badDirective(raw, `the parameter "${name}" is given more than once`, {
+        param: name,
+        hint: "Keep one of them.",
+      });
     }
     params.set(name as ParamName, value);
   }
@@ -143,7 +177,16 @@ function readParams(query: string, raw: string): Map<ParamName, string> {
 function positiveInt(raw: string, name: string, value: string, accepted: string): number {
   const parsed = Number(value);
   if (!POSITIVE_INT.test(value) || !Number.isSafeInteger(parsed)) {
-    throw badDirective(raw, `${name}=${JSON.stringify(value)} is not accepted. Accepted values: ${accepted}`);
+    const suggestion = suggestNumber(name, value);
+    throw badDirective(
+      raw,
+      `${name}=${JSON.stringify(value)} is not accepted${didYouMeanText(suggestion)}Accepted values: ${accepted}`,
+      {
+        param: name,
+        didYouMean: suggestion,
+        ...rewriteHint(name, value, suggestion),
+      },
+    );
   }
   return parsed;
 }
@@ -156,10 +199,7 @@ function oneOf<T extends string>(
   by = "",
 ): T {
   if (!(accepted as readonly string[]).includes(value)) {
-    throw badDirective(
-      raw,
-      `${name}=${JSON.stringify(value)} is not accepted${by}. Accepted values: ${list(accepted)}`,
-    );
+    throw rejectValue(raw, name, value, accepted, { by, suggestion: suggestValue(name, value, accepted) });
   }
   return value as T;
 }
@@ -168,10 +208,11 @@ function parseTier(raw: string, params: Map<ParamName, string>, defaults: Direct
   const value = params.get("tier");
   if (value === undefined) return defaults.tier;
   if (!isTier(value)) {
-    throw badDirective(
-      raw,
-      `tier=${JSON.stringify(value)} is not accepted. Accepted values: ${list(TIER_NAMES)}`,
-    );
+    // The model id in full (`grok-imagine/text-to-image-pro`) is a common way to name a tier.
+    const byModel = TIER_NAMES.find((t) => TIERS[t].model === value);
+    throw rejectValue(raw, "tier", value, TIER_NAMES, {
+      suggestion: byModel ?? suggestValue("tier", value, TIER_NAMES),
+    });
   }
   return value;
 }
@@ -196,7 +237,10 @@ function parseListed(
         `chooses the image's shape from the prompt. Describe the orientation in the prompt instead ` +
         `(e.g. "a wide landscape of ..." or "a tall portrait of ..."), or use ${others.map((t) => `tier=${t}`).join(" or ")}, ` +
         `which accept ${name} ${list(otherValues)}`,
-      `Remove ${name}=${value} and describe the orientation in the prompt, e.g. "a wide landscape of a misty forest".`,
+      {
+        param: name,
+        hint: `Remove ${name}=${value} and describe the orientation in the prompt, e.g. "a wide landscape of a misty forest".`,
+      },
     );
   }
   return oneOf(raw, name, value, accepted, ` by tier ${tier}`);
@@ -204,8 +248,8 @@ function parseListed(
 
 /**
  * Parses and validates one directive as written (`grok:a misty forest?tier=pro&w=640`). Throws
- * `GrokImageError("GROK_BAD_DIRECTIVE")` naming the directive, the problem and the accepted values; callers set
- * the error's `importer`.
+ * `GrokImageError("GROK_BAD_DIRECTIVE")` naming the directive, the problem, the accepted values and, when one is
+ * close, what was likely meant; callers set the error's `importer` (and `loc` when they know the source).
  */
 export function parseDirective(raw: string, defaults: DirectiveDefaults): Directive {
   if (!isDirectiveId(raw)) {
@@ -216,11 +260,9 @@ export function parseDirective(raw: string, defaults: DirectiveDefaults): Direct
   const promptPart = (at === -1 ? body : body.slice(0, at)).replaceAll("\\?", "?");
   const prompt = normalizeText(promptPart, raw, "prompt");
   if (prompt === "") {
-    throw badDirective(
-      raw,
-      "the prompt is empty",
-      'Write the prompt after "grok:", e.g. grok:a misty forest at dawn.',
-    );
+    throw badDirective(raw, "the prompt is empty", {
+      hint: 'Write the prompt after "grok:", e.g. grok:a misty forest at dawn.',
+    });
   }
   const params = readParams(at === -1 ? "" : body.slice(at + 1), raw);
 
@@ -230,16 +272,30 @@ export function parseDirective(raw: string, defaults: DirectiveDefaults): Direct
   const nRange = `${spec.minN}-${spec.maxN} for tier ${tier}`;
   const n = nValue === undefined ? 1 : positiveInt(raw, "n", nValue, `integers ${nRange}`);
   if (n < spec.minN || n > spec.maxN) {
-    throw badDirective(raw, `n=${n} is out of range. Accepted values: ${nRange} (${describeNRanges()})`);
+    const roomier = TIER_NAMES.filter((t) => n >= TIERS[t].minN && n <= TIERS[t].maxN);
+    throw badDirective(raw, `n=${n} is out of range. Accepted values: ${nRange} (${describeNRanges()})`, {
+      param: "n",
+      hint:
+        roomier.length === 0
+          ? `Use n=${spec.minN} to n=${spec.maxN}, or several directives with different v values.`
+          : `Use n=${spec.maxN} or fewer, or ${roomier.map((t) => `tier=${t}`).join(" or ")} for n=${n}.`,
+    });
   }
   const tierIsDefault = !params.has("tier");
   const ratio = parseListed(raw, "ratio", params.get("ratio"), tier, tierIsDefault);
   const resolution = parseListed(raw, "resolution", params.get("resolution"), tier, tierIsDefault);
   const vValue = params.get("v");
   if (vValue !== undefined && !VARIANT_TOKEN.test(vValue)) {
+    const suggestion = suggestVariant(vValue);
     throw badDirective(
       raw,
-      `v=${JSON.stringify(vValue)} is not accepted. Accepted values: 1 to 32 letters, digits, "_" or "-" (e.g. v=2, v=hero)`,
+      `v=${JSON.stringify(vValue)} is not accepted${didYouMeanText(suggestion)}` +
+        `Accepted values: 1 to 32 letters, digits, "_" or "-" (e.g. v=2, v=hero)`,
+      {
+        param: "v",
+        didYouMean: suggestion,
+        ...rewriteHint("v", vValue, suggestion),
+      },
     );
   }
 
@@ -257,10 +313,10 @@ export function parseDirective(raw: string, defaults: DirectiveDefaults): Direct
   if (formatValue !== undefined) {
     const known = toOutputFormat(formatValue);
     if (!known) {
-      throw badDirective(
-        raw,
-        `format=${JSON.stringify(formatValue)} is not accepted. Accepted values: ${list(OUTPUT_FORMATS)} (jpg means jpeg)`,
-      );
+      throw rejectValue(raw, "format", formatValue, OUTPUT_FORMATS, {
+        note: " (jpg means jpeg)",
+        suggestion: suggestValue("format", formatValue, OUTPUT_FORMATS),
+      });
     }
     format = known;
   }
@@ -270,7 +326,10 @@ export function parseDirective(raw: string, defaults: DirectiveDefaults): Direct
       ? defaults.quality
       : positiveInt(raw, "quality", qualityValue, "integers 1-100");
   if (quality > 100) {
-    throw badDirective(raw, `quality=${quality} is out of range. Accepted values: integers 1-100`);
+    throw badDirective(raw, `quality=${quality} is out of range. Accepted values: integers 1-100`, {
+      param: "quality",
+      hint: "Use a quality from 1 to 100.",
+    });
   }
 
   const generation: Generation = Object.freeze({
