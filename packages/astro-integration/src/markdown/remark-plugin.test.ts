@@ -4,6 +4,7 @@ import { remarkGrokImages } from "./remark-plugin.js";
 
 interface Node {
   type: string;
+  position?: { start: { offset: number }; end: { offset: number } };
   value?: string;
   url?: string;
   alt?: string | null;
@@ -50,5 +51,34 @@ describe("remarkGrokImages", () => {
     });
     expect(code).toEqual({ type: "code", value: "![fenced](grok:fenced code)" });
     expect(codeSpan?.children).toEqual([{ type: "inlineCode", value: "![c](grok:code span)" }]);
+  });
+
+  test("reads the literal-space form from the file, not from the text remark-smartypants rewrote", () => {
+    const source = `---\ntitle: x\n---\n\nA ![w](grok:grey waves -- at dusk?w=600 "A title") and ![](grok:it's...)`;
+    const start = source.indexOf("A ![");
+    const paragraph = (): Node => ({
+      type: "paragraph",
+      children: [
+        {
+          type: "text",
+          value: "A ![w](grok:grey waves – at dusk?w=600 “A title”) and ![](grok:it’s…)",
+          position: { start: { offset: start }, end: { offset: source.length } },
+        },
+      ],
+    });
+    const images = (tree: Node) =>
+      (tree.children?.[0]?.children ?? [])
+        .filter((node) => node.type === "image")
+        .map((node) => ({ image: fromMarkdownSpecifier(node.url ?? ""), alt: node.alt, title: node.title }));
+    const expected = [
+      { image: "grok:grey%20waves%20--%20at%20dusk?w=600", alt: "w", title: "A title" },
+      { image: "grok:it's...", alt: "it's...", title: null },
+    ];
+    // A vfile's value is a string or, read from disk, bytes.
+    for (const value of [source, new TextEncoder().encode(source)]) {
+      const tree: Node = { type: "root", children: [paragraph()] };
+      remarkGrokImages()(tree, { value });
+      expect(images(tree)).toEqual(expected);
+    }
   });
 });

@@ -4,8 +4,11 @@ import { fromMarkdownSpecifier } from "./markdown-specifier.js";
 import { satteriGrokImages } from "./satteri-plugin.js";
 
 /** Rendered HTML with each specifier shown as the directive it stands for, so expectations read as written. */
-async function render(markdown: string): Promise<string> {
-  const { html } = await markdownToHtml(markdown, { mdastPlugins: [satteriGrokImages] });
+async function render(markdown: string, smartPunctuation = false): Promise<string> {
+  const { html } = await markdownToHtml(markdown, {
+    mdastPlugins: [satteriGrokImages],
+    features: { smartPunctuation },
+  });
   return html
     .trim()
     .replace(/@grok-image\/markdown\/[\w-]+\.webp/g, (specifier) => `{${fromMarkdownSpecifier(specifier)}}`);
@@ -85,6 +88,23 @@ describe("satteriGrokImages, with Sätteri itself", () => {
     expect(html).toContain("<code>![code](grok:inline code span)</code>");
     expect(html).toContain("![fenced](grok:fenced code)\n</code></pre>");
     expect(html).toContain("![unclosed](grok:no closing paren");
+  });
+
+  test("with smart punctuation (Astro's default), reads the prompt and title as written", async () => {
+    const html = await render(
+      `It's ![w](grok:a sailor's lantern -- lit...?w=600 "A title") -- and ![](<grok:a "quiet" harbour>) too.`,
+      true,
+    );
+    expect(html).toBe(
+      "<p>It’s " +
+        `<img src="{grok:a%20sailor's%20lantern%20--%20lit...?w=600}" alt="w" title="A title">` +
+        ` – and <img src="{grok:a "quiet" harbour}" alt="a &quot;quiet&quot; harbour"> too.</p>`,
+    );
+  });
+
+  test("leaves a document without a directive to Sätteri alone", () => {
+    expect(satteriGrokImages({ source: "# No images here" })).toBeNull();
+    expect(satteriGrokImages({ source: "![x](grok:y)" })?.options.position).toBe(true);
   });
 
   test("rewrites MDX text, including inside a JSX element", async () => {

@@ -7,6 +7,12 @@ import {
 } from "./spaced-image-replacements.js";
 
 const text = (value: string) => ({ type: "text", value });
+/** A text node as a parser builds it: `value` after smartypants, `position` into `source`. */
+const parsed = (value: string, start: number, end: number) => ({
+  type: "text",
+  value,
+  position: { start: { offset: start }, end: { offset: end } },
+});
 const image = (directive: string, alt: string, title: string | null = null) => ({
   type: "image",
   url: toMarkdownSpecifier(directive),
@@ -68,5 +74,56 @@ describe("spacedImageReplacements", () => {
     const [only] = replacement ?? [];
     expect(only).toEqual(image("grok:%20a%20%20quiet%20harbour%20?tier=pro", "a quiet harbour"));
     expect(encodeSpacedDirective(" grok:a\tb c ")).toBe("grok:a%09b%20c");
+  });
+
+  test("reads the directive and title from the source, not from the text smartypants rewrote", () => {
+    const source = `It's ![a sailor's lantern](grok:a sailor's lantern -- lit... "A title") there's more`;
+    const value = "It’s ![a sailor’s lantern](grok:a sailor’s lantern – lit… “A title”) there’s more";
+    const replacements = spacedImageReplacements([parsed(value, 0, source.length)], source);
+    expect([...replacements]).toEqual([
+      [
+        0,
+        [
+          // The directive and title are as written. The prose around the image and the alt keep their typography,
+          // as they would around and in an image the parser read itself.
+          text("It’s "),
+          image("grok:a%20sailor's%20lantern%20--%20lit...", "a sailor’s lantern", "A title"),
+          text(" there’s more"),
+        ],
+      ],
+    ]);
+  });
+
+  test("reads a node at its offset in the document, decoding escapes and entities as findDirectives does", () => {
+    const source = `# Title\n\nSay "\\!" ![e](grok:it\\'s a\\) &amp; b 'T') and ![f](grok:c d) -- end`;
+    const start = source.indexOf("Say");
+    const value = "Say “!” ![e](grok:it's a) & b ‘T’) and ![f](grok:c d) – end";
+    const [[, replacement] = []] = spacedImageReplacements([parsed(value, start, source.length)], source);
+    expect(replacement).toEqual([
+      text("Say “!” "),
+      image("grok:it's%20a)%20&%20b", "e", "T"),
+      text(" and "),
+      image("grok:c%20d", "f"),
+      text(" – end"),
+    ]);
+  });
+
+  test("keeps the decoded source around an image when the value cannot be matched to it", () => {
+    // A value that lost the image's `!` (no parser does that): the cut is not guessed.
+    const source = "It's ![x](grok:a b) c's";
+    const value = "It’s [x](grok:a b) c’s";
+    const [[, replacement] = []] = spacedImageReplacements([parsed(value, 0, source.length)], source);
+    expect(replacement).toEqual([text("It's "), image("grok:a%20b", "x"), text(" c’s")]);
+  });
+
+  test("gives an empty alt the prompt as written, not as smartypants shows it", () => {
+    const source = "![](grok:it's a b)";
+    const [[, replacement] = []] = spacedImageReplacements([parsed("![](grok:it’s a b)", 0, 18)], source);
+    expect(replacement).toEqual([image("grok:it's%20a%20b", "it's a b")]);
+  });
+
+  test("reads a node without a position (made by a plugin) from its value", () => {
+    const [[, replacement] = []] = spacedImageReplacements([text("![x](grok:a b)")], "unrelated source");
+    expect(replacement).toEqual([image("grok:a%20b", "x")]);
   });
 });

@@ -165,6 +165,51 @@ describe("findDirectives in Markdown", () => {
     expect(new Set(keys).size).toBe(1);
   });
 
+  it("reads quotes, dashes and ellipses as written, in every spelling, titled or not", () => {
+    // The characters Astro's smartypants rewrites in Markdown text; the source keeps them as typed.
+    const defaults = { tier: "lite", format: "webp", quality: 80 } as const;
+    for (const prompt of [
+      "a sailor's lantern",
+      'a "quiet" harbour',
+      "a storm -- then calm --- at dawn",
+      "on...",
+    ]) {
+      const encoded = `grok:${prompt.replaceAll(" ", "%20")}`;
+      const md = [
+        `![a](grok:${prompt})`,
+        `![b](grok:${prompt}?w=64 "A title")`,
+        `![c](grok:${prompt}?w=64 'A title')`,
+        `![d](<grok:${prompt}> "A title")`,
+        `![e](<grok:${prompt}?w=64> (A title))`,
+        `![f](${encoded} 'A title')`,
+        `![g](${encoded}?w=64 (A title))`,
+      ].join("\n");
+      expect(raws(md, "markdown")).toEqual([
+        encoded,
+        `${encoded}?w=64`,
+        `${encoded}?w=64`,
+        `grok:${prompt}`,
+        `grok:${prompt}?w=64`,
+        encoded,
+        `${encoded}?w=64`,
+      ]);
+      const quote = prompt.includes('"') ? "'" : '"';
+      const [imported] = raws(`import a from ${quote}grok:${prompt}${quote};`, "script");
+      const key = parseDirective(imported as string, defaults).generationKey;
+      for (const raw of raws(md, "markdown")) {
+        const directive = parseDirective(raw, defaults);
+        expect(directive.generation.prompt).toBe(prompt);
+        expect(directive.generationKey).toBe(key);
+      }
+    }
+  });
+
+  it("takes the literal-space form only on one line from the `(`, as the Astro integration does", () => {
+    expect(raws("![a](\ngrok:a misty forest)\n![b](\ngrok:a%20misty%20forest)", "markdown")).toEqual([
+      "grok:a%20misty%20forest",
+    ]);
+  });
+
   it("decodes CommonMark escapes and entities, keeping percent-encoding", () => {
     expect(raws("![e](grok:a%3F\\(b\\)?tier=pro&amp;w=5)", "markdown")).toEqual([
       "grok:a%3F(b)?tier=pro&w=5",

@@ -48,7 +48,8 @@ const SCRIPT = new RegExp(
   "dg",
 );
 
-const ALT = String.raw`!\[(?:[^\[\]\\]|\\[\s\S]|\[[^\[\]]*\])*\]\(\s*`;
+const ALT_TEXT = String.raw`!\[(?:[^\[\]\\]|\\[\s\S]|\[[^\[\]]*\])*\]`;
+const ALT = String.raw`${ALT_TEXT}\(\s*`;
 const TITLE = String.raw`(?:\s+(?:"[^"]*"|'[^']*'|\([^()]*\)))?\s*\)`;
 const SPACED_TITLE = String.raw`(?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'))?[ \t]*\)`;
 const MARKDOWN = new RegExp(
@@ -61,8 +62,10 @@ const MARKDOWN = new RegExp(
     // ![alt](grok:a%20misty%20forest "title") — no spaces, balanced parentheses allowed
     String.raw`${ALT}(?<m2>grok:(?:[^\s()\\]|\\[^\s]|\((?:[^\s()\\]|\\[^\s])*\))*)${TITLE}`,
     // ![alt](grok:a misty forest "title") — not CommonMark, but the spec's own form, which the Astro integration
-    // turns into an image: literal spaces on one line, a quoted title only, the prompt taken lazily before it
-    String.raw`${ALT}(?<m3>grok:(?:[^\n()\\]|\\[^\n]|\((?:[^\n()\\]|\\[^\n])*\))*?)${SPACED_TITLE}`,
+    // turns into an image: literal spaces on one line (from the `(` on), a quoted title only, the prompt taken
+    // lazily before it. The integration reads it from the source with the same pattern, so both give one raw
+    // directive (astro-integration `src/markdown/spaced-image-replacements.ts`).
+    String.raw`${ALT_TEXT}\([ \t]*(?<m3>grok:(?:[^\n()\\]|\\[^\n]|\((?:[^\n()\\]|\\[^\n])*\))*?)${SPACED_TITLE}`,
   ].join("|"),
   "dgm",
 );
