@@ -2,7 +2,7 @@ import type { Emulator } from "maxapi-emulator";
 import { build, createBuilder, type InlineConfig, type Plugin } from "vite";
 import { type GrokImageOptions, grokImage } from "vite-plugin-grok-image";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type CapturedLogger, captureLogger } from "../helpers/capture-logger.js";
+import { captureLogger } from "../helpers/capture-logger.js";
 import { referencedImageUrls } from "../helpers/dist-files.js";
 import { type TempProject, tempProjects } from "../helpers/temp-project.js";
 import { grokTestOptions, startTestEmulator } from "../helpers/with-emulator.js";
@@ -104,34 +104,27 @@ describe("vite build: only what the build imports", () => {
 });
 
 /**
- * `virtual:late-gallery` imports a second directive, and its code is only handed over once the first batch of
- * the build has finished (its summary is logged): the second directive is planned as a batch of its own.
+ * `virtual:late-gallery` imports a second directive that no scan of the project can see (another plugin's virtual
+ * module), and its code is only handed over once the first directive has been submitted: the plan never knew it.
  */
-function lateGallery(logger: CapturedLogger): Plugin {
-  const firstBatchDone = Promise.withResolvers<void>();
-  const info = logger.info.bind(logger);
-  logger.info = (message, options) => {
-    info(message, options);
-    if (/1 generated/.test(message)) firstBatchDone.resolve();
-  };
+function lateGallery(emulator: Emulator): Plugin {
   return {
     name: "test:late-gallery",
     resolveId: (id) => (id === "virtual:late-gallery" ? "\0late-gallery" : null),
     async load(id) {
       if (id !== "\0late-gallery") return null;
-      await firstBatchDone.promise;
+      while (emulator.counters.submits === 0) await new Promise((resolve) => setTimeout(resolve, 20));
       return 'import late from "grok:a late lantern";\nexport default late;\n';
     },
   };
 }
 
-describe("vite build: maxCost bounds every batch of the build together", () => {
-  it("refuses a later batch that would go over the budget, before submitting it", async () => {
+describe("vite build: maxCost bounds every directive of the build together", () => {
+  it("refuses a directive the plan did not know when it would go over the budget, before submitting it", async () => {
     const { root } = await projects.copy("vite-late");
-    const logger = captureLogger();
-    // Each lite image costs $0.001: the first batch fits, the two together do not.
-    const inline = config(root, grokTestOptions(emulator, { maxCost: 0.0015 }), { customLogger: logger });
-    inline.plugins = [...(inline.plugins ?? []), lateGallery(logger)];
+    // Each lite image costs $0.001: the planned one fits, the two together do not.
+    const inline = config(root, grokTestOptions(emulator, { maxCost: 0.0015 }));
+    inline.plugins = [...(inline.plugins ?? []), lateGallery(emulator)];
     const error = await buildError(inline);
     expect(error.code).toBe("GROK_BUDGET_EXCEEDED");
     expect(error.message).toContain("a late lantern");
@@ -143,10 +136,10 @@ describe("vite build: maxCost bounds every batch of the build together", () => {
 });
 
 describe("vite build: maxCost bounds every environment of the build together", () => {
-  it("an environment built after another may only spend what is left of the one budget", async () => {
+  it("the plan prices every environment's directives before the first submit, and pays nothing over budget", async () => {
     const { root } = await projects.copy("vite-unused");
     // The client needs three lite images ($0.003); an SSR environment built from src/old.ts needs a pro one
-    // ($0.0015). Each fits $0.004 alone; the build as a whole does not.
+    // ($0.0015). Each fits $0.004 alone; the build as a whole does not, which the plan knows before any submit.
     const inline = config(root, grokTestOptions(emulator, { maxCost: 0.004 }), {
       builder: {},
       environments: {
@@ -160,7 +153,8 @@ describe("vite build: maxCost bounds every environment of the build together", (
     );
     expect(error?.errors?.[0]?.pluginCode).toBe("GROK_BUDGET_EXCEEDED");
     expect(error?.message).toContain("an old unused banner");
-    expect(error?.message).toContain("already committed");
-    expect(emulator.counters.submitsByPrompt).toEqual(Object.fromEntries(IMPORTED.map((p) => [p, 1])));
+    for (const prompt of IMPORTED) expect(error?.message).toContain(prompt);
+    expect(error?.message).toContain("src/old.ts:3:");
+    expect(emulator.counters.submits).toBe(0);
   });
 });

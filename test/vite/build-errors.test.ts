@@ -62,6 +62,20 @@ describe("vite build failures", () => {
     expect(emulator.counters.submits).toBe(0);
   });
 
+  it("bad directives anywhere in the graph fail the build before its first submit, each with file:line:col", async () => {
+    const { root } = await projects.copy("vite-plan-errors");
+    const error = await buildError(root, grokTestOptions(emulator));
+    // The module importing the typo is only reached through a dynamic import, after two misses that would be paid.
+    expect(emulator.counters.submits).toBe(0);
+    expect(error.message).toContain("src/lazy.ts:2:20");
+    expect(error.message).toContain("grok:pines in fog?with=960");
+    expect(error.message).toContain('"w"');
+    expect(error.message).toContain("src/other.ts:1:18");
+    expect(error.message).toContain("lite, standard, pro");
+    // A code frame points at the directive.
+    expect(error.message).toMatch(/> +2 \| import pines from "grok:pines in fog\?with=960";/);
+  });
+
   it("a failed generation fails the build with the API's reason and the task id", async () => {
     const { root } = await projects.copy("vite-basic");
     emulator.inject({

@@ -46,7 +46,11 @@ export function grokImage(options: GrokImageOptions = {}): AstroIntegration & { 
               markdownResolver(),
               // "metadata": each image is Astro's own import of the variant file (an `ImageMetadata` with the
               // hidden `fsPath`), so Astro's optimisation, `<Picture>` and `getImage()` treat it as a local image.
-              grokImageVite(options, { imageImport: "metadata", logger: logger.fork("grok-image") }),
+              grokImageVite(options, {
+                imageImport: "metadata",
+                markdownRoots: [fileURLToPath(config.srcDir)],
+                logger: logger.fork("grok-image"),
+              }),
             ],
           },
         });

@@ -3,11 +3,9 @@ import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { parseEnv } from "node:util";
 import { type ImageCache, openCache } from "../cache/image-cache.js";
-import { parseDirective } from "../directive/parse-directive.js";
-import { scanTree } from "../directive/scan-source.js";
-import type { DirectiveUse } from "../engine/engine-types.js";
 import { GrokImageError } from "../errors.js";
 import { resolveOptions } from "../options/resolve-options.js";
+import { type ProjectScan, scanProject as scanProjectFiles } from "../plan/scan-project.js";
 import type { GrokImageOptions, ResolvedOptions, Tier } from "../types.js";
 import { type CliIO, redactSecret } from "./cli-io.js";
 import {
@@ -37,25 +35,7 @@ export interface ProjectArgs {
   json?: boolean | undefined;
 }
 
-/** A directive use found in the tree; the importer is always known. */
-export interface FoundUse extends DirectiveUse {
-  readonly importer: string;
-  /** 1-based line of the directive in its file. */
-  readonly line: number;
-}
-
-/** A directive that did not parse. */
-export interface BadDirective {
-  readonly raw: string;
-  readonly importer: string;
-  readonly line: number;
-  readonly error: GrokImageError;
-}
-
-export interface ProjectScan {
-  readonly uses: FoundUse[];
-  readonly errors: BadDirective[];
-}
+export type { BadDirective, FoundUse, ProjectScan } from "../plan/scan-project.js";
 
 /**
  * The options of a command, resolved as the build resolves them: the options given to the plugin in the
@@ -179,50 +159,14 @@ function overrides(fromConfig: GrokImageOptions, fromFlags: GrokImageOptions, ro
 }
 
 /**
- * Every directive under the root, parsed with the resolved defaults exactly as the plugin parses them; bad ones
- * are collected, not thrown.
+ * Every directive under the root, found and parsed exactly as the build's plan finds and parses them; bad ones
+ * are collected, not thrown. Markdown counts in an Astro project (under `src/`, as the integration scans it),
+ * never in a plain Vite one, whose build does not bundle a README's examples.
  */
-export async function scanProject(
-  options: ResolvedOptions,
-  ignore: readonly string[] = [],
-): Promise<ProjectScan> {
-  const found = await scanTree(options.root, { ignore, cacheDir: options.cacheDir });
-  const lines = await lineFinder(found.map((f) => f.file));
-  const uses: FoundUse[] = [];
-  const errors: BadDirective[] = [];
-  for (const { raw, file, index } of found) {
-    const line = lines(file, index);
-    try {
-      uses.push({ directive: parseDirective(raw, options), importer: file, line });
-    } catch (error) {
-      if (!GrokImageError.isInstance(error)) throw error;
-      error.importer ??= file;
-      errors.push({ raw, importer: file, line, error });
-    }
-  }
-  return { uses, errors };
-}
-
-/** Maps a character offset to a 1-based line, reading each file that has directives once more. */
-async function lineFinder(files: readonly string[]): Promise<(file: string, index: number) => number> {
-  const starts = new Map<string, number[]>();
-  for (const file of new Set(files)) {
-    const text = await readFile(file, "utf8").catch(() => "");
-    const offsets = [0];
-    for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) offsets.push(i + 1);
-    starts.set(file, offsets);
-  }
-  return (file, index) => {
-    const offsets = starts.get(file) ?? [0];
-    let low = 0;
-    let high = offsets.length - 1;
-    while (low < high) {
-      const mid = (low + high + 1) >> 1;
-      if ((offsets[mid] as number) <= index) low = mid;
-      else high = mid - 1;
-    }
-    return low + 1;
-  };
+export function scanProject(options: ResolvedOptions, ignore: readonly string[] = []): Promise<ProjectScan> {
+  const config = findConfigFile(options.root);
+  const astro = config !== undefined && configKind(config) === "astro";
+  return scanProjectFiles(options, { ignore, markdownRoots: astro ? [path.join(options.root, "src")] : [] });
 }
 
 /**

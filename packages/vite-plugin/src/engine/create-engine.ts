@@ -16,12 +16,35 @@ import type {
   ReadyImage,
 } from "./engine-types.js";
 import { type GenerateContext, generateOne } from "./generate-one.js";
-import { checkBatch, planBatch } from "./plan-batch.js";
+import { type BatchPlan, checkBatch, type PlannedGeneration, planBatch } from "./plan-batch.js";
 
 type KeyState =
   | { state: "cached" | "generated" | "placeholder" | "missing" }
   | { state: "generating"; promise: Promise<void> }
-  | { state: "failed"; error: GrokImageError };
+  | { state: "failed"; error: GrokImageError }
+  /** A miss the build's plan refused (frozen, no key, over budget): never submitted, reported with the others. */
+  | { state: "refused" };
+
+/** What `plan()` decided for the whole build. */
+interface BuildPlan {
+  /** Misses whose cost the plan already committed to the budget: loading them checks nothing again. */
+  readonly budgeted: Set<string>;
+  /** Why every miss is refused, when the plan as a whole may not be paid for. */
+  readonly refusal: GrokImageError | undefined;
+  /** What the ledger allowed when the plan was made: a refused plan reports against it. */
+  readonly remainingUsd: number | undefined;
+}
+
+/** Paid work of one `prepare` added to a running total; directives and hits are counted as they load. */
+function addTo(total: BatchSummary, part: BatchSummary): void {
+  total.generated += part.generated;
+  total.failed += part.failed;
+  total.costUsd += part.costUsd;
+}
+
+function newSummary(): BatchSummary {
+  return { directives: 0, hits: 0, generated: 0, placeholders: 0, failed: 0, costUsd: 0, ms: 0 };
+}
 
 /**
  * The batch engine: the one place that decides what is paid for. Framework-free; the Vite plugin, the Astro
@@ -31,6 +54,12 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
   const emit = (event: EngineEvent) => deps.onEvent?.(event);
   const keys = new Map<string, KeyState>();
   const seen = new Map<string, DirectiveUse>();
+  let buildPlan: BuildPlan | undefined;
+  /** Uses the plan refused, by key: the report lists exactly the misses the build loaded. */
+  const refused = new Map<string, DirectiveUse[]>();
+  /** What happened since the last `report()` (a planned build reports once, not once per directive). */
+  let totals = newSummary();
+  let totalsSince = Date.now();
   let cache: Promise<ImageCache> | undefined;
   const limit = createLimiter(options.concurrency);
   const ledger = deps.budget ?? createLedger();
@@ -91,20 +120,34 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     // No await from here until the misses are marked "generating", so two prepare() calls never both plan a key.
     const fresh = uses.filter((u) => {
       const state = keys.get(u.directive.generationKey)?.state;
-      return state !== "generating" && state !== "failed";
+      return state !== "generating" && state !== "failed" && state !== "refused";
     });
     const plan = planBatch(fresh, isCached, pending);
     for (const key of plan.hits) keys.set(key, { state: "cached" });
-    emit({
-      type: "plan",
-      directives: uses.length,
-      generations: plan.generations.size,
-      hits: plan.hits.length,
-      misses: plan.misses.length,
-      estimatedCostUsd: plan.estimatedCostUsd,
-    });
-    checkBatch(plan, options, remainingBudget(ledger, options.maxCost));
-    if (options.mode === "generate") ledger.committedUsd += plan.estimatedCostUsd;
+    if (buildPlan) {
+      // The build's plan has validated, priced and checked these before anything was paid. A miss it did not
+      // know (a directive in a file the scan cannot see) is checked here, against what is left of the budget.
+      const late = plan.misses.filter((key) => !buildPlan?.budgeted.has(key));
+      const refusal = buildPlan.refusal ?? lateRefusal(plan, late);
+      if (refusal) {
+        for (const key of plan.misses) {
+          keys.set(key, { state: "refused" });
+          const planned = plan.generations.get(key) as PlannedGeneration;
+          refused.set(key, [...(refused.get(key) ?? []), ...planned.uses]);
+        }
+        plan.misses.length = 0;
+      } else if (options.mode === "generate") {
+        for (const key of late) {
+          if (!plan.resumable.has(key))
+            ledger.committedUsd += estimateCost((plan.generations.get(key) as PlannedGeneration).generation);
+          buildPlan.budgeted.add(key);
+        }
+      }
+    } else {
+      emitPlan(uses.length, plan);
+      checkBatch(plan, options, remainingBudget(ledger, options.maxCost));
+      if (options.mode === "generate") ledger.committedUsd += plan.estimatedCostUsd;
+    }
 
     const summary: BatchSummary = {
       directives: uses.length,
@@ -168,8 +211,89 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       }),
     );
     summary.ms = Date.now() - started;
-    emit({ type: "summary", summary });
+    addTo(totals, summary);
+    if (!buildPlan) emit({ type: "summary", summary });
     return summary;
+  }
+
+  function emitPlan(directives: number, plan: BatchPlan): void {
+    emit({
+      type: "plan",
+      directives,
+      generations: plan.generations.size,
+      hits: plan.hits.length,
+      misses: plan.misses.length,
+      estimatedCostUsd: plan.estimatedCostUsd,
+    });
+  }
+
+  /** The refusal of misses the plan did not know, if paying for them would break the mode or the budget. */
+  function lateRefusal(plan: BatchPlan, late: readonly string[]): GrokImageError | undefined {
+    if (late.length === 0) return undefined;
+    const only = planBatch(
+      late.flatMap((key) => plan.generations.get(key)?.uses ?? []),
+      () => false,
+      plan.resumable,
+    );
+    try {
+      checkBatch(only, options, remainingBudget(ledger, options.maxCost));
+      return undefined;
+    } catch (error) {
+      if (GrokImageError.isInstance(error)) return error;
+      throw error;
+    }
+  }
+
+  async function plan(uses: readonly DirectiveUse[]): Promise<void> {
+    const store = await getCache();
+    for (const use of uses) if (!seen.has(use.directive.raw)) seen.set(use.directive.raw, use);
+    const isCached = (key: string) => store.lookup(key) !== undefined;
+    const pending = uses.every((u) => isCached(u.directive.generationKey))
+      ? new Set<string>()
+      : new Set((await store.listPending()).map((p) => p.key));
+    const whole = planBatch(uses, isCached, pending);
+    for (const key of whole.hits) keys.set(key, { state: "cached" });
+    emitPlan(uses.length, whole);
+    const remainingUsd = remainingBudget(ledger, options.maxCost);
+    let refusal: GrokImageError | undefined;
+    try {
+      checkBatch(whole, options, remainingUsd);
+    } catch (error) {
+      if (!GrokImageError.isInstance(error)) throw error;
+      refusal = error;
+    }
+    if (!refusal && options.mode === "generate") ledger.committedUsd += whole.estimatedCostUsd;
+    buildPlan = { budgeted: new Set(refusal ? [] : whole.misses), refusal, remainingUsd };
+  }
+
+  /**
+   * One report of every refused miss the build loaded. The misses are checked again on their own, so the list and
+   * its cost are exactly what this build needs; a budget that those alone fit was refused for the whole plan, and
+   * that report (every miss of the project's files) stands.
+   */
+  function refusal(): GrokImageError | undefined {
+    if (refused.size === 0) return undefined;
+    const used = planBatch([...refused.values()].flat(), () => false, new Set());
+    try {
+      checkBatch(
+        used,
+        options,
+        buildPlan?.refusal ? buildPlan.remainingUsd : remainingBudget(ledger, options.maxCost),
+      );
+    } catch (error) {
+      if (GrokImageError.isInstance(error)) return error;
+      throw error;
+    }
+    return buildPlan?.refusal;
+  }
+
+  /** Emits one summary of everything since the last report, if anything was loaded. */
+  function report(): void {
+    const summary = totals;
+    summary.ms = Date.now() - totalsSince;
+    totals = newSummary();
+    totalsSince = Date.now();
+    if (summary.directives > 0) emit({ type: "summary", summary });
   }
 
   async function images(use: DirectiveUse): Promise<ReadyImage[]> {
@@ -184,16 +308,26 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       await state.promise;
       state = keys.get(key);
     }
+    if (state?.state === "refused") {
+      const list = refused.get(key) ?? [];
+      if (!list.includes(use)) refused.set(key, [...list, use]);
+      throw refusal() ?? new GrokImageError("GROK_FROZEN_MISS", `${directive.raw} is not in the cache.`);
+    }
     if (state?.state === "failed") {
       const error = state.error;
       error.importer ??= use.importer;
       throw error;
     }
-    if (state?.state === "placeholder") return placeholderImages(directive, options);
+    totals.directives++;
+    if (state?.state === "placeholder") {
+      totals.placeholders++;
+      return placeholderImages(directive, options);
+    }
     const store = await getCache();
     const entry = store.lookup(key);
     if (!entry) throw corruptError(directive, new Error("manifest entry missing"));
     const status = state?.state === "generated" ? "generated" : "cached";
+    if (status === "cached") totals.hits++;
     try {
       return await deriveImages(directive, entry, status, store, options);
     } catch (error) {
@@ -229,9 +363,13 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
 
   return {
     options,
+    plan,
     prepare,
     images,
     statuses,
+    isRefused: (key) => keys.get(key)?.state === "refused",
+    refusal,
+    report,
     failure: (key) => {
       const s = keys.get(key);
       return s?.state === "failed" ? s.error : undefined;

@@ -8,6 +8,9 @@ export interface DirectiveUse {
   readonly directive: Directive;
   /** Absolute path of the importing module or Markdown file. */
   readonly importer?: string | undefined;
+  /** 1-based line and column of the directive in `importer`, when a scan of the file found it. */
+  readonly line?: number | undefined;
+  readonly column?: number | undefined;
 }
 
 /** Where an image of a directive came from in this run. */
@@ -66,7 +69,7 @@ export interface DirectiveStatus {
   readonly prompt: string;
   readonly model: string;
   readonly generationKey: string;
-  readonly state: "cached" | "generating" | "generated" | "failed" | "placeholder" | "missing";
+  readonly state: "cached" | "generating" | "generated" | "failed" | "placeholder" | "missing" | "refused";
   readonly error?: string;
   readonly estimatedCostUsd: number;
   readonly taskId?: string;
@@ -82,6 +85,21 @@ export interface Engine {
    * `images()` for that directive, so one bad prompt fails its own module with its own message.
    */
   prepare(uses: readonly DirectiveUse[]): Promise<BatchSummary>;
+  /**
+   * Plans a whole build from every directive found up front (a scan of the project's files), before anything is
+   * paid: dedupe, hits and misses, and the mode and `maxCost` checks over all misses at once, with one plan line.
+   * Never throws a refusal: from then on, a refused miss is never submitted, `images()` rejects for it, and
+   * `refusal()` reports every refused miss the build loaded. Misses the plan allowed are budgeted already and
+   * start generating the moment they load, one by one, with no batch window; a directive the plan did not know
+   * is checked on its own against what is left of the budget.
+   */
+  plan(uses: readonly DirectiveUse[]): Promise<void>;
+  /** Whether the plan refused this generation key (its `images()` rejects with the build's refusal). */
+  isRefused(generationKey: string): boolean;
+  /** One error listing every refused miss loaded so far (frozen, no key, budget), or undefined. */
+  refusal(): GrokImageError | undefined;
+  /** Emits one summary event for everything loaded since the last report (a planned build, per environment). */
+  report(): void;
   /**
    * The images of one directive (all `n`), derived with sharp once and reused afterwards. Runs `prepare([use])`
    * first when the directive was not part of a batch (e.g. a dynamic import found late).

@@ -52,13 +52,18 @@ export function planBatch(
   return { generations, hits, misses, resumable, estimatedCostUsd };
 }
 
+/** `src/pages/index.astro:12:24`, or the file alone when the position is unknown. */
+function whereIs(use: DirectiveUse, root: string): string | undefined {
+  if (!use.importer) return undefined;
+  const file = relative(root, use.importer).split("\\").join("/");
+  return use.line === undefined ? file : `${file}:${use.line}:${use.column ?? 1}`;
+}
+
 function describeMisses(plan: BatchPlan, root: string): string {
   return plan.misses
     .map((key) => {
       const { generation, uses } = plan.generations.get(key) as PlannedGeneration;
-      const where = [...new Set(uses.map((u) => (u.importer ? relative(root, u.importer) : undefined)))]
-        .filter(Boolean)
-        .join(", ");
+      const where = [...new Set(uses.map((use) => whereIs(use, root)))].filter(Boolean).join(", ");
       const cost = plan.resumable.has(key) ? "already paid, resumable" : formatUsd(estimateCost(generation));
       return `  - ${uses[0]?.directive.raw}${where ? `  (in ${where})` : ""}  ${cost}`;
     })

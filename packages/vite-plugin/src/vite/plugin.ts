@@ -1,5 +1,7 @@
 import type { Logger, Plugin, ViteDevServer } from "vite";
 import { loadEnv } from "vite";
+import { recordUsedKeys } from "../cache/used-keys.js";
+import { badDirectivesError } from "../directive/bad-directives-error.js";
 import { isDirectiveId, parseDirective, stripViteQuery } from "../directive/parse-directive.js";
 import { type BudgetLedger, createLedger } from "../engine/budget.js";
 import { createEngine } from "../engine/create-engine.js";
@@ -7,8 +9,8 @@ import type { DirectiveUse, Engine, EngineEvent, ReadyImage } from "../engine/en
 import { formatEvent } from "../engine/format-event.js";
 import { GrokImageError } from "../errors.js";
 import { resolveOptions } from "../options/resolve-options.js";
+import { type ProjectScan, scanProject } from "../plan/scan-project.js";
 import type { Directive, GrokImageOptions, ResolvedOptions } from "../types.js";
-import { type BatchScheduler, createBatchScheduler } from "./batch-scheduler.js";
 import { type ImageImport, moduleCode } from "./module-code.js";
 import { devUrl, reviewMiddleware } from "./review-middleware.js";
 import { toPluginError } from "./to-plugin-error.js";
@@ -16,10 +18,7 @@ import { fromVirtualId, importerFile, toVirtualId } from "./virtual-id.js";
 
 export const PLUGIN_NAME = "vite-plugin-grok-image";
 
-/** Why a load waiting for a batch fails when its server closes first. */
-const CLOSED = new Error(`${PLUGIN_NAME}: the server closed before the image was ready.`);
-
-/** What the other modules of a refused batch settle with in a build that is failing anyway (same exports). */
+/** What a refused miss loads as in a build that fails at its end with one report of them all (same exports). */
 const REFUSED_MODULE = 'export const images = [];\nexport const alt = "";\nexport default undefined;\n';
 
 /**
@@ -28,6 +27,11 @@ const REFUSED_MODULE = 'export const images = [];\nexport const alt = "";\nexpor
 export interface GrokImageInternalOptions {
   /** How the default export is built from the variant file. @default "url" */
   imageImport?: ImageImport;
+  /**
+   * Folders whose Markdown and MDX files are sources the plan scans (Astro's `srcDir`); a plain Vite build never
+   * bundles a README's examples. @default none
+   */
+  markdownRoots?: readonly string[];
   /**
    * The host's logger (Astro's integration logger). Lines are written without the "[grok-image]" prefix: the
    * host labels them itself. @default Vite's `config.logger`
@@ -73,16 +77,24 @@ export function grokImage(
   const imageImport = internal.imageImport ?? "url";
   let context: Context | undefined;
   let engine: Engine | undefined;
-  /** Plans the `grok:` uses the module graph reaches, in batches; lives as long as the engine. */
-  let scheduler: BatchScheduler | undefined;
+  /**
+   * The build's plan: the project scanned, every directive validated and priced, mode and budget checked, before
+   * the first submit. Made once per build (shared by its environments) or per dev server.
+   */
+  let planned: Promise<PlanIndex> | undefined;
   /**
    * What this build has committed to spend, shared by every batch and every environment of the build so `maxCost`
    * bounds the build. Replaced by the first config a new build resolves once an environment has finished.
    */
   let ledger: BudgetLedger | undefined;
   let ledgerFinished = false;
-  /** First importer seen per virtual id, for error messages. */
+  /**
+   * First importer seen per directive as written, for error messages. Keyed by the directive, not the id: Astro's
+   * content layer loads a Markdown image's id with a query of its own appended.
+   */
   const importers = new Map<string, string>();
+  /** Generation keys the current build loaded, in all its environments: `grok-image prune` keeps them. */
+  let usedKeys = new Set<string>();
   /** The images each directive loaded, for the review page. */
   const loaded = new Map<string, readonly ReadyImage[]>();
 
@@ -126,8 +138,8 @@ export function grokImage(
     write(event.type === "warn" && !covered ? "warn" : "info", line);
   };
 
-  // Created lazily and closed at the end of each build: Vite (and Astro) build several environments one after
-  // the other with the same plugin instance, and each needs a live engine.
+  // One engine per build, shared by the environments Vite and Astro build one after the other with this plugin
+  // instance (its client is closed after each and reopens on demand); one per dev server.
   let stop = new AbortController();
   const getEngine = (): Engine => {
     const budget = need().command === "build" ? ledger : undefined;
@@ -138,12 +150,12 @@ export function grokImage(
     });
     return engine;
   };
-  const getScheduler = (): BatchScheduler => {
-    scheduler ??= createBatchScheduler((uses) => getEngine().prepare(uses));
-    return scheduler;
+  const getPlan = (): Promise<PlanIndex> => {
+    planned ??= makePlan(getEngine(), internal.markdownRoots ?? []);
+    return planned;
   };
-  /** Batch errors already reported: every load of a refused batch gets the same one. */
-  const reported = new WeakSet<object>();
+  /** The plan's scan errors, said once per dev server. */
+  let scanErrorsShown = false;
 
   const parse = (raw: string, importer: string | undefined): Directive => {
     const { options } = need();
@@ -190,6 +202,9 @@ export function grokImage(
       if (command === "build" && (!ledger || ledgerFinished)) {
         ledger = createLedger();
         ledgerFinished = false;
+        engine = undefined;
+        planned = undefined;
+        usedKeys = new Set();
       }
       // The cache may live outside the served roots (GROK_IMAGE_CACHE_DIR=/ci/cache): let the dev server read it.
       const allow = config.server.fs.allow as string[];
@@ -212,27 +227,38 @@ export function grokImage(
           this.error(toPluginError(error));
         }
         const id = toVirtualId(raw, directive.generation.prompt);
-        if (file && !importers.has(id)) importers.set(id, file);
-        // Only what the module graph reaches is ever planned: a directive in a file nothing imports costs nothing.
-        getScheduler().record({ directive, importer: file });
+        if (file && !importers.has(raw)) importers.set(raw, file);
         return id;
       },
     },
 
+    buildStart: {
+      async handler() {
+        // A build plans everything before its first module loads: a bad directive anywhere fails it with
+        // nothing paid. A dev server (and Astro's sync server, which never loads an image) plans on first use.
+        if (need().command !== "build") return;
+        const plan = await getPlan();
+        if (plan.error) this.error(toPluginError(plan.error));
+      },
+    },
+
     load: {
-      // No id filter: every module that enters the graph keeps an open settle window open (see BatchScheduler).
+      filter: { id: /^\0grok-image:/ },
       async handler(id) {
         const raw = fromVirtualId(id);
-        if (raw === undefined) {
-          scheduler?.touch();
-          return null;
-        }
-        const importer = importers.get(id);
+        if (raw === undefined) return null;
+        const importer = importers.get(raw);
         const { command } = need();
+        const plan = await getPlan();
+        if (command === "serve" && plan.error && !scanErrorsShown) {
+          scanErrorsShown = true;
+          write("error", toPluginError(plan.error).message);
+        }
         let use: DirectiveUse;
         try {
           // An id the browser still holds after a restart is loaded without being resolved first: this records it.
-          use = { directive: parse(raw, importer), importer };
+          const directive = parse(raw, importer);
+          use = { directive, importer, ...plan.locate(importer, directive.generationKey) };
         } catch (error) {
           this.error(toPluginError(error, importer));
         }
@@ -240,38 +266,37 @@ export function grokImage(
           write("warn", fallbackWarning);
           fallbackWarning = undefined;
         }
-        const refused = await getScheduler()
-          .ready(use)
-          .then(
-            () => undefined,
-            (error: unknown) =>
-              typeof error === "object" && error !== null ? error : new Error(String(error)),
-          );
-        if (refused === CLOSED) this.error(toPluginError(refused));
-        if (refused !== undefined) {
-          // A refused batch (frozen misses, budget, no key) has one report that lists every directive and where it
-          // is used, so no single importer is added to it, and it is said once, not once per module of the batch.
-          const first = !reported.has(refused);
-          reported.add(refused);
-          if (command === "build") {
-            if (first) this.error(toPluginError(refused));
-            // The build fails on the report above; the other modules of the batch only need to settle.
-            return { code: REFUSED_MODULE, moduleType: "js" };
-          }
-          // A dev server goes on: each directive's own check below serves the cached ones and fails only its own.
-          if (first) write("error", toPluginError(refused).message);
-        }
+        const current = getEngine();
         try {
-          const images = await getEngine().images(use);
+          const images = await current.images(use);
           loaded.set(use.directive.raw, images);
+          usedKeys.add(use.directive.generationKey);
+          if (command === "serve" && images.some((image) => image.status !== "cached")) current.report();
           return {
             code: moduleCode(images, use.directive.generation.prompt, imageImport, command === "build"),
             moduleType: "js",
           };
         } catch (error) {
+          // A refused miss (frozen, no key, budget) is reported with every other one when the build's graph is
+          // complete (buildEnd): one report, one CI round trip. Nothing was paid for any of them.
+          if (command === "build" && current.isRefused(use.directive.generationKey)) {
+            return { code: REFUSED_MODULE, moduleType: "js" };
+          }
           this.error(toPluginError(error, importer));
         }
       },
+    },
+
+    async buildEnd(error) {
+      if (need().command !== "build" || !engine) return;
+      engine.report();
+      const refusal = engine.refusal();
+      if (usedKeys.size > 0) {
+        const { cacheDir, root } = need().options;
+        // A build that failed may not have loaded everything it uses: it adds to the record instead of replacing it.
+        await recordUsedKeys(cacheDir, root, usedKeys, !error && !refusal);
+      }
+      if (refusal && !error) this.error(toPluginError(refusal));
     },
 
     configureServer(server: ViteDevServer) {
@@ -289,21 +314,47 @@ export function grokImage(
     },
 
     async closeBundle() {
-      // In a build everything is done by now. A dev server closing (or restarting) stops the work still in
-      // flight: submitted tasks stay in the pending journal, so the next start resumes them without paying again.
+      // In a build everything is done by now: the engine (and its plan) stays for the build's next environment,
+      // and only its HTTP client is closed. A dev server closing (or restarting) stops the work still in flight:
+      // submitted tasks stay in the pending journal, so the next start resumes them without paying again.
       const closing = engine;
-      const running = scheduler;
-      // Only a closing dev server aborts: a build's work is complete here, and aborting it would turn paid,
-      // finished tasks into failures.
-      if (need().command === "serve") stop.abort();
-      else ledgerFinished = true;
-      stop = new AbortController();
-      engine = undefined;
-      scheduler = undefined;
-      loaded.clear();
-      await running?.stop(CLOSED);
+      if (need().command === "serve") {
+        stop.abort();
+        stop = new AbortController();
+        engine = undefined;
+        planned = undefined;
+        loaded.clear();
+      } else ledgerFinished = true;
       await closing?.close();
     },
+  };
+}
+
+/** The plan of a build or dev server, and where each scanned directive is. */
+interface PlanIndex {
+  /** Every bad directive of the project in one error, if any. */
+  readonly error: GrokImageError | undefined;
+  /** Line and column of a directive in a file, when the scan found it there. */
+  locate(file: string | undefined, generationKey: string): { line?: number; column?: number };
+}
+
+async function makePlan(engine: Engine, markdownRoots: readonly string[]): Promise<PlanIndex> {
+  const scan: ProjectScan = await scanProject(engine.options, { markdownRoots });
+  const at = new Map<string, { line: number; column: number }>();
+  for (const use of scan.uses) {
+    const where = `${use.importer}\0${use.directive.generationKey}`;
+    if (!at.has(where)) at.set(where, { line: use.line, column: use.column });
+  }
+  await engine.plan(scan.uses);
+  return {
+    error:
+      scan.errors.length > 0
+        ? badDirectivesError(
+            scan.errors.map((bad) => ({ ...bad, file: bad.importer })),
+            engine.options.root,
+          )
+        : undefined,
+    locate: (file, key) => (file ? (at.get(`${file}\0${key}`) ?? {}) : {}),
   };
 }
 

@@ -12,7 +12,7 @@ export interface ReviewRow {
 }
 
 /** States that would cost money to turn into a real image. */
-const UNPAID = new Set<DirectiveStatus["state"]>(["missing", "placeholder", "failed"]);
+const UNPAID = new Set<DirectiveStatus["state"]>(["missing", "placeholder", "failed", "refused"]);
 
 /** The cost of the misses, counting each generation once however many directives share it. */
 function missCost(rows: readonly ReviewRow[]): number {

@@ -1,0 +1,88 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { locationOf } from "../directive/code-frame.js";
+import { parseDirective } from "../directive/parse-directive.js";
+import { languageOf, scanTree } from "../directive/scan-source.js";
+import type { DirectiveUse } from "../engine/engine-types.js";
+import { GrokImageError } from "../errors.js";
+import type { ResolvedOptions } from "../types.js";
+
+/*
+ * The one scan of a project that the build's plan, the dev server and every CLI command share, so they always agree
+ * on which directives exist and on their generation keys. The bundler stays the authority on what is *used*: the
+ * plan validates and prices everything found here before the first submit, and only what the module graph loads
+ * is ever paid for.
+ */
+
+/** Files no build ever bundles: a directive in a test or a spec is the test's business, never the site's. */
+const NEVER_BUILT = ["**/*.test.*", "**/*.spec.*", "**/__tests__/**", "**/__test__/**"];
+
+/** A directive found in a file, with where it is (1-based line and column of its `g`). */
+export interface FoundUse extends DirectiveUse {
+  readonly importer: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+/** A directive that did not parse, with where it is and the file's text (for a code frame). */
+export interface BadDirective {
+  readonly raw: string;
+  readonly importer: string;
+  readonly line: number;
+  readonly column: number;
+  readonly error: GrokImageError;
+  readonly source: string;
+}
+
+export interface ProjectScan {
+  readonly uses: FoundUse[];
+  readonly errors: BadDirective[];
+}
+
+export interface ScanProjectOptions {
+  /** Globs (relative to the root) of files and directories to skip. */
+  ignore?: readonly string[] | undefined;
+  /**
+   * The folders whose Markdown and MDX files are sources. A plain Vite build never bundles Markdown, so a README's
+   * example must not be planned (none, the default); Astro renders what is under its `srcDir`.
+   */
+  markdownRoots?: readonly string[] | undefined;
+}
+
+/**
+ * Every directive under the root, parsed with the resolved defaults exactly as the plugin parses them; bad ones
+ * are collected with their location, not thrown.
+ */
+export async function scanProject(
+  options: ResolvedOptions,
+  scan: ScanProjectOptions = {},
+): Promise<ProjectScan> {
+  const found = await scanTree(options.root, {
+    ignore: [...NEVER_BUILT, ...(scan.ignore ?? [])],
+    cacheDir: options.cacheDir,
+  });
+  const markdownRoots = (scan.markdownRoots ?? []).map((dir) => path.resolve(dir) + path.sep);
+  const isSource = (file: string) =>
+    languageOf(file) === "script" || markdownRoots.some((dir) => file.startsWith(dir));
+  const sources = new Map<string, Promise<string>>();
+  const uses: FoundUse[] = [];
+  const errors: BadDirective[] = [];
+  for (const { raw, file, index } of found) {
+    if (!isSource(file)) continue;
+    let text = sources.get(file);
+    if (!text) {
+      text = readFile(file, "utf8").catch(() => "");
+      sources.set(file, text);
+    }
+    const source = await text;
+    const { line, column } = locationOf(source, index);
+    try {
+      uses.push({ directive: parseDirective(raw, options), importer: file, line, column });
+    } catch (error) {
+      if (!GrokImageError.isInstance(error)) throw error;
+      error.importer ??= file;
+      errors.push({ raw, importer: file, line, column, error, source });
+    }
+  }
+  return { uses, errors };
+}
