@@ -53,6 +53,57 @@ describe("createProgress", () => {
     expect(lines[5]).toContain('failed "a boat"');
   });
 
+  it("prints two lines per successful task when piped, whatever the API reports between them", () => {
+    const out = stream(false);
+    const progress = createProgress(out, {});
+    const fox = { type: "task", key: "k1", prompt: "a fox", model, taskId: "t1" } as const;
+    const boat = { type: "task", key: "k2", prompt: "a boat", model, taskId: "t2" } as const;
+    progress.onEvent({
+      type: "plan",
+      directives: 2,
+      generations: 2,
+      hits: 0,
+      misses: 2,
+      estimatedCostUsd: 0.002,
+    });
+    for (const state of ["submitted", "SUBMITTED", "PENDING", "SUCCESS", "done"])
+      progress.onEvent({ ...fox, state });
+    for (const state of ["submitted", "PENDING", "PROCESSING", "SUBMITTED", "SUCCESS", "done"]) {
+      progress.onEvent({ ...boat, state });
+    }
+    progress.stop();
+    expect(out.text.trimEnd().split("\n")).toEqual([
+      "2 directives → 2 generations: 0 cached, 2 to generate (about $0.002)",
+      'submitted "a fox" [lite] task t1',
+      'done "a fox" [lite] task t1',
+      'submitted "a boat" [lite] task t2',
+      'generating "a boat" [lite] task t2',
+      'done "a boat" [lite] task t2',
+    ]);
+  });
+
+  it("keeps the last line that said something on the live counter", () => {
+    const out = stream(true);
+    const progress = createProgress(out, {});
+    progress.onEvent({
+      type: "plan",
+      directives: 1,
+      generations: 1,
+      hits: 0,
+      misses: 1,
+      estimatedCostUsd: 0.001,
+    });
+    const fox = { type: "task", key: "k1", prompt: "a fox", model, taskId: "t1" } as const;
+    progress.onEvent({ ...fox, state: "submitted" });
+    progress.onEvent({ ...fox, state: "PENDING" });
+    expect(out.text.split("\r\x1b[2K").at(-1)).toMatch(
+      /0\/1 · 1 running · \d+s {2}submitted "a fox" \[lite\] task t1$/,
+    );
+    progress.onEvent({ ...fox, state: "done" });
+    expect(out.text.split("\r\x1b[2K").at(-1)).toMatch(/1\/1 · \d+s {2}done "a fox"/);
+    progress.stop();
+  });
+
   it("prints plain lines on a terminal when CI is set", () => {
     const out = stream(true);
     const progress = createProgress(out, { CI: "1" });

@@ -99,7 +99,8 @@ export function createProgress(
             if (state === "done") done++;
             else failed++;
           } else running.add(event.key);
-          last = formatEvent(event) ?? "";
+          // A state that adds nothing (the API's PENDING after "submitted") keeps the last line that did.
+          last = formatEvent(event) ?? last;
           if (LOUD_STATES.has(state)) print(last);
           else draw();
           return;

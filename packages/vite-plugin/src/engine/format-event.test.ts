@@ -28,4 +28,50 @@ describe("formatEvent", () => {
       "3 directives, all 2 generations cached",
     );
   });
+
+  it("says each task state once: the API's statuses that repeat a line make none", () => {
+    const task = {
+      type: "task",
+      key: "k",
+      prompt: "a fox",
+      model: "grok-imagine/text-to-image-pro",
+    } as const;
+    expect(formatEvent({ ...task, state: "submitted", taskId: "t1" })).toBe(
+      'submitted "a fox" [pro] task t1',
+    );
+    for (const state of ["PENDING", "SUBMITTED", "SUCCESS", "FAILURE", "TIMEOUT", "CANCELLED"]) {
+      expect(formatEvent({ ...task, state, taskId: "t1" }), state).toBeUndefined();
+    }
+    expect(formatEvent({ ...task, state: "PROCESSING", taskId: "t1" })).toBe(
+      'generating "a fox" [pro] task t1',
+    );
+    // A status MaxAPI does not document is news.
+    expect(formatEvent({ ...task, state: "QUEUED_UPSTREAM", taskId: "t1" })).toBe(
+      'queued_upstream "a fox" [pro] task t1',
+    );
+    expect(formatEvent({ ...task, state: "done", taskId: "t1", detail: "1 image in 6.2 s" })).toBe(
+      'done "a fox" [pro] task t1 (1 image in 6.2 s)',
+    );
+    expect(formatEvent({ ...task, state: "failed", taskId: "t1", detail: "moderation" })).toBe(
+      'failed "a fox" [pro] task t1 (moderation)',
+    );
+  });
+
+  it("turns a task's whole run into two lines, three when the API says a worker has it", () => {
+    const task = {
+      type: "task",
+      key: "k",
+      prompt: "a fox",
+      model: "grok-imagine/text-to-image-lite",
+      taskId: "t1",
+    } as const;
+    const run = (states: string[]) => states.map((state) => formatEvent({ ...task, state })).filter(Boolean);
+    expect(run(["submitted", "SUBMITTED", "SUCCESS", "done"])).toHaveLength(2);
+    expect(run(["submitted", "PENDING", "SUBMITTED", "SUCCESS", "done"])).toHaveLength(2);
+    expect(run(["submitted", "PENDING", "PROCESSING", "SUBMITTED", "SUCCESS", "done"])).toEqual([
+      'submitted "a fox" [lite] task t1',
+      'generating "a fox" [lite] task t1',
+      'done "a fox" [lite] task t1',
+    ]);
+  });
 });

@@ -24,6 +24,29 @@ export function formatSummary(s: BatchSummary): string {
   return parts.join(" · ");
 }
 
+/*
+ * A task's log says each state a user cares about once: submitted (with the task id), generating when the API
+ * says a worker has it, done or failed (with the reason), and the rare resumed, retrying and slow downloading.
+ * The API's own statuses arrive as they are (upper case); most repeat what a line already said: PENDING and
+ * SUBMITTED (queued, or waiting on the upstream model) are what "submitted" means to a user, and a terminal status
+ * is followed by the engine's done or failed line. A status MaxAPI does not document is new information: it is
+ * printed as it comes.
+ */
+const API_STATUS_WORDS: Readonly<Record<string, string | undefined>> = {
+  PENDING: undefined,
+  PROCESSING: "generating",
+  SUBMITTED: undefined,
+  SUCCESS: undefined,
+  FAILURE: undefined,
+  TIMEOUT: undefined,
+  CANCELLED: undefined,
+};
+
+/** The word a task line starts with, or undefined when the state adds nothing to the lines before it. */
+function stateWord(state: string): string | undefined {
+  return Object.hasOwn(API_STATUS_WORDS, state) ? API_STATUS_WORDS[state] : state.toLowerCase();
+}
+
 /**
  * One log line per engine event, shared by the Vite plugin, the Astro integration and the CLI so every surface
  * reports progress the same way. Returns undefined for events not worth a line.
@@ -39,9 +62,11 @@ export function formatEvent(event: EngineEvent): string | undefined {
       return `${directives} → ${plural(event.generations, "generation")}: ${event.hits} cached, ${event.misses} to generate (about ${formatUsd(event.estimatedCostUsd)})`;
     }
     case "task": {
+      const word = stateWord(event.state);
+      if (word === undefined) return undefined;
       const id = event.taskId ? ` task ${event.taskId}` : "";
       const detail = event.detail ? ` (${event.detail})` : "";
-      return `${event.state.toLowerCase()} ${quote(event.prompt)} [${event.model.replace("grok-imagine/text-to-image-", "")}]${id}${detail}`;
+      return `${word} ${quote(event.prompt)} [${event.model.replace("grok-imagine/text-to-image-", "")}]${id}${detail}`;
     }
     case "warn":
       return event.message;

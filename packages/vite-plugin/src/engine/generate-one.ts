@@ -12,6 +12,8 @@ export interface GenerateContext {
   readonly signal: AbortSignal | undefined;
   /** Commits an extra paid submit against the build's budget, or throws GROK_BUDGET_EXCEEDED before it is sent. */
   readonly reserve: (generation: Generation, why: string) => void;
+  /** How long downloading a task's results may take before the log says so. @default 5000 */
+  readonly slowDownloadMs?: number;
 }
 
 export interface GenerateOutcome {
@@ -22,6 +24,11 @@ export interface GenerateOutcome {
 
 /** A FAILURE with `failure_reason: null` may be submitted once more (SPEC section 4); never more. */
 const MAX_SUBMITS = 2;
+/**
+ * Downloads usually take well under a second, so they get no line of their own (one line per state a user cares
+ * about: submitted, done); one still running after this long does, so a stalled CDN is not mistaken for the API.
+ */
+const SLOW_DOWNLOAD_MS = 5000;
 
 /**
  * Generate one generation key: submit (or resume an earlier run's task), journal the task id before polling,
@@ -68,6 +75,8 @@ async function submitPollDownload(
   let attempt = pending?.attempt ?? 0;
   let resumed = pending !== undefined;
   let taskId: string;
+  // The time a "done" line reports: from this run's submit (or resume) of the task that succeeded.
+  let since = Date.now();
   if (pending) {
     taskId = pending.taskId;
     report("resumed", taskId, "submitted by an earlier run; not paying again");
@@ -98,7 +107,7 @@ async function submitPollDownload(
         originals,
       };
       await cache.commit(key, entry);
-      report("done", taskId);
+      report("done", taskId, `${images(originals.length)} in ${seconds(Date.now() - since)}`);
       return { paidHere: !resumed, entry };
     } catch (error) {
       const why = submitAgainBecause(error, resumed, attempt);
@@ -112,12 +121,21 @@ async function submitPollDownload(
       report("retrying", taskId, `${why}; submitting once more as a new paid task`);
       taskId = await submit(key, generation, ctx, ++attempt);
       resumed = false;
+      since = Date.now();
       report("submitted", taskId);
     }
   }
 }
 
 type Report = (state: string, taskId?: string, detail?: string) => void;
+
+function images(count: number): string {
+  return `${count} image${count === 1 ? "" : "s"}`;
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
 
 const TERMINAL_CODES = new Set([
   "GROK_TASK_FAILED",
@@ -166,7 +184,26 @@ async function downloadAll(
       { taskId, hint: "Report the task id to MaxAPI support; the build can be re-run once it is resolved." },
     );
   }
-  report("downloading", taskId, `${urls.length} image${urls.length === 1 ? "" : "s"}`);
+  const slowAfter = ctx.slowDownloadMs ?? SLOW_DOWNLOAD_MS;
+  const slow = setTimeout(
+    () => report("downloading", taskId, `${images(urls.length)}, still going after ${seconds(slowAfter)}`),
+    slowAfter,
+  );
+  slow.unref();
+  try {
+    return await downloadEach(urls, taskId, deadline, generation, ctx);
+  } finally {
+    clearTimeout(slow);
+  }
+}
+
+async function downloadEach(
+  urls: readonly string[],
+  taskId: string,
+  deadline: number,
+  generation: Generation,
+  ctx: GenerateContext,
+): Promise<OriginalRecord[]> {
   const timeLeft = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeLeft]) : timeLeft;
   const originals: OriginalRecord[] = [];
