@@ -160,13 +160,16 @@ function overrides(fromConfig: GrokImageOptions, fromFlags: GrokImageOptions, ro
 
 /**
  * Every directive under the root, found and parsed exactly as the build's plan finds and parses them; bad ones
- * are collected, not thrown. Markdown counts in an Astro project (under `src/`, as the integration scans it),
- * never in a plain Vite one, whose build does not bundle a README's examples.
+ * are collected, not thrown. Markdown under `src/` counts as the Astro integration counts it, unless the project
+ * is a plain Vite one (its config is a `vite.config.*`), whose build does not bundle a README's examples.
  */
 export function scanProject(options: ResolvedOptions, ignore: readonly string[] = []): Promise<ProjectScan> {
   const config = findConfigFile(options.root);
-  const astro = config !== undefined && configKind(config) === "astro";
-  return scanProjectFiles(options, { ignore, markdownRoots: astro ? [path.join(options.root, "src")] : [] });
+  const markdown = config === undefined || configKind(config) === "astro";
+  return scanProjectFiles(options, {
+    ignore,
+    markdownRoots: markdown ? [path.join(options.root, "src")] : [],
+  });
 }
 
 /**
