@@ -13,6 +13,7 @@ import type {
   Engine,
   EngineDeps,
   EngineEvent,
+  PlanOptions,
   ReadyImage,
 } from "./engine-types.js";
 import { type GenerateContext, generateOne } from "./generate-one.js";
@@ -244,7 +245,7 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     }
   }
 
-  async function plan(uses: readonly DirectiveUse[]): Promise<void> {
+  async function plan(uses: readonly DirectiveUse[], how: PlanOptions = {}): Promise<void> {
     const store = await getCache();
     for (const use of uses) if (!seen.has(use.directive.raw)) seen.set(use.directive.raw, use);
     const isCached = (key: string) => store.lookup(key) !== undefined;
@@ -257,13 +258,15 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     const remainingUsd = remainingBudget(ledger, options.maxCost);
     let refusal: GrokImageError | undefined;
     try {
-      checkBatch(whole, options, remainingUsd);
+      // Paying as loaded, the mode is checked now and the budget load by load, against what is left of it.
+      checkBatch(whole, options, how.payAsLoaded ? null : remainingUsd);
     } catch (error) {
       if (!GrokImageError.isInstance(error)) throw error;
       refusal = error;
     }
-    if (!refusal && options.mode === "generate") ledger.committedUsd += whole.estimatedCostUsd;
-    buildPlan = { budgeted: new Set(refusal ? [] : whole.misses), refusal, remainingUsd };
+    const reserve = !refusal && !how.payAsLoaded;
+    if (reserve && options.mode === "generate") ledger.committedUsd += whole.estimatedCostUsd;
+    buildPlan = { budgeted: new Set(reserve ? whole.misses : []), refusal, remainingUsd };
   }
 
   /**

@@ -93,7 +93,7 @@ export interface Engine {
    * start generating the moment they load, one by one, with no batch window; a directive the plan did not know
    * is checked on its own against what is left of the budget.
    */
-  plan(uses: readonly DirectiveUse[]): Promise<void>;
+  plan(uses: readonly DirectiveUse[], how?: PlanOptions): Promise<void>;
   /** Whether the plan refused this generation key (its `images()` rejects with the build's refusal). */
   isRefused(generationKey: string): boolean;
   /** One error listing every refused miss loaded so far (frozen, no key, budget), or undefined. */
@@ -110,6 +110,14 @@ export interface Engine {
   /** The error recorded for a directive, if it failed. */
   failure(generationKey: string): GrokImageError | undefined;
   close(): Promise<void>;
+}
+
+export interface PlanOptions {
+  /**
+   * Reserve nothing up front: each miss is checked against what is left of the budget when it loads (a dev server,
+   * whose budget is spent as pages ask, not on everything the project holds). @default false
+   */
+  payAsLoaded?: boolean;
 }
 
 export interface EngineDeps {

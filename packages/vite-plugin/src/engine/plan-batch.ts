@@ -74,7 +74,12 @@ function describeMisses(plan: BatchPlan, root: string): string {
  * The checks that run over ALL misses before anything is submitted: a build either pays for what it needs within
  * its budget, or pays nothing at all. Throws one error that lists every directive concerned.
  */
-export function checkBatch(plan: BatchPlan, options: ResolvedOptions, remainingUsd = options.maxCost): void {
+export function checkBatch(
+  plan: BatchPlan,
+  options: ResolvedOptions,
+  /** What is left of the budget; `null` checks the mode only (the budget is checked later, load by load). */
+  remainingUsd: number | null | undefined = options.maxCost,
+): void {
   if (plan.misses.length === 0 || options.mode === "placeholder") return;
   const count = `${plan.misses.length} image generation${plan.misses.length === 1 ? "" : "s"}`;
   const list = describeMisses(plan, options.root);
@@ -101,6 +106,7 @@ export function checkBatch(plan: BatchPlan, options: ResolvedOptions, remainingU
   if (
     options.maxCost !== undefined &&
     remainingUsd !== undefined &&
+    remainingUsd !== null &&
     plan.estimatedCostUsd > remainingUsd + 1e-9
   ) {
     const spent = options.maxCost - remainingUsd;

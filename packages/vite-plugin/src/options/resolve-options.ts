@@ -198,7 +198,10 @@ function resolveRest(
     );
   }
   const concurrency = checkPositiveInteger(u.concurrency ?? DEFAULTS.concurrency, { option: "concurrency" });
-  const maxCost = resolveMaxCost(maxCostIn.value, maxCostIn.source);
+  // A dev server answers whatever a browser asks: unless told otherwise, it spends at most this per start.
+  const maxCost =
+    resolveMaxCost(maxCostIn.value, maxCostIn.source) ??
+    (context.command === "serve" ? DEV_MAX_COST_USD : undefined);
   const placeholder = checkBoolean(u.placeholder ?? DEFAULTS.placeholder, { option: "placeholder" });
   const provenance = checkBoolean(u.provenance ?? DEFAULTS.provenance, { option: "provenance" });
   const callBackUrl =
@@ -232,6 +235,9 @@ function resolveRest(
   };
   return Object.freeze(Object.defineProperties(resolved, redactedViews(resolved)));
 }
+
+/** The budget of one dev server start when `maxCost` is not set (SPEC section 11). */
+export const DEV_MAX_COST_USD = 1;
 
 /** Non-enumerable views that hide the key when the options are logged or serialized. */
 function redactedViews(resolved: ResolvedOptions): PropertyDescriptorMap {

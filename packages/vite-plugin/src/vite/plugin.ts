@@ -5,11 +5,13 @@ import { badDirectivesError } from "../directive/bad-directives-error.js";
 import { isDirectiveId, parseDirective, stripViteQuery } from "../directive/parse-directive.js";
 import { type BudgetLedger, createLedger } from "../engine/budget.js";
 import { createEngine } from "../engine/create-engine.js";
+import { placeholderImages } from "../engine/derive-images.js";
 import type { DirectiveUse, Engine, EngineEvent, ReadyImage } from "../engine/engine-types.js";
-import { formatEvent } from "../engine/format-event.js";
+import { formatEvent, formatUsd } from "../engine/format-event.js";
 import { GrokImageError } from "../errors.js";
-import { resolveOptions } from "../options/resolve-options.js";
+import { DEV_MAX_COST_USD, resolveOptions } from "../options/resolve-options.js";
 import { type ProjectScan, scanProject } from "../plan/scan-project.js";
+import { type WrittenDirectives, writtenDirectives } from "../plan/written-directives.js";
 import type { Directive, GrokImageOptions, ResolvedOptions } from "../types.js";
 import { type ImageImport, moduleCode } from "./module-code.js";
 import { devUrl, reviewMiddleware } from "./review-middleware.js";
@@ -17,6 +19,15 @@ import { toPluginError } from "./to-plugin-error.js";
 import { fromVirtualId, importerFile, toVirtualId } from "./virtual-id.js";
 
 export const PLUGIN_NAME = "vite-plugin-grok-image";
+
+/** Stands in for every directive a dev server is asked for that no project file holds. */
+const NOT_WRITTEN = parseDirective("grok:not written in the project", {
+  tier: "lite",
+  format: "webp",
+  quality: 80,
+});
+/** Warnings about such requests before the dev server stops naming them. */
+const MAX_NOT_WRITTEN_WARNINGS = 20;
 
 /** What a refused miss loads as in a build that fails at its end with one report of them all (same exports). */
 const REFUSED_MODULE = 'export const images = [];\nexport const alt = "";\nexport default undefined;\n';
@@ -151,11 +162,39 @@ export function grokImage(
     return engine;
   };
   const getPlan = (): Promise<PlanIndex> => {
-    planned ??= makePlan(getEngine(), internal.markdownRoots ?? []);
+    planned ??= makePlan(getEngine(), internal.markdownRoots ?? [], need().command === "serve");
     return planned;
   };
   /** The plan's scan errors, said once per dev server. */
   let scanErrorsShown = false;
+  /** Lines a dev server says once, however often a page asks (a flood of requests must not flood the log). */
+  const said = new Set<string>();
+  const sayOnce = (level: "warn" | "error", line: string) => {
+    if (said.has(line)) return;
+    said.add(line);
+    write(level, line);
+  };
+  let notWrittenCount = 0;
+  const notWritten = (use: DirectiveUse) => {
+    notWrittenCount++;
+    if (notWrittenCount > MAX_NOT_WRITTEN_WARNINGS) return;
+    const from = use.importer
+      ? `imported by ${use.importer}`
+      : "requested directly, not by a module of the project";
+    sayOnce(
+      "warn",
+      notWrittenCount === MAX_NOT_WRITTEN_WARNINGS
+        ? `${notWrittenCount} requests for directives written in no project file were answered with a placeholder; further ones are not logged.`
+        : `${use.directive.raw} (${from}) is written in no file of the project: the dev server answers with a placeholder and pays nothing. Write the directive in a source file to generate it.`,
+    );
+  };
+  /** The dev budget's own words when it is spent: the user may never have set `maxCost`. */
+  const devRefusal = (error: unknown): string => {
+    const message = toPluginError(error).message;
+    if (!GrokImageError.isInstance(error) || error.code !== "GROK_BUDGET_EXCEEDED") return message;
+    const { maxCost } = need().options;
+    return `${message}\n  The dev server spends at most ${formatUsd(maxCost ?? 0)} per start (maxCost${userOptions.maxCost === undefined ? `, ${formatUsd(DEV_MAX_COST_USD)} unless set` : ""}); the page shows placeholders for what is left. Restart the dev server for a new budget, or raise maxCost / GROK_IMAGE_MAX_COST.`;
+  };
 
   const parse = (raw: string, importer: string | undefined): Directive => {
     const { options } = need();
@@ -266,6 +305,15 @@ export function grokImage(
           write("warn", fallbackWarning);
           fallbackWarning = undefined;
         }
+        if (command === "serve" && !(await plan.written.isWritten(use.directive, importer))) {
+          // Never a task, never a manifest entry, never a line on the review page: one shared placeholder.
+          notWritten(use);
+          const images = await placeholderImages(NOT_WRITTEN, need().options);
+          return {
+            code: moduleCode(images, NOT_WRITTEN.generation.prompt, imageImport, false),
+            moduleType: "js",
+          };
+        }
         const current = getEngine();
         try {
           const images = await current.images(use);
@@ -279,8 +327,15 @@ export function grokImage(
         } catch (error) {
           // A refused miss (frozen, no key, budget) is reported with every other one when the build's graph is
           // complete (buildEnd): one report, one CI round trip. Nothing was paid for any of them.
-          if (command === "build" && current.isRefused(use.directive.generationKey)) {
-            return { code: REFUSED_MODULE, moduleType: "js" };
+          if (current.isRefused(use.directive.generationKey)) {
+            if (command === "build") return { code: REFUSED_MODULE, moduleType: "js" };
+            // A dev server goes on: the page shows a placeholder and the log says why, once per refusal.
+            sayOnce("error", devRefusal(error));
+            const images = await placeholderImages(use.directive, need().options);
+            return {
+              code: moduleCode(images, use.directive.generation.prompt, imageImport, false),
+              moduleType: "js",
+            };
           }
           this.error(toPluginError(error, importer));
         }
@@ -334,19 +389,26 @@ export function grokImage(
 interface PlanIndex {
   /** Every bad directive of the project in one error, if any. */
   readonly error: GrokImageError | undefined;
+  /** What a dev server may pay for. */
+  readonly written: WrittenDirectives;
   /** Line and column of a directive in a file, when the scan found it there. */
   locate(file: string | undefined, generationKey: string): { line?: number; column?: number };
 }
 
-async function makePlan(engine: Engine, markdownRoots: readonly string[]): Promise<PlanIndex> {
+async function makePlan(engine: Engine, markdownRoots: readonly string[], dev: boolean): Promise<PlanIndex> {
   const scan: ProjectScan = await scanProject(engine.options, { markdownRoots });
   const at = new Map<string, { line: number; column: number }>();
   for (const use of scan.uses) {
     const where = `${use.importer}\0${use.directive.generationKey}`;
     if (!at.has(where)) at.set(where, { line: use.line, column: use.column });
   }
-  await engine.plan(scan.uses);
+  // A dev server pays as pages ask, each load within what is left of its budget; a build reserves its plan's cost.
+  await engine.plan(scan.uses, { payAsLoaded: dev });
   return {
+    written: writtenDirectives(
+      scan.uses.map((use) => use.directive.generationKey),
+      engine.options,
+    ),
     error:
       scan.errors.length > 0
         ? badDirectivesError(
