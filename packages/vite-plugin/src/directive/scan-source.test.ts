@@ -9,6 +9,16 @@ const raws = (code: string, language?: Parameters<typeof findDirectives>[1]) =>
   findDirectives(code, language).map((d) => d.raw);
 
 describe("findDirectives in scripts", () => {
+  it("finds a dynamic import written as a template literal without substitutions", () => {
+    const code = [
+      "const a = import(`grok:a paper boat?w=64`);",
+      "const b = import(/* webpackChunkName: 'x' */ `grok:a tall ship`);",
+      "const c = import(`grok:${name}`);",
+      "const d = `grok:not an import`;",
+    ].join("\n");
+    expect(raws(code, "script")).toEqual(["grok:a paper boat?w=64", "grok:a tall ship"]);
+  });
+
   it("finds static, multi-line, type-only and side-effect imports in both quote styles", () => {
     const code = [
       `import forest from "grok:a misty forest?tier=pro";`,
@@ -273,6 +283,30 @@ describe("scanTree", () => {
       [path.join("src", "pages", "post.md"), "grok:post%20image"],
     ]);
     expect(found.every((d) => path.isAbsolute(d.file))).toBe(true);
+  });
+
+  it("scans hidden source folders (.storybook) but not the folders of tools", async () => {
+    await put(".storybook/preview.ts", `import a from "grok:storybook backdrop";`);
+    await put(".svelte-kit/generated/x.js", `import b from "grok:generated";`);
+    const found = await scanTree(root);
+    expect(found.map((d) => d.raw)).toEqual(["grok:storybook backdrop"]);
+  });
+
+  it("follows relative imports out of the root, as the bundler does, and what those import", async () => {
+    const site = path.join(root, "site");
+    await put(
+      "site/src/main.ts",
+      `import { hero } from "../../shared/images.js";\nimport a from "grok:inside";`,
+    );
+    await put("shared/images.ts", `export { default as hero } from "grok:a shared hero";\nimport "./more";`);
+    await put("shared/more/index.ts", `import x from "grok:one more level";`);
+    await put("shared/unused.ts", `import y from "grok:nobody imports this";`);
+    const found = await scanTree(site);
+    expect(found.map((d) => [path.relative(root, d.file), d.raw])).toEqual([
+      [path.join("site", "src", "main.ts"), "grok:inside"],
+      [path.join("shared", "images.ts"), "grok:a shared hero"],
+      [path.join("shared", "more", "index.ts"), "grok:one more level"],
+    ]);
   });
 
   it("returns nothing for a tree without directives", async () => {

@@ -1,4 +1,4 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { createLimiter } from "../shared/limiter.js";
 import { DIRECTIVE_PREFIX } from "./parse-directive.js";
@@ -42,6 +42,8 @@ const SCRIPT = new RegExp(
     String.raw`\b(?:import|export)\b(?:[\w$*{}\s,]+?\bfrom)?\s*(?<q1>["'])(?<s1>${STRING_BODY("q1")})\k<q1>`,
     // import("...") with one literal argument (an options object may follow), comments allowed before it
     String.raw`\bimport\s*\(\s*(?:\/\*[\s\S]*?\*\/\s*)*(?<q2>["'])(?<s2>${STRING_BODY("q2")})\k<q2>\s*[,)]`,
+    // import(`...`): a template literal without substitutions is a plain string to the bundler
+    String.raw`\bimport\s*\(\s*(?:\/\*[\s\S]*?\*\/\s*)*\`(?<t1>grok:(?:[^\`\\$]|\\[\s\S]|\$(?!\{))*)\`\s*[,)]`,
     String.raw`"(?:[^"\\\n]|\\[\s\S])*"`,
     String.raw`'(?:[^'\\\n]|\\[\s\S])*'`,
   ].join("|"),
@@ -143,7 +145,8 @@ function collect(
 export function findDirectives(code: string, language: SourceLanguage = "auto"): FoundDirective[] {
   if (!code.includes(DIRECTIVE_PREFIX)) return [];
   const found = new Map<number, FoundDirective>();
-  if (language !== "markdown") collect(code, SCRIPT, { s1: unescapeJs, s2: unescapeJs }, found);
+  if (language !== "markdown")
+    collect(code, SCRIPT, { s1: unescapeJs, s2: unescapeJs, t1: unescapeJs }, found);
   if (language !== "script") {
     collect(code, MARKDOWN, { m1: unescapeMarkdown, m2: unescapeMarkdown, m3: unescapeSpaced }, found);
     // Front matter starts at offset 0, so its match indices are the file's.
@@ -168,7 +171,30 @@ const SCRIPT_EXTENSIONS = [
   ".astro",
 ];
 const MARKDOWN_EXTENSIONS = [".md", ".markdown"];
-const SKIPPED_DIRS = new Set(["node_modules", "dist"]);
+/**
+ * Dependencies, build output, and the folders of tools and version control. Other hidden folders are sources:
+ * `.storybook/` and `.vitepress/` hold modules a build imports.
+ */
+const SKIPPED_DIRS = new Set([
+  "node_modules",
+  "dist",
+  ".git",
+  ".hg",
+  ".svn",
+  ".astro",
+  ".svelte-kit",
+  ".nuxt",
+  ".output",
+  ".next",
+  ".vercel",
+  ".netlify",
+  ".cache",
+  ".turbo",
+  ".yarn",
+  ".pnpm-store",
+  ".vite",
+  ".grok-images",
+]);
 const MAX_OPEN_FILES = 64;
 
 /** The syntaxes a file may hold, by extension; `undefined` for files the scan ignores. */
@@ -194,8 +220,7 @@ async function listSourceFiles(root: string, options: ScanTreeOptions): Promise<
       const abs = path.join(dir, entry.name);
       // Symlinks are not followed: they can loop, and linked packages are not this project's source.
       if (entry.isDirectory()) {
-        if (entry.name.startsWith(".") || SKIPPED_DIRS.has(entry.name) || abs === cacheDir || isIgnored(abs))
-          continue;
+        if (SKIPPED_DIRS.has(entry.name) || abs === cacheDir || isIgnored(abs)) continue;
         subdirs.push(walk(abs));
       } else if (entry.isFile() && languageOf(entry.name) && !isIgnored(abs)) {
         files.push(abs);
@@ -207,22 +232,72 @@ async function listSourceFiles(root: string, options: ScanTreeOptions): Promise<
   return files.sort();
 }
 
+/** `import ... from "../x"`, `export ... from "../x"`, `import("../x")`: relative specifiers a bundler follows. */
+const RELATIVE_IMPORT =
+  /\b(?:import|export)\b(?:[\w$*{}\s,]+?\bfrom)?\s*["'](\.{1,2}\/[^"'\n]+)["']|\bimport\s*\(\s*["'](\.{1,2}\/[^"'\n]+)["']\s*[,)]/g;
+const RESOLVE_EXTENSIONS = [...SCRIPT_EXTENSIONS, ".mdx"];
+
+/** The file a relative specifier names, tried the way bundlers do (as is, with an extension, `.js` as `.ts`, index). */
+async function resolveRelative(from: string, specifier: string): Promise<string | undefined> {
+  const base = path.resolve(path.dirname(from), specifier.split("?")[0] as string);
+  const stem = base.replace(/\.(?:m|c)?js$/, "");
+  const candidates = [
+    base,
+    ...RESOLVE_EXTENSIONS.map((ext) => stem + ext),
+    ...RESOLVE_EXTENSIONS.map((ext) => path.join(base, `index${ext}`)),
+  ];
+  for (const candidate of candidates) {
+    const info = await stat(candidate).catch(() => undefined);
+    if (info?.isFile() && languageOf(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Files outside `root` that a scanned file imports by a relative path, and what those import in turn. */
+async function importsOutside(
+  root: string,
+  files: readonly string[],
+  read: (file: string) => Promise<string>,
+) {
+  const outside: string[] = [];
+  const seen = new Set(files);
+  const queue = [...files];
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+    if (languageOf(file) === "markdown") continue;
+    const code = await read(file);
+    // A file under the root can only leave it through a `../`; one outside may import its neighbours by `./`.
+    if (!outside.includes(file) && !code.includes("../")) continue;
+    for (const match of code.matchAll(RELATIVE_IMPORT)) {
+      const target = await resolveRelative(file, (match[1] ?? match[2]) as string);
+      if (!target || seen.has(target) || target.includes(`${path.sep}node_modules${path.sep}`)) continue;
+      seen.add(target);
+      const rel = path.relative(root, target);
+      if (!rel.startsWith("..") && !path.isAbsolute(rel)) continue;
+      outside.push(target);
+      queue.push(target);
+    }
+  }
+  return outside;
+}
+
 /**
- * Every directive under `root` in script, Markdown and MDX files, skipping dependencies, build output,
- * hidden directories (`.git`, `.astro`, the default cache) and the cache dir. Sorted by file, then position.
+ * Every directive under `root` in script, Markdown and MDX files, skipping dependencies, build output, the
+ * folders of tools (`.git`, `.astro`, ...) and the cache dir, plus the files outside the root that these import by
+ * a relative path (a monorepo's shared module). Sorted by file, then position.
  */
 export async function scanTree(root: string, options: ScanTreeOptions = {}): Promise<ScannedDirective[]> {
   const absRoot = path.resolve(root);
   const files = await listSourceFiles(absRoot, options);
   // A bound on concurrent reads keeps open file handles well under the usual ulimit on big trees.
   const limit = createLimiter(MAX_OPEN_FILES);
+  const read = (file: string) => limit(() => readFile(file, "utf8"));
+  const texts = new Map(await Promise.all(files.map(async (file) => [file, await read(file)] as const)));
+  const outside = await importsOutside(absRoot, files, async (file) => texts.get(file) ?? read(file));
   const results = await Promise.all(
-    files.map((file) =>
-      limit(async () => {
-        const code = await readFile(file, "utf8");
-        return findDirectives(code, languageOf(file)).map((d) => ({ ...d, file }));
-      }),
-    ),
+    [...files, ...outside.sort()].map(async (file) => {
+      const code = texts.get(file) ?? (await read(file));
+      return findDirectives(code, languageOf(file)).map((d) => ({ ...d, file }));
+    }),
   );
   return results.flat();
 }
