@@ -1,3 +1,4 @@
+import { badDirectivesError } from "../directive/bad-directives-error.js";
 import { createEngine } from "../engine/create-engine.js";
 import type { BatchSummary, Engine } from "../engine/engine-types.js";
 import { formatSummary } from "../engine/format-event.js";
@@ -59,10 +60,12 @@ export async function generateCommand(args: GenerateArgs, rawIo: CliIO): Promise
     const failures: Failure[] = errors.map((e) =>
       failure(e.error, e.raw, displayPath(options.root, e.importer), e.line),
     );
-    for (const { error } of errors) io.stderr.write(`${formatError(error)}\n`);
-
     let summary: BatchSummary | undefined;
-    if (uses.length === 0) {
+    if (errors.length > 0) {
+      // As in a build: nothing is paid until every directive of the project is valid.
+      const bad = errors.map((e) => ({ ...e, file: e.importer }));
+      io.stderr.write(`${formatError(badDirectivesError(bad, options.root))}\n`);
+    } else if (uses.length === 0) {
       if (!args.json) io.stdout.write(`No grok: directives to generate under ${options.root}\n`);
     } else {
       engine = createEngine(options, { onEvent: (event) => progress.onEvent(event), signal: io.signal });

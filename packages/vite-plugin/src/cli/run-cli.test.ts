@@ -101,26 +101,38 @@ describe("refusals and failures exit 1", () => {
     expect(emulator.counters.submits).toBe(2);
   });
 
-  it("a bad directive and a moderated prompt fail (exit 1) while the rest is generated", async () => {
+  it("a bad directive fails generate before anything is paid, listing where it is", async () => {
     await writeFile(
       path.join(root, "src", "more.ts"),
       'import x from "grok:a lighthouse?fit=sideways";\nimport y from "grok:something forbidden";\n',
     );
+    const c = capture();
+    expect(await runCli(["generate", "--json"], c.io)).toBe(1);
+    expect(emulator.counters.submits).toBe(0);
+    const result = JSON.parse(c.out);
+    expect(result.failures.map((f: { code: string; file: string }) => [f.code, f.file])).toEqual([
+      ["GROK_BAD_DIRECTIVE", "src/more.ts"],
+    ]);
+    expect(c.err).toContain("src/more.ts:1:16");
+    expect(c.err).toContain("cover, contain, inside, outside, fill");
+    const scan = capture();
+    expect(await runCli(["scan"], scan.io)).toBe(1);
+    // Nothing was generated, the page's directive included.
+    expect(scan.out).toMatch(/missing .*src\/page\.ts:1/);
+    expect(scan.out).toMatch(/missing .*grok:something forbidden/);
+    expect(scan.out).toMatch(/error .*grok:a lighthouse\?fit=sideways/);
+  });
+
+  it("a moderated prompt fails (exit 1) while the rest is generated", async () => {
+    await writeFile(path.join(root, "src", "more.ts"), 'import y from "grok:something forbidden";\n');
     emulator.inject({ phase: "submit", prompt: "forbidden", fault: { type: "moderation" } });
     const c = capture();
     expect(await runCli(["generate", "--json"], c.io)).toBe(1);
     const result = JSON.parse(c.out);
-    expect(result.summary).toMatchObject({ generated: 2, failed: 1 });
+    expect(result.summary).toMatchObject({ failed: 1 });
     expect(result.failures.map((f: { code: string; file: string }) => [f.code, f.file])).toEqual([
-      ["GROK_BAD_DIRECTIVE", "src/more.ts"],
       ["GROK_MODERATION", "src/more.ts"],
     ]);
-    expect(c.err).toContain("fit");
-    const scan = capture();
-    expect(await runCli(["scan"], scan.io)).toBe(1);
-    expect(scan.out).toMatch(/cached .*src\/page\.ts:1/);
-    expect(scan.out).toMatch(/missing .*grok:something forbidden/);
-    expect(scan.out).toMatch(/error .*grok:a lighthouse\?fit=sideways/);
   });
 });
 
