@@ -403,7 +403,8 @@ async function makePlan(engine: Engine, markdownRoots: readonly string[], dev: b
     if (!at.has(where)) at.set(where, { line: use.line, column: use.column });
   }
   // A dev server pays as pages ask, each load within what is left of its budget; a build reserves its plan's cost.
-  await engine.plan(scan.uses, { payAsLoaded: dev });
+  // A build with a bad directive fails on them before anything else: no plan line that it will not follow.
+  if (dev || scan.errors.length === 0) await engine.plan(scan.uses, { payAsLoaded: dev });
   return {
     written: writtenDirectives(
       scan.uses.map((use) => use.directive.generationKey),
