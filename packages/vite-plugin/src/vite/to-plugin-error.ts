@@ -9,19 +9,19 @@ import { formatError, GrokImageError } from "../errors.js";
  * `pluginCode`.
  *
  * When the error knows where the directive is, that goes in the fields Vite and Astro show beside the message:
- * `id` and `loc` (the file:line:column line, a link in the overlay) and `frame`. The frame moves out of the message
- * when the message holds it (a report of several directives frames each one), so it is printed once. `loc.column`
- * stays 1-based, as editors and terminals read `file:line:column` and as Astro's overlay frames it; Rollup's own
- * errors count columns from 0, but every frame here is given, so nothing recomputes one from the column.
+ * `id` and `loc` (the file:line:column line, a link in the overlay). The code frame stays in the message rather
+ * than in `frame`: `astro build` prints the message, hint and location of a failed build but never its `frame`, and
+ * Vite would print a `frame` a second time after a message that holds it. `loc.column` stays 1-based, as editors
+ * and terminals read `file:line:column`; Rollup's own errors count columns from 0, but nothing here recomputes a
+ * frame from the column.
  */
 export function toPluginError(error: unknown, importer?: string): Rolldown.RollupError {
   if (!GrokImageError.isInstance(error)) {
     return error instanceof Error ? error : { message: String(error) };
   }
   if (importer) error.importer ??= importer;
-  const { loc, frame } = error;
-  let message = formatError(error, { location: loc === undefined });
-  if (loc && frame !== undefined) message = message.replace(`\n${frame}`, "");
+  const { loc } = error;
+  const message = formatError(error);
   const id = loc?.file ?? error.importer;
   return {
     name: error.name,
@@ -30,6 +30,5 @@ export function toPluginError(error: unknown, importer?: string): Rolldown.Rollu
     pluginCode: error.code,
     ...(id ? { id } : {}),
     ...(loc ? { loc: { file: loc.file, line: loc.line, column: loc.column } } : {}),
-    ...(loc && frame !== undefined ? { frame } : {}),
   };
 }
