@@ -24,9 +24,9 @@ declare module "grok:*" {
     /** Tiny inline data-URI preview, when the `placeholder` option is on. */
     placeholder?: string;
   }
-  /** The first image of the directive. */
+  /** The image the directive picks: the first of its `n` takes, or the `pick=k`th. */
   const image: GrokImage;
-  /** All `n` images of the directive. */
+  /** All `n` images of the directive, in the task's order (`pick=k` is `images[k - 1]`). */
   export const images: readonly GrokImage[];
   /** The normalized prompt: a sensible default for `alt`. */
   export const alt: string;

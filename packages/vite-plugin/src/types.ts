@@ -91,6 +91,8 @@ export interface Directive {
   /** Stable hex digest of the generation (machine-independent). */
   readonly generationKey: string;
   readonly transform: Transform;
+  /** `pick=k`: the 1-based index among the task's `n` images of the default export. Never part of the key. */
+  readonly pick: number;
 }
 
 /** One downloaded original, as recorded in the manifest. */

@@ -230,7 +230,7 @@ describe("parseDirective: did you mean", () => {
     const e = failure("grok:x?with=960");
     expect(e.message).toContain('unknown parameter "with"; did you mean "w"?');
     expect(e.message).toContain(
-      "Accepted parameters: tier, n, ratio, resolution, v, w, h, fit, format, quality",
+      "Accepted parameters: tier, n, ratio, resolution, v, w, h, fit, format, quality, pick",
     );
     expect(e.hint).toBe("Write w=960 instead of with=960.");
     expect(e).toMatchObject({ param: "with", didYouMean: "w" });
@@ -352,5 +352,45 @@ describe("directive ids", () => {
     expect(stripViteQuery("grok:a forest?tier=pro&v=2")).toBe("grok:a forest?tier=pro&v=2");
     expect(stripViteQuery("grok:why\\??import")).toBe("grok:why\\?");
     expect(stripViteQuery("grok:a forest")).toBe("grok:a forest");
+  });
+});
+
+describe("parseDirective: control characters", () => {
+  it.each([
+    ["grok:a misty\u0000forest", "prompt", "U+0000 (NUL)", ""],
+    ["grok:a misty%00forest", "prompt", "U+0000 (NUL)", ", written %00"],
+    ["grok:bell\u0007here", "prompt", "U+0007", ""],
+    ["grok:an escape\u001b[31m", "prompt", "U+001B (ESC)", ""],
+    ["grok:del%7F", "prompt", "U+007F (DEL)", ", written %7F"],
+    ["grok:c1%C2%85", "prompt", "U+0085", ""],
+    ["grok:a fox?tier=pro%01", 'value of "tier"', "U+0001", ", written %01"],
+  ])("%j is refused, naming the character", (raw, where, named, spelled) => {
+    const e = failure(raw);
+    expect(e.message).toContain(`the ${where} contains the control character ${named}${spelled}`);
+    expect(e.message).toContain("sent to MaxAPI");
+    expect(e.hint).toContain("Remove it");
+  });
+
+  it("keeps tabs and line breaks as spaces, as before", () => {
+    expect(parse("grok:a misty\tforest\r\nat dawn").generation.prompt).toBe("a misty forest at dawn");
+    expect(parse("grok:a misty%0Aforest").generation.prompt).toBe("a misty forest");
+  });
+});
+
+describe("parseDirective: pick", () => {
+  it("defaults to the first take and never changes the generation key", () => {
+    expect(parse("grok:x?n=4").pick).toBe(1);
+    const picked = parse("grok:x?n=4&pick=3");
+    expect(picked.pick).toBe(3);
+    expect(picked.generationKey).toBe(parse("grok:x?n=4").generationKey);
+  });
+
+  it("accepts 1 to n only, and says how to get more takes", () => {
+    const over = failure("grok:x?n=2&pick=3");
+    expect(over.message).toContain("pick=3 is out of range: the task makes 2 images (n=2). Accepted values: integers 1-2");
+    expect(over.param).toBe("pick");
+    expect(failure("grok:x?pick=2").hint).toBe("Remove pick=2, or ask for more takes with n=2.");
+    expect(failure("grok:x?n=3&pick=0").param).toBe("pick");
+    expect(failure("grok:x?n=3&pick=two").param).toBe("pick");
   });
 });

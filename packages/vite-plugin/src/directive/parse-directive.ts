@@ -40,6 +40,7 @@ const DIRECTIVE_PARAMS = [
   "fit",
   "format",
   "quality",
+  "pick",
 ] as const;
 type ParamName = (typeof DIRECTIVE_PARAMS)[number];
 
@@ -105,9 +106,41 @@ function percentDecode(text: string, raw: string, where: string): string {
   });
 }
 
+/**
+ * C0 controls other than the whitespace ones (tab, line feed, vertical tab, form feed, carriage return, which
+ * collapse to a space), DEL and the C1 controls. Invisible in an editor, never meant in a prompt (a stray NUL
+ * comes from a binary paste or a string built in code), and MaxAPI would receive them as they are.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROL_CHAR = /[\u0000-\u0008\u000e-\u001f\u007f-\u009f]/;
+
+const CONTROL_NAMES: Readonly<Record<number, string>> = { 0: "NUL", 27: "ESC", 127: "DEL" };
+
+/** Rejects a control character in decoded text, naming it (as U+XXXX) and how it was written. */
+function rejectControl(decoded: string, written: string, raw: string, where: string): void {
+  const found = CONTROL_CHAR.exec(decoded);
+  if (!found) return;
+  const code = found[0].charCodeAt(0);
+  const hex = code.toString(16).toUpperCase().padStart(2, "0");
+  const name = CONTROL_NAMES[code];
+  const spelled = written.includes(found[0]) ? "" : `, written %${hex}`;
+  throw badDirective(
+    raw,
+    `the ${where} contains the control character U+${hex.padStart(4, "0")}${name ? ` (${name})` : ""}${spelled}, ` +
+      "which is invisible and would be sent to MaxAPI as it is",
+    {
+      hint:
+        "Remove it from the directive: a prompt is plain text. If it was built in code, check what was " +
+        "concatenated into it; for a line break, write a space.",
+    },
+  );
+}
+
 /** Percent-decodes, NFC-normalizes, trims and collapses whitespace, as the generation key expects. */
 function normalizeText(text: string, raw: string, where: string): string {
-  return percentDecode(text, raw, where).normalize("NFC").replace(/\s+/g, " ").trim();
+  const decoded = percentDecode(text, raw, where);
+  rejectControl(decoded, text, raw, where);
+  return decoded.normalize("NFC").replace(/\s+/g, " ").trim();
 }
 
 /** The accepted values of every enumerated parameter, for `?pro`-style segments that lack `tier=`. */
@@ -342,7 +375,29 @@ export function parseDirective(raw: string, defaults: DirectiveDefaults): Direct
     v: vValue ?? null,
   });
   const transform: Transform = Object.freeze({ w, h, fit, format, quality });
-  return Object.freeze({ raw, generation, generationKey: generationKey(generation), transform });
+  const pick = parsePick(raw, params.get("pick"), n);
+  return Object.freeze({ raw, generation, generationKey: generationKey(generation), transform, pick });
+}
+
+/**
+ * `pick=k`: which of the task's `n` images is the default export (1-based, as the workbench numbers takes). Not part
+ * of the generation key: choosing another take never generates again.
+ */
+function parsePick(raw: string, value: string | undefined, n: number): number {
+  if (value === undefined) return 1;
+  const accepted = n === 1 ? "1 (the directive makes one image; add n=2 or more for several takes)" : `integers 1-${n}`;
+  const pick = positiveInt(raw, "pick", value, accepted);
+  if (pick > n) {
+    throw badDirective(
+      raw,
+      `pick=${pick} is out of range: the task makes ${n} image${n === 1 ? "" : "s"} (n=${n}). Accepted values: ${accepted}`,
+      {
+        param: "pick",
+        hint: n === 1 ? `Remove pick=${pick}, or ask for more takes with n=${pick}.` : `Use pick=1 to pick=${n}, or raise n.`,
+      },
+    );
+  }
+  return pick;
 }
 
 function describeNRanges(): string {

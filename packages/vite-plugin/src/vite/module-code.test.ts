@@ -26,6 +26,14 @@ describe("moduleCode", () => {
     expect(code).toContain("export default images[0];");
   });
 
+  it("exports the picked image as the default, and imports the dev client first when asked", async () => {
+    const code = moduleCode(images, "fox", "url", false, { pick: 2, clientImport: "virtual:grok-image/dev-client" });
+    expect(code.startsWith('import "virtual:grok-image/dev-client";\n')).toBe(true);
+    expect(code).toContain("export default images[1];");
+    // A pick beyond the images (a placeholder of fewer images) falls back to the last one, never undefined.
+    expect(moduleCode(images, "fox", "url", false, { pick: 7 })).toContain("export default images[1];");
+  });
+
   it("builds plain image objects around the URL in url mode", async () => {
     const code = moduleCode(images, "fox", "url", false).replace(
       /^import (\w+) from .*$/gm,

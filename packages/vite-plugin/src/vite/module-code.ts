@@ -10,6 +10,13 @@ import type { ReadyImage } from "../engine/engine-types.js";
  */
 export type ImageImport = "url" | "metadata";
 
+export interface ModuleExtras {
+  /** The directive's `pick`: the 1-based index of the default export among its images. @default 1 */
+  pick?: number;
+  /** A module the code imports for its side effects first (the dev client, in a dev server). @default none */
+  clientImport?: string;
+}
+
 /** Posix path for an import specifier: Vite resolves `C:/x` and `/x` alike; backslashes would be escapes. */
 function importPath(file: string): string {
   return file.replaceAll("\\", "/");
@@ -32,8 +39,12 @@ export function moduleCode(
   alt: string,
   imageImport: ImageImport,
   noInline: boolean,
+  extras: ModuleExtras = {},
 ): string {
   const lines: string[] = [];
+  // The dev loop's client (which swaps a generating placeholder for its image) rides along with the module that
+  // shows one: every page that imports a placeholder in the browser gets it, whatever its HTML entry is.
+  if (extras.clientImport) lines.push(`import ${JSON.stringify(extras.clientImport)};`);
   const entries: string[] = [];
   images.forEach((image, i) => {
     const spec = importPath(image.file) + (imageImport === "url" && noInline ? "?no-inline" : "");
@@ -53,6 +64,7 @@ export function moduleCode(
   });
   lines.push(`export const images = [\n  ${entries.join(",\n  ")}\n];`);
   lines.push(`export const alt = ${JSON.stringify(alt)};`);
-  lines.push("export default images[0];");
+  const pick = Math.min(Math.max(extras.pick ?? 1, 1), images.length);
+  lines.push(`export default images[${pick - 1}];`);
   return `${lines.join("\n")}\n`;
 }
