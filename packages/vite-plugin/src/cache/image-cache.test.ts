@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -276,12 +277,12 @@ describe("pending journal", () => {
 });
 
 describe("variants", () => {
-  it("round-trip through their sidecar, and vanish when the file is missing or of another size", async () => {
+  it("round-trip through their sidecar, and are absent when the file is missing", async () => {
     const cache = await openCache(dir);
     const data = await sharp(await image(10, 6, 11))
       .webp()
       .toBuffer();
-    expect(await cache.readVariantMeta("v1")).toBeUndefined();
+    expect(await cache.checkVariant("v1")).toEqual({ state: "absent" });
     await cache.writeVariant("v1", data, {
       width: 10,
       height: 6,
@@ -289,22 +290,70 @@ describe("variants", () => {
       bytes: 0,
       placeholder: "data:x",
     });
-    expect(await cache.readVariantMeta("v1")).toEqual({
-      width: 10,
-      height: 6,
-      format: "webp",
-      bytes: data.length,
-      placeholder: "data:x",
-      sha256: sha256Hex(data),
+    expect(await cache.checkVariant("v1")).toEqual({
+      state: "intact",
+      meta: {
+        width: 10,
+        height: 6,
+        format: "webp",
+        bytes: data.length,
+        placeholder: "data:x",
+        sha256: sha256Hex(data),
+      },
     });
     expect(cache.variantPath("v1", "webp")).toBe(join(dir, "variants", "v1.webp"));
     expect((await cache.verify()).problems).toEqual([]);
-
-    await writeFile(cache.variantPath("v1", "webp"), data.subarray(0, 10));
-    expect(await cache.readVariantMeta("v1")).toBeUndefined();
-    expect((await cache.verify()).problems[0]?.kind).toBe("variant");
     await rm(cache.variantPath("v1", "webp"));
-    expect(await cache.readVariantMeta("v1")).toBeUndefined();
+    expect(await cache.checkVariant("v1")).toEqual({ state: "absent" });
+  });
+
+  it("are damaged when cut short or overwritten with other bytes of the same size, and verify says so", async () => {
+    const cache = await openCache(dir);
+    const data = await sharp(await image(12, 8, 200))
+      .webp()
+      .toBuffer();
+    const meta = { width: 12, height: 8, format: "webp" as const, bytes: data.length };
+    const file = cache.variantPath("v2", "webp");
+
+    await cache.writeVariant("v2", data, meta);
+    await writeFile(file, data.subarray(0, 10));
+    expect(await cache.checkVariant("v2")).toEqual({
+      state: "damaged",
+      file,
+      problem: `has 10 bytes instead of ${data.length}`,
+    });
+
+    await writeFile(file, randomBytes(data.length));
+    expect(await cache.checkVariant("v2")).toEqual({
+      state: "damaged",
+      file,
+      problem: "does not match its sha256",
+    });
+    const report = await cache.verify();
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual([
+      expect.objectContaining({ kind: "variant", file, message: expect.stringContaining("sha256") }),
+    ]);
+
+    await writeFile(join(dir, "variants", "v2.json"), "{ torn");
+    expect(await cache.checkVariant("v2")).toMatchObject({
+      state: "damaged",
+      problem: "is not a valid variant sidecar",
+    });
+  });
+
+  it("without a recorded sha256 (an older sidecar) are absent, so they are derived again and hashed", async () => {
+    const cache = await openCache(dir);
+    const data = await sharp(await image(6, 6, 90))
+      .png()
+      .toBuffer();
+    await writeFile(cache.variantPath("v3", "png"), data);
+    await writeFile(
+      join(dir, "variants", "v3.json"),
+      JSON.stringify({ width: 6, height: 6, format: "png", bytes: data.length }),
+    );
+    expect(await cache.checkVariant("v3")).toEqual({ state: "absent" });
+    expect((await cache.verify()).notes.join("\n")).toContain("records no sha256");
   });
 });
 

@@ -1,8 +1,9 @@
-import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { GrokImageError } from "../errors.js";
 import { readImageInfo } from "../image/read-image-info.js";
 import type { ManifestEntry, OriginalRecord, OutputFormat } from "../types.js";
+import { listTrash } from "./cache-trash.js";
 import { fileExtension } from "./file-extension.js";
 import { hashFile, sha256Hex } from "./hash-file.js";
 import { acquireDirLock, type DirLockOptions, lockDirFor, sweepStaleLockGraves } from "./key-lock.js";
@@ -10,7 +11,7 @@ import { KeyQueue } from "./key-queue.js";
 import { entryProblem, type Manifest, serializeManifest } from "./manifest-file.js";
 import { ManifestStore } from "./manifest-store.js";
 import { PendingJournal, type PendingRecord } from "./pending-journal.js";
-import { type VariantMeta, VariantStore } from "./variant-store.js";
+import { type VariantCheck, type VariantMeta, VariantStore } from "./variant-store.js";
 import { type VerifyReport, verifyCache } from "./verify-cache.js";
 import { sweepStaleTemps, writeFileAtomic } from "./write-file-atomic.js";
 
@@ -31,6 +32,19 @@ export interface ImageCache {
   readOriginal(record: OriginalRecord): Promise<Buffer>;
   /** Whether every original of the entry exists and matches its hash. */
   checkEntry(key: string): Promise<{ ok: boolean; problems: string[] }>;
+  /** What is wrong with an original on disk (hashed as a stream), or undefined when it is intact. */
+  originalProblem(record: OriginalRecord): Promise<string | undefined>;
+  /**
+   * Puts back a damaged or missing original from an intact copy elsewhere in the cache directory: the same sha256
+   * under another extension in `originals/`, or in a prune's trash. Resolves with the copy's path, or undefined
+   * when there is none.
+   */
+  restoreOriginalCopy(record: OriginalRecord): Promise<string | undefined>;
+  /**
+   * Writes `bytes` over a damaged original, if they are the recorded ones (size and sha256). Resolves whether
+   * they were.
+   */
+  repairOriginal(record: OriginalRecord, bytes: Buffer): Promise<boolean>;
   /** Stores downloaded bytes as `originals/<sha256>.<ext>` (content-addressed) and describes them. */
   storeOriginal(bytes: Buffer): Promise<OriginalRecord>;
   /**
@@ -51,6 +65,8 @@ export interface ImageCache {
    * the keys restored, sorted.
    */
   restore(entries: ReadonlyMap<string, ManifestEntry>): Promise<string[]>;
+  /** The journal file of a key, as messages that tell a person to delete it name it. */
+  pendingPath(key: string): string;
   readPending(key: string): Promise<PendingRecord | undefined>;
   writePending(key: string, record: PendingRecord): Promise<void>;
   removePending(key: string): Promise<void>;
@@ -66,8 +82,8 @@ export interface ImageCache {
     opts?: { signal?: AbortSignal; onWait?: () => void },
   ): Promise<T>;
   variantPath(name: string, format: OutputFormat): string;
-  /** The sidecar of a complete variant, or undefined when the variant or its sidecar is missing. */
-  readVariantMeta(name: string): Promise<VariantMeta | undefined>;
+  /** Whether a variant is there and matches its sidecar's sha256 (read and hashed, never decoded). */
+  checkVariant(name: string): Promise<VariantCheck>;
   /** Writes the variant file, then its sidecar. */
   writeVariant(name: string, data: Buffer, meta: VariantMeta): Promise<void>;
   /** Checks every file of the cache (for `grok-image verify`). */
@@ -208,6 +224,31 @@ class DirectoryCache implements ImageCache {
     return undefined;
   }
 
+  async restoreOriginalCopy(record: OriginalRecord): Promise<string | undefined> {
+    const target = this.originalPath(record);
+    const folders = [
+      this.originalsDir,
+      ...(await listTrash(this.dir)).reverse().map((f) => join(f.dir, "originals")),
+    ];
+    for (const folder of folders) {
+      const names = await readdir(folder).catch(() => [] as string[]);
+      for (const name of names.filter((n) => n.startsWith(`${record.sha256}.`)).sort()) {
+        const copy = join(folder, name);
+        if (copy === target) continue;
+        const bytes = await readFile(copy).catch(() => undefined);
+        if (bytes && (await this.repairOriginal(record, bytes))) return copy;
+      }
+    }
+    return undefined;
+  }
+
+  async repairOriginal(record: OriginalRecord, bytes: Buffer): Promise<boolean> {
+    if (bytes.length !== record.bytes || sha256Hex(bytes) !== record.sha256) return false;
+    // Overwrite, unlike `storeOriginal`: the file under this name is the damaged one.
+    await writeFileAtomic(this.originalPath(record), bytes);
+    return true;
+  }
+
   async storeOriginal(bytes: Buffer): Promise<OriginalRecord> {
     const info = await readImageInfo(bytes);
     const record: OriginalRecord = {
@@ -312,6 +353,11 @@ class DirectoryCache implements ImageCache {
     return restored.sort();
   }
 
+  pendingPath(key: string): string {
+    assertSafeKey(key);
+    return this.pending.path(key);
+  }
+
   async readPending(key: string): Promise<PendingRecord | undefined> {
     assertSafeKey(key);
     return this.pending.read(key);
@@ -367,9 +413,9 @@ class DirectoryCache implements ImageCache {
     return this.variants.path(name, format);
   }
 
-  async readVariantMeta(name: string): Promise<VariantMeta | undefined> {
+  async checkVariant(name: string): Promise<VariantCheck> {
     assertSafeKey(name);
-    return this.variants.readMeta(name);
+    return this.variants.check(name);
   }
 
   async writeVariant(name: string, data: Buffer, meta: VariantMeta): Promise<void> {

@@ -1,5 +1,6 @@
 import { readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { GrokImageErrorCode } from "../errors.js";
 import type { Generation } from "../types.js";
 import { writeFileAtomic } from "./write-file-atomic.js";
 
@@ -14,6 +15,21 @@ export interface PendingRecord {
   submittedAt: string;
   /** 1 for the first submit; 2 for the one allowed resubmit after a FAILURE without reason. */
   attempt: number;
+  /**
+   * Set when the task was paid for but its result can never be used (URLs already expired at the first download,
+   * bytes that never decode). The record then stays, so no build pays for the key again on its own: each build
+   * fails at once with this error, until a person deletes the record.
+   */
+  outcome?: PendingOutcome;
+}
+
+/** The error a stuck task failed with, as the next builds report it again. */
+export interface PendingOutcome {
+  code: GrokImageErrorCode;
+  message: string;
+  hint: string;
+  /** ISO-8601. */
+  failedAt: string;
 }
 
 /** The `pending/` directory of a cache: one `<generationKey>.json` per submitted task. */
@@ -53,6 +69,7 @@ export class PendingJournal {
       generation: record.generation,
       submittedAt: record.submittedAt,
       attempt: record.attempt,
+      ...(record.outcome ? { outcome: record.outcome } : {}),
     };
     await writeFileAtomic(this.path(key), `${JSON.stringify(ordered, null, 2)}\n`);
   }
@@ -88,10 +105,25 @@ function parsePending(text: string): PendingRecord | undefined {
       typeof value.generation === "object" &&
       value.generation !== null
     ) {
+      // A mangled outcome is dropped, not the record: the task is then resumed (free) and fails again, never paid.
+      if (value.outcome !== undefined && !isOutcome(value.outcome)) delete value.outcome;
       return value as PendingRecord;
     }
   } catch {
     // Falls through: treated as unreadable.
   }
   return undefined;
+}
+
+function isOutcome(value: unknown): value is PendingOutcome {
+  const o = value as Partial<PendingOutcome> | null;
+  return (
+    typeof o === "object" &&
+    o !== null &&
+    typeof o.code === "string" &&
+    o.code.startsWith("GROK_") &&
+    typeof o.message === "string" &&
+    typeof o.hint === "string" &&
+    typeof o.failedAt === "string"
+  );
 }

@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { OutputFormat } from "../types.js";
 import { fileExtension } from "./file-extension.js";
@@ -14,9 +14,21 @@ export interface VariantMeta {
   bytes: number;
   /** Inline data-URI preview, when it was asked for. */
   placeholder?: string;
-  /** sha256 of the file, filled in by `write`; only `verify` reads it (a hit does not hash). */
+  /**
+   * sha256 of the file, filled in by `write`. Every use checks it: hashing a variant (kilobytes) is cheap next to
+   * shipping one whose bytes rotted on disk. A sidecar without it (an older cache) gets its variant derived again.
+   */
   sha256?: string;
 }
+
+/** What `check` found for a variant name. */
+export type VariantCheck =
+  /** The file matches its sidecar's size and sha256: safe to serve or emit. */
+  | { state: "intact"; meta: VariantMeta }
+  /** Nothing usable and nothing wrong: never derived, deleted, or a sidecar from before hashes were recorded. */
+  | { state: "absent" }
+  /** A file or sidecar is there but wrong: derive it again, and say so. */
+  | { state: "damaged"; file: string; problem: string };
 
 const OUTPUT_FORMATS: readonly string[] = ["webp", "avif", "jpeg", "png"];
 
@@ -37,23 +49,36 @@ export class VariantStore {
   }
 
   /**
-   * The sidecar of a complete variant: one small read and one stat, no image decoding. Undefined when the
-   * sidecar or the file is missing, the sidecar is unreadable, or the file's size disagrees with it.
+   * Whether the variant can be served: its sidecar read, its file read and hashed against the sidecar. No image
+   * decoding: a hit stays a hash of a small file.
    */
-  async readMeta(name: string): Promise<VariantMeta | undefined> {
-    let meta: VariantMeta | undefined;
+  async check(name: string): Promise<VariantCheck> {
+    const sidecar = this.sidecarPath(name);
+    let text: string;
     try {
-      meta = parseVariantMeta(await readFile(this.sidecarPath(name), "utf8"));
-    } catch {
-      return undefined;
+      text = await readFile(sidecar, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return { state: "absent" };
+      throw error;
     }
-    if (!meta) return undefined;
+    const meta = parseVariantMeta(text);
+    if (!meta) return { state: "damaged", file: sidecar, problem: "is not a valid variant sidecar" };
+    if (meta.sha256 === undefined) return { state: "absent" };
+    const file = this.path(name, meta.format);
+    let data: Buffer;
     try {
-      const info = await stat(this.path(name, meta.format));
-      return info.size === meta.bytes ? meta : undefined;
-    } catch {
-      return undefined;
+      data = await readFile(file);
+    } catch (error) {
+      // Deleting variants is allowed (they are rebuilt for free): a missing file is not damage.
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return { state: "absent" };
+      throw error;
     }
+    if (data.length !== meta.bytes) {
+      return { state: "damaged", file, problem: `has ${data.length} bytes instead of ${meta.bytes}` };
+    }
+    if (sha256Hex(data) !== meta.sha256)
+      return { state: "damaged", file, problem: "does not match its sha256" };
+    return { state: "intact", meta };
   }
 
   /** The file first, the sidecar last: a sidecar only ever describes a complete file. */

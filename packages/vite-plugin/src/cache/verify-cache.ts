@@ -3,6 +3,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import type { ManifestEntry, OriginalRecord } from "../types.js";
 import { hashFile } from "./hash-file.js";
+import type { PendingRecord } from "./pending-journal.js";
 import { parseVariantMeta, type VariantStore } from "./variant-store.js";
 
 /** One damaged thing: `grok-image verify` exits non-zero when there is any. */
@@ -38,7 +39,8 @@ export interface VerifiableCache {
   lookup(key: string): ManifestEntry | undefined;
   originalPath(record: OriginalRecord): string;
   originalProblem(record: OriginalRecord): Promise<string | undefined>;
-  listPending(): Promise<Array<{ key: string }>>;
+  listPending(): Promise<Array<{ key: string; record: PendingRecord }>>;
+  pendingPath(key: string): string;
 }
 
 /** Every original against its hash, every manifest reference present, every variant against its sidecar. */
@@ -67,8 +69,13 @@ export async function verifyCache(cache: VerifiableCache): Promise<VerifyReport>
   }
 
   const variants = await verifyVariants(cache.variants, problems, notes);
-  for (const { key } of await cache.listPending()) {
-    notes.push(`generation ${key} has a pending task that the next build resumes`);
+  for (const { key, record } of await cache.listPending()) {
+    if (record.outcome) {
+      // Not damage: the task is kept on purpose so that no build pays for the key again on its own.
+      notes.push(
+        `generation ${key}: task ${record.taskId} cannot be used, and builds fail on it until ${cache.pendingPath(key)} is deleted (a new paid task): ${record.outcome.message}`,
+      );
+    } else notes.push(`generation ${key} has a pending task that the next build resumes`);
   }
   return { ok: problems.length === 0, entries: cache.keys().length, originals, variants, problems, notes };
 }
@@ -100,8 +107,13 @@ async function verifyVariants(
         message: `${file} has ${found.bytes} bytes instead of ${meta.bytes}`,
       });
     } else if (meta.sha256 !== undefined && found.sha256 !== meta.sha256) {
-      problems.push({ kind: "variant", file, message: `${file} does not match its sha256` });
+      problems.push({
+        kind: "variant",
+        file,
+        message: `${file} does not match its sha256 (the next build derives it again, at no cost)`,
+      });
     } else {
+      if (meta.sha256 === undefined) notes.push(`${sidecarFile} records no sha256 (derived again when used)`);
       const header = await sharp(file)
         .metadata()
         .catch(() => undefined);

@@ -243,11 +243,13 @@ describe("engine against the emulator", () => {
       join(root, ".grok-images/originals", originals[0] as string),
       "not the bytes we paid for",
     );
+    // No intact copy anywhere: not on disk, and MaxAPI no longer knows the task (so its result URLs are gone too).
+    emu.reset();
     const fresh = engineFor();
     await expect(fresh.prepare([u])).resolves.toMatchObject({ hits: 1 });
     const [image] = await fresh.images(u);
     expect((await sharp(image?.file).metadata()).width).toBe(64);
-    expect(emu.counters.tasksCreated).toBe(2);
+    expect(emu.counters.tasksCreated).toBe(1);
 
     // frozen: reported, never regenerated
     await rm(join(root, ".grok-images/variants"), { recursive: true });

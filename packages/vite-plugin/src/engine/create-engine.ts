@@ -16,8 +16,9 @@ import type {
   PlanOptions,
   ReadyImage,
 } from "./engine-types.js";
-import { type GenerateContext, generateOne } from "./generate-one.js";
+import { type GenerateContext, type GenerateOutcome, generateOne } from "./generate-one.js";
 import { type BatchPlan, checkBatch, type PlannedGeneration, planBatch } from "./plan-batch.js";
+import { repairEntry } from "./repair-entry.js";
 
 type KeyState =
   | { state: "cached" | "generated" | "placeholder" | "missing" }
@@ -40,7 +41,12 @@ interface BuildPlan {
 function addTo(total: BatchSummary, part: BatchSummary): void {
   total.generated += part.generated;
   total.failed += part.failed;
-  total.costUsd += part.costUsd;
+  total.costUsd = addUsd(total.costUsd, part.costUsd);
+}
+
+/** Sums of sub-cent prices, kept to the micro-dollar so $0.001 × 3 reads $0.003 and compares equal to it. */
+function addUsd(a: number, b: number): number {
+  return Math.round((a + b) * 1e6) / 1e6;
 }
 
 function newSummary(): BatchSummary {
@@ -67,14 +73,21 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
   const reserve = (generation: Generation, why: string) =>
     reserveSubmit(ledger, options.maxCost, generation, why);
   let client: MaxApiClient | undefined;
-  /** What one paid generation needs; the client is created only when something is actually generated. */
-  const context = (store: ImageCache): GenerateContext => ({
+  /**
+   * What one paid generation needs; the client is created only when something is actually generated. Every submit
+   * MaxAPI accepts is counted in `into` (a batch's summary, or the running totals), re-submits included.
+   */
+  const context = (store: ImageCache, into: () => BatchSummary): GenerateContext => ({
     cache: store,
     client: getClient(),
     options,
     emit,
     signal: deps.signal,
     reserve,
+    charge: (generation) => {
+      const summary = into();
+      summary.costUsd = addUsd(summary.costUsd, estimateCost(generation));
+    },
   });
 
   const getCache = () => {
@@ -177,12 +190,14 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
             const planned = plan.generations.get(key);
             if (!planned) return;
             try {
-              const outcome = await generateOne(key, planned.generation, context(store));
+              const outcome = await generateOne(
+                key,
+                planned.generation,
+                context(store, () => summary),
+              );
               keys.set(key, { state: outcome.paidHere ? "generated" : "cached" });
-              if (outcome.paidHere) {
-                summary.generated++;
-                summary.costUsd += estimateCost(planned.generation);
-              } else summary.hits++;
+              if (outcome.paidHere) summary.generated++;
+              else summary.hits++;
             } catch (error) {
               const failure = toError(error, planned.uses[0] as DirectiveUse);
               keys.set(key, { state: "failed", error: failure });
@@ -316,12 +331,13 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       if (!list.includes(use)) refused.set(key, [...list, use]);
       throw refusal() ?? new GrokImageError("GROK_FROZEN_MISS", `${directive.raw} is not in the cache.`);
     }
+    // A failed directive is one of the summary's directives too: its line is what shows the failure's cost.
+    totals.directives++;
     if (state?.state === "failed") {
       const error = state.error;
       error.importer ??= use.importer;
       throw error;
     }
-    totals.directives++;
     if (state?.state === "placeholder") {
       totals.placeholders++;
       return placeholderImages(directive, options);
@@ -331,19 +347,52 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     if (!entry) throw corruptError(directive, new Error("manifest entry missing"));
     const status = state?.state === "generated" ? "generated" : "cached";
     if (status === "cached") totals.hits++;
+    const warnDamaged = (damaged: GrokImageError) => emit({ type: "warn", message: formatError(damaged) });
     try {
-      return await deriveImages(directive, entry, status, store, options);
+      return await deriveImages(directive, entry, status, store, options, warnDamaged);
     } catch (error) {
       if (!GrokImageError.isInstance(error) || error.code !== "GROK_CACHE_CORRUPT") throw error;
-      if (options.mode !== "generate" || !options.apiKey) throw corruptError(directive, error);
+      if (options.mode !== "generate" || !options.apiKey) {
+        // No request in these modes, but an intact copy on disk costs nothing.
+        const repaired = await repairEntry(entry, {
+          cache: store,
+          emit,
+          signal: deps.signal,
+          timeoutMs: options.timeoutMs,
+        });
+        if (!repaired) throw corruptError(directive, error);
+        return deriveImages(directive, entry, status, store, options, warnDamaged);
+      }
       emit({
         type: "warn",
-        message: `${formatError(error)}\nRegenerating ${directive.raw} (a new paid task).`,
+        message: `${formatError(error)}\nLooking for an intact copy of it before generating ${directive.raw} again (a new paid task).`,
       });
-      reserve(directive.generation, "its cached original is damaged");
-      await limit(() => generateOne(key, directive.generation, context(store)));
-      keys.set(key, { state: "generated" });
-      return deriveImages(directive, store.lookup(key) ?? entry, "generated", store, options);
+      let outcome: GenerateOutcome;
+      try {
+        outcome = await limit(() =>
+          generateOne(
+            key,
+            directive.generation,
+            context(store, () => totals),
+            {
+              regenerate: "its cached original is damaged",
+            },
+          ),
+        );
+      } catch (failed) {
+        const failure = toError(failed, use);
+        keys.set(key, { state: "failed", error: failure });
+        totals.failed++;
+        if (status === "cached") totals.hits--;
+        throw failure;
+      }
+      if (outcome.paidHere) {
+        keys.set(key, { state: "generated" });
+        totals.generated++;
+        if (status === "cached") totals.hits--;
+      }
+      const now = outcome.paidHere ? "generated" : status;
+      return deriveImages(directive, outcome.entry, now, store, options, warnDamaged);
     }
   }
 

@@ -22,9 +22,13 @@ function once(name: string, make: () => Promise<ReadyImage>): Promise<ReadyImage
   return flight;
 }
 
+/** Says that a damaged variant is being derived again (an engine warn event). */
+export type WarnDamaged = (error: GrokImageError) => void;
+
 /**
- * The variants of one directive from its cached originals. A variant whose file and sidecar exist is reused
- * without reading or decoding anything; otherwise the original is read (verified against its hash) and derived.
+ * The variants of one directive from its cached originals. A variant whose file matches its sidecar's sha256 is
+ * reused without decoding anything; otherwise the original is read (verified against its hash) and derived. A
+ * variant whose bytes no longer match is never handed out: `warn` hears of it, and it is derived again, for free.
  */
 export async function deriveImages(
   directive: Directive,
@@ -32,10 +36,11 @@ export async function deriveImages(
   status: ImageStatus,
   cache: ImageCache,
   options: ResolvedOptions,
+  warn: WarnDamaged = () => {},
 ): Promise<ReadyImage[]> {
   return Promise.all(
     entry.originals.map((original, index) =>
-      deriveOne(directive, entry, original, index, status, cache, options),
+      deriveOne(directive, entry, original, index, status, cache, options, warn),
     ),
   );
 }
@@ -48,6 +53,7 @@ function deriveOne(
   status: ImageStatus,
   cache: ImageCache,
   options: ResolvedOptions,
+  warn: WarnDamaged,
 ): Promise<ReadyImage> {
   const { transform } = directive;
   // The provenance text is part of the name: byte-identical originals of two prompts must not share one XMP.
@@ -68,8 +74,9 @@ function deriveOne(
     ...(meta.placeholder ? { placeholder: meta.placeholder } : {}),
   });
   return once(name, async () => {
-    const known = await cache.readVariantMeta(name);
-    if (known) return ready(known);
+    const found = await cache.checkVariant(name);
+    if (found.state === "intact") return ready(found.meta);
+    if (found.state === "damaged") warn(damagedVariantError(directive, found.file, found.problem));
     const bytes = await cache.readOriginal(original);
     const derived = await deriveVariant(bytes, transform, { provenance, placeholder: options.placeholder });
     const meta = sidecarOf(derived);
@@ -106,7 +113,8 @@ export async function placeholderImages(
   return Promise.all(
     Array.from({ length: generation.n }, async (_, index): Promise<ReadyImage> => {
       const imageName = `${name}-${index}`;
-      let meta = await store.readMeta(imageName);
+      const found = await store.check(imageName);
+      let meta = found.state === "intact" ? found.meta : undefined;
       if (!meta) {
         // Only a render writes: reusing a placeholder reads its sidecar and stats its file.
         await mkdir(store.dir, { recursive: true });
@@ -143,6 +151,18 @@ export function corruptError(directive: Directive, cause: unknown): GrokImageErr
       directive: directive.raw,
       cause,
       hint: "Run `grok-image verify` to see every damaged file; a build in generate mode regenerates it (a new paid task), or restore the cache from git or CI.",
+    },
+  );
+}
+
+/** What the log says about a variant that failed its hash check; it is derived again, so nothing is thrown. */
+function damagedVariantError(directive: Directive, file: string, problem: string): GrokImageError {
+  return new GrokImageError(
+    "GROK_CACHE_CORRUPT",
+    `The cached variant ${file} of ${directive.raw} ${problem}; deriving it again from its verified original (no API cost).`,
+    {
+      directive: directive.raw,
+      hint: "Nothing to do for this build. Damaged files point at a failing disk or a bad copy of the cache: run `grok-image verify` to check the rest.",
     },
   );
 }

@@ -1,8 +1,10 @@
+import { isAbsolute, relative } from "node:path";
 import type { MaxApiClient, TaskInfo } from "../api/maxapi-client.js";
 import type { ImageCache } from "../cache/image-cache.js";
 import { GrokImageError } from "../errors.js";
 import type { Generation, ManifestEntry, OriginalRecord, ResolvedOptions } from "../types.js";
 import type { EngineEvent } from "./engine-types.js";
+import { repairEntry } from "./repair-entry.js";
 
 export interface GenerateContext {
   readonly cache: ImageCache;
@@ -12,8 +14,21 @@ export interface GenerateContext {
   readonly signal: AbortSignal | undefined;
   /** Commits an extra paid submit against the build's budget, or throws GROK_BUDGET_EXCEEDED before it is sent. */
   readonly reserve: (generation: Generation, why: string) => void;
+  /**
+   * Counts one submit MaxAPI accepted in the run's cost, whatever becomes of its task afterwards (failed, timed out,
+   * not storable): whether a task that never delivered is billed is not documented, so a summary never says less.
+   */
+  readonly charge: (generation: Generation) => void;
   /** How long downloading a task's results may take before the log says so. @default 5000 */
   readonly slowDownloadMs?: number;
+}
+
+export interface GenerateOptions {
+  /**
+   * Why a committed key is generated again (its original is damaged): the new submit is reserved against the budget
+   * first, since no plan counted it. Undefined for a miss, which the plan already budgeted.
+   */
+  readonly regenerate?: string;
 }
 
 export interface GenerateOutcome {
@@ -33,22 +48,35 @@ const SLOW_DOWNLOAD_MS = 5000;
 /**
  * Generate one generation key: submit (or resume an earlier run's task), journal the task id before polling,
  * poll, download every result into `originals/` as soon as it arrives, then commit the manifest entry.
- * Runs under the cache's per-key lock so two processes sharing the cache pay once.
+ * Runs under the cache's per-key lock so two processes sharing the cache pay once. A committed key whose
+ * originals are damaged is repaired for free when an intact copy exists (on disk, or at the task's result URLs);
+ * only then is a new task paid for.
  */
 export async function generateOne(
   key: string,
   generation: Generation,
   ctx: GenerateContext,
+  opts: GenerateOptions = {},
 ): Promise<GenerateOutcome> {
   const { cache } = ctx;
   return cache.withKeyLock(
     key,
     async () => {
       // withKeyLock has just refreshed the manifest (a stat unless it changed): a key another process finished
-      // while we waited for the lock is found here and costs nothing.
+      // (or repaired) while we waited for the lock is found here and costs nothing.
       const existing = cache.lookup(key);
-      if (existing && (await cache.checkEntry(key)).ok) return { paidHere: false, entry: existing };
-      return submitPollDownload(key, generation, ctx);
+      if (existing) {
+        if ((await cache.checkEntry(key)).ok) return { paidHere: false, entry: existing };
+        const repaired = await repairEntry(existing, {
+          cache,
+          client: ctx.client,
+          emit: ctx.emit,
+          signal: ctx.signal,
+          timeoutMs: ctx.options.timeoutMs,
+        });
+        if (repaired) return { paidHere: false, entry: existing };
+      }
+      return submitPollDownload(key, generation, ctx, opts.regenerate);
     },
     { signal: ctx.signal },
   );
@@ -58,6 +86,7 @@ async function submitPollDownload(
   key: string,
   generation: Generation,
   ctx: GenerateContext,
+  regenerate: string | undefined,
 ): Promise<GenerateOutcome> {
   const { cache, emit } = ctx;
   const report: Report = (state, taskId, detail) =>
@@ -72,16 +101,23 @@ async function submitPollDownload(
     });
 
   const pending = await cache.readPending(key);
+  // A task an earlier run paid for and could not use: the same error again, with no request and no new task.
+  if (pending?.outcome) {
+    const { code, message, hint } = pending.outcome;
+    throw new GrokImageError(code, message, { taskId: pending.taskId, hint });
+  }
   let attempt = pending?.attempt ?? 0;
   let resumed = pending !== undefined;
   let taskId: string;
+  let submittedAt = pending?.submittedAt ?? "";
   // The time a "done" line reports: from this run's submit (or resume) of the task that succeeded.
   let since = Date.now();
   if (pending) {
     taskId = pending.taskId;
     report("resumed", taskId, "submitted by an earlier run; not paying again");
   } else {
-    taskId = await submit(key, generation, ctx, ++attempt);
+    if (regenerate !== undefined) ctx.reserve(generation, regenerate);
+    ({ taskId, submittedAt } = await submit(key, generation, ctx, ++attempt));
     report("submitted", taskId);
   }
 
@@ -113,13 +149,16 @@ async function submitPollDownload(
       const why = submitAgainBecause(error, resumed, attempt);
       // A timeout, an abort or a network failure leaves the task journaled: the next run resumes it for free.
       if (why === undefined) {
+        if (isUnusable(error)) {
+          throw await keepUnusable(key, { taskId, generation, submittedAt, attempt }, error, ctx);
+        }
         if (isTerminal(error)) await cache.removePending(key);
         throw error;
       }
       await cache.removePending(key);
       ctx.reserve(generation, why);
       report("retrying", taskId, `${why}; submitting once more as a new paid task`);
-      taskId = await submit(key, generation, ctx, ++attempt);
+      ({ taskId, submittedAt } = await submit(key, generation, ctx, ++attempt));
       resumed = false;
       since = Date.now();
       report("submitted", taskId);
@@ -146,6 +185,54 @@ const TERMINAL_CODES = new Set([
 
 function isTerminal(error: unknown): boolean {
   return GrokImageError.isInstance(error) && TERMINAL_CODES.has(error.code);
+}
+
+/** Errors of a task that succeeded (so may be billed) but whose result no later run could use either. */
+const UNUSABLE = new WeakSet<GrokImageError>();
+
+/**
+ * Whether resuming the task could never deliver: its result was refused (URLs already expired at the first
+ * download, bytes that do not decode, an oversized body), it succeeded with no result, or MaxAPI no longer knows
+ * it. Left journaled as it was, every later build would either fail on it again with nothing to act on, or (for an
+ * expired URL or an unknown task) pay for a new task, build after build.
+ */
+function isUnusable(error: unknown): error is GrokImageError {
+  if (!GrokImageError.isInstance(error)) return false;
+  if (UNUSABLE.has(error) || error.code === "GROK_DOWNLOAD_REJECTED") return true;
+  return error.code === "GROK_HTTP_ERROR" && error.status === 404;
+}
+
+/**
+ * Records in the journal why the task cannot be used, so the next builds fail at once with the same error instead
+ * of resuming or re-submitting it, and returns that error: it names the task and the one way out, deleting the
+ * journal file (a deliberate new paid task).
+ */
+async function keepUnusable(
+  key: string,
+  task: { taskId: string; generation: Generation; submittedAt: string; attempt: number },
+  error: GrokImageError,
+  ctx: GenerateContext,
+): Promise<GrokImageError> {
+  const file = shownPath(ctx.options.root, ctx.cache.pendingPath(key));
+  const { taskId, generation } = task;
+  const message =
+    `Task ${taskId} for "${generation.prompt}" was accepted (and may be billed), but its result cannot be used: ${error.message} ` +
+    `The task stays recorded in ${file}, so no build pays for "${generation.prompt}" again on its own.`;
+  const hint =
+    `To pay for a new task instead, delete the record (\`rm ${file}\`) and build again. Quote task ${taskId} ` +
+    "to MaxAPI support to ask about this one.";
+  const outcome = { code: error.code, message, hint, failedAt: new Date().toISOString() };
+  // Best effort: without the record the next build resumes the task, which fails again; it never pays for it.
+  await ctx.cache
+    .writePending(key, { ...task, submittedAt: task.submittedAt || outcome.failedAt, outcome })
+    .catch(() => {});
+  return new GrokImageError(error.code, message, { taskId, hint, cause: error });
+}
+
+/** A path as a person at the project root would type it. */
+function shownPath(root: string, file: string): string {
+  const rel = relative(root, file);
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : file;
 }
 
 /**
@@ -178,11 +265,13 @@ async function downloadAll(
 ): Promise<OriginalRecord[]> {
   const urls = info.result?.urls ?? [];
   if (urls.length === 0) {
-    throw new GrokImageError(
+    const error = new GrokImageError(
       "GROK_TASK_FAILED",
       `Task ${taskId} for "${generation.prompt}" succeeded with no result URLs.`,
       { taskId, hint: "Report the task id to MaxAPI support; the build can be re-run once it is resolved." },
     );
+    UNUSABLE.add(error);
+    throw error;
   }
   const slowAfter = ctx.slowDownloadMs ?? SLOW_DOWNLOAD_MS;
   const slow = setTimeout(
@@ -235,12 +324,15 @@ async function submit(
   generation: Generation,
   ctx: GenerateContext,
   attempt: number,
-): Promise<string> {
+): Promise<{ taskId: string; submittedAt: string }> {
   const { taskId } = await ctx.client.submit(generation, {
     ...(ctx.options.callBackUrl ? { callBackUrl: ctx.options.callBackUrl } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
+  // Counted the moment MaxAPI accepts it, before anything else can fail.
+  ctx.charge(generation);
+  const submittedAt = new Date().toISOString();
   // Journal before the first poll: a killed build resumes this task instead of paying again.
-  await ctx.cache.writePending(key, { taskId, generation, submittedAt: new Date().toISOString(), attempt });
-  return taskId;
+  await ctx.cache.writePending(key, { taskId, generation, submittedAt, attempt });
+  return { taskId, submittedAt };
 }
