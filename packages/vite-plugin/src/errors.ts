@@ -40,6 +40,11 @@ export type GrokImageErrorCode =
   | "GROK_DOWNLOAD_REJECTED"
   /** A cache file does not match its recorded hash, or the manifest is unreadable. */
   | "GROK_CACHE_CORRUPT"
+  /**
+   * The cache directory cannot be used: a file stands where a folder should be, no permission, a read-only file
+   * system, a full disk.
+   */
+  | "GROK_CACHE_UNWRITABLE"
   /** The misses of this build would cost more than `maxCost`. */
   | "GROK_BUDGET_EXCEEDED"
   /** `frozen` mode and at least one directive is not in the cache. */
@@ -115,18 +120,81 @@ export class GrokImageError extends Error {
 
 export const isGrokImageError = GrokImageError.isInstance;
 
-/** Replaces every occurrence of `secret` in `text` with `[redacted]`; an empty secret changes nothing. */
+/** Characters a key is made of; an occurrence of the key glued to one of them is part of another word. */
+const TOKEN_CHAR = /[A-Za-z0-9_-]/;
+
+/**
+ * Replaces every occurrence of `secret` in `text` that stands as a whole token with `[redacted]`; an empty secret
+ * changes nothing. A whole token is bounded on both sides by the start or end of the text or by a character that
+ * is not a letter, digit, `_`, `-` or a `.` inside a word: so the key is caught in `Bearer <key>`, a URL
+ * (`?key=<key>&`), JSON (`"<key>"`) and at the end of a sentence (`<key>.`), while a short key is never cut out of
+ * an unrelated word ("grok-image" stays whole when the key is "k"). Its percent-encoded and JSON-escaped
+ * spellings are replaced too.
+ */
 export function redact(text: string, secret: string): string {
-  return secret.length > 0 ? text.replaceAll(secret, "[redacted]") : text;
+  if (secret.length === 0 || text.length < secret.length) return text;
+  let out = text;
+  for (const spelling of new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])) {
+    out = replaceTokens(out, spelling);
+  }
+  return out;
+}
+
+function replaceTokens(text: string, secret: string): string {
+  // A key that starts or ends with some other character (`+`, `/`, `=` of base64) has a boundary of its own there.
+  const checkBefore = TOKEN_CHAR.test(secret[0] ?? "");
+  const checkAfter = TOKEN_CHAR.test(secret.at(-1) ?? "");
+  let out = "";
+  let from = 0;
+  for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) {
+    const end = at + secret.length;
+    if (!(checkBefore && gluedBefore(text, at)) && !(checkAfter && gluedAfter(text, end))) {
+      out += `${text.slice(from, at)}[redacted]`;
+      from = end;
+      // Go on after the replaced occurrence: the next search starts at `end`.
+      at = end - 1;
+    }
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
+/** A terminal color or cursor sequence (`ESC [ 32 m`): its final letter does not glue it to the next word. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC is the sequence's first character.
+const ANSI_BEFORE = /\u001b\[[0-9;?]*[A-Za-z]$/;
+
+/** Whether `text[at - 1]` continues a word: a token character, or a `.` with a token character before it. */
+function gluedBefore(text: string, at: number): boolean {
+  const previous = text[at - 1];
+  if (previous === undefined) return false;
+  if (ANSI_BEFORE.test(text.slice(Math.max(0, at - 24), at))) return false;
+  if (TOKEN_CHAR.test(previous)) return true;
+  return previous === "." && TOKEN_CHAR.test(text[at - 2] ?? "");
+}
+
+/** Whether `text[end]` continues a word: a token character, or a `.` followed by one (not a full stop). */
+function gluedAfter(text: string, end: number): boolean {
+  const next = text[end];
+  if (next === undefined) return false;
+  if (TOKEN_CHAR.test(next)) return true;
+  return next === "." && TOKEN_CHAR.test(text[end + 1] ?? "");
 }
 
 /**
  * The message a user reads: the message, where it came from, and the hint. Used by the Vite and Astro adapters
  * and the CLI so every surface prints the same text. `location: false` leaves out the location and the code frame,
- * for a host that shows them itself (Vite's `loc` and `frame`).
+ * for a host that shows them itself (Vite's `loc` and `frame`). `code: true` starts it with `[GROK_...]`, for a
+ * surface that does not show the code otherwise (the CLI; Vite's adapter adds it itself).
+ *
+ * A cause that is itself a GrokImageError is quoted under `because:` when the message does not already say it:
+ * it names what the outer error only summarises (the damaged file behind "the cached image ... is damaged").
  */
-export function formatError(error: GrokImageError, { location = true }: { location?: boolean } = {}): string {
-  const lines = [error.message];
+export function formatError(
+  error: GrokImageError,
+  { location = true, code = false }: { location?: boolean; code?: boolean } = {},
+): string {
+  const lines = [
+    code && !error.message.startsWith(`[${error.code}]`) ? `[${error.code}] ${error.message}` : error.message,
+  ];
   if (error.directive && !error.message.includes(error.directive))
     lines.push(`  directive: ${error.directive}`);
   // A message that holds the frame (a report of many directives) shows where each one is itself.
@@ -134,6 +202,10 @@ export function formatError(error: GrokImageError, { location = true }: { locati
   const where = error.loc ? `${error.loc.file}:${error.loc.line}:${error.loc.column}` : error.importer;
   if (location && where && !framed && !error.message.includes(where)) lines.push(`  in: ${where}`);
   if (error.taskId && !error.message.includes(error.taskId)) lines.push(`  task id: ${error.taskId}`);
+  const cause = error.cause;
+  if (GrokImageError.isInstance(cause) && !error.message.includes(cause.message)) {
+    lines.push(`  because: ${cause.message}`);
+  }
   if (location && error.frame && !framed) lines.push(error.frame);
   if (error.hint) lines.push(`  hint: ${error.hint}`);
   return lines.join("\n");

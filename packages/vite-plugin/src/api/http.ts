@@ -99,7 +99,7 @@ async function attempt(ctx: ApiContext, call: ApiCall, url: URL): Promise<unknow
     text = await readCapped(response.body, MAX_ENVELOPE_BYTES);
   } catch (error) {
     if (call.signal?.aborted) throw error;
-    throw transportFailure(call, what, error);
+    throw transportFailure(call, what, error, ctx.apiKey);
   }
 
   const { statusCode } = response;
@@ -186,9 +186,24 @@ async function attempt(ctx: ApiContext, call: ApiCall, url: URL): Promise<unknow
  * A request that failed on the wire. GETs (and cancel) retry any network error; the paid submit is retried only
  * when the request provably never left, because the API has no idempotency key to make a second send safe.
  */
-function transportFailure(call: ApiCall, what: string, error: unknown): AttemptFailure {
+function transportFailure(call: ApiCall, what: string, error: unknown, apiKey: string): AttemptFailure {
   const network = networkCode(error);
   const code = network ?? (error as { code?: string } | null)?.code ?? "unknown error";
+  if (code === "UND_ERR_INVALID_ARG") {
+    // undici checks the request before opening a connection: nothing left this machine, nothing was charged.
+    return new AttemptFailure(
+      new GrokImageError(
+        "GROK_BAD_OPTION",
+        `${what} was not sent: the HTTP client refused the request (${redact(String((error as Error).message), apiKey)}). Nothing reached MaxAPI.`,
+        {
+          cause: error,
+          taskId: call.taskId,
+          hint: "Check the API key (one line, no spaces) and `baseUrl`; nothing was charged.",
+        },
+      ),
+      false,
+    );
+  }
   if (call.phase === "submit" && !wasNeverSent(error)) {
     return new AttemptFailure(
       new GrokImageError(

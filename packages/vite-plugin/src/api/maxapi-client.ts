@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Agent, type Dispatcher, interceptors } from "undici";
 import { GrokImageError } from "../errors.js";
+import { apiKeyProblem } from "../options/api-key.js";
 import type { Generation } from "../types.js";
 import { downloadImage } from "./download.js";
 import { type ApiContext, callApi } from "./http.js";
@@ -51,6 +52,12 @@ export interface MaxApiClientOptions {
   };
   /** Called before every retry, e.g. to log it. */
   onRetry?: (info: RetryInfo) => void;
+  /**
+   * Receives the one warning the client has about its own settings: a plain `http://` `baseUrl` on another host
+   * than this machine, where the key travels unencrypted. Said once per origin and process.
+   * @default `process.emitWarning`
+   */
+  onWarning?: (message: string) => void;
 }
 
 /** Options every call accepts. `label` names the image in messages, e.g. the directive as written. */
@@ -94,6 +101,14 @@ export function createMaxApiClient(options: MaxApiClientOptions): MaxApiClient {
       hint: "Set MAXAPI_KEY (or the `apiKey` option).",
     });
   }
+  const problem = apiKeyProblem(apiKey);
+  if (problem !== undefined) {
+    throw new GrokImageError(
+      "GROK_BAD_OPTION",
+      `The MaxAPI key is malformed: ${problem}. The key is not shown, and nothing was sent to MaxAPI.`,
+      { hint: "Copy the key again as one line with nothing around it (no quotes, spaces or line breaks)." },
+    );
+  }
   let baseUrl: URL;
   try {
     baseUrl = new URL(options.baseUrl.endsWith("/") ? options.baseUrl : `${options.baseUrl}/`);
@@ -102,6 +117,7 @@ export function createMaxApiClient(options: MaxApiClientOptions): MaxApiClient {
       hint: "Use an origin such as https://api.maxapi.io.",
     });
   }
+  warnIfUnencrypted(baseUrl, options.onWarning);
   const timeouts = options.timeouts ?? {};
   const ownAgent = options.dispatcher
     ? undefined
@@ -218,6 +234,32 @@ export function createMaxApiClient(options: MaxApiClientOptions): MaxApiClient {
       await ownAgent?.close();
     },
   };
+}
+
+/** Origins already warned about: one warning per origin for the whole process (builds create several clients). */
+const warnedOrigins = new Set<string>();
+
+/** Hosts that never leave this machine, where `http://` is fine (the emulator runs there). */
+function isLoopback(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, "");
+  return (
+    host === "localhost" ||
+    host.endsWith(".localhost") ||
+    host === "[::1]" ||
+    /^127(?:\.\d{1,3}){3}$/.test(host)
+  );
+}
+
+function warnIfUnencrypted(baseUrl: URL, onWarning: ((message: string) => void) | undefined): void {
+  if (baseUrl.protocol !== "http:" || isLoopback(baseUrl.hostname) || warnedOrigins.has(baseUrl.origin))
+    return;
+  warnedOrigins.add(baseUrl.origin);
+  const message =
+    `baseUrl ${baseUrl.origin} is plain http: the MaxAPI key travels unencrypted to ${baseUrl.hostname} with ` +
+    "every request, where anyone on the network path can read it. Use an https:// origin (http:// is meant for " +
+    "maxapi-emulator on localhost).";
+  if (onWarning) onWarning(message);
+  else process.emitWarning(message, { code: "GROK_INSECURE_BASE_URL" });
 }
 
 let userAgent: string | undefined;

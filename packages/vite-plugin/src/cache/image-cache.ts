@@ -3,6 +3,7 @@ import { basename, join, resolve } from "node:path";
 import { GrokImageError } from "../errors.js";
 import { readImageInfo } from "../image/read-image-info.js";
 import type { ManifestEntry, OriginalRecord, OutputFormat } from "../types.js";
+import { cacheAccessError } from "./cache-access-error.js";
 import { listTrash } from "./cache-trash.js";
 import { fileExtension } from "./file-extension.js";
 import { hashFile, sha256Hex } from "./hash-file.js";
@@ -109,7 +110,12 @@ const GITIGNORE = "# Per-machine files; everything else here is meant to be comm
 /** Opens (creating when needed) the cache at `dir`, sweeps leftovers of killed writers, reads the manifest. */
 export async function openCache(dir: string, options: OpenCacheOptions = {}): Promise<ImageCache> {
   const cache = new DirectoryCache(resolve(dir), options);
-  await cache.open();
+  try {
+    await cache.open();
+  } catch (error) {
+    // A file where the folder should be, no permission, a read-only volume: GROK_CACHE_UNWRITABLE, not a bare errno.
+    throw cacheAccessError(error, cache.dir) ?? error;
+  }
   return cache;
 }
 

@@ -1,9 +1,10 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { acquireDirLock } from "./key-lock.js";
+import { acquireDirLock, describeLockWait, type LockWait } from "./key-lock.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -58,5 +59,71 @@ describe("acquireDirLock", () => {
     expect(owner.pid).toBe(process.pid);
     await taker.release();
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("says once, after a while, who holds the lock, since when and how long it has waited", async () => {
+    const lockDir = join(dir, "k.lock");
+    // Another process holds the lock: a live child process, recorded as the owner as a build would record itself.
+    const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)"], { stdio: "ignore" });
+    const since = new Date(Date.now() - 5000).toISOString();
+    await mkdir(lockDir);
+    await writeFile(
+      join(lockDir, "owner.json"),
+      JSON.stringify({ pid: holder.pid, hostname: hostname(), time: since, token: "other" }),
+    );
+    const waits: LockWait[] = [];
+    const started = Date.now();
+    const waiting = acquireDirLock(lockDir, {
+      pollMs: 20,
+      longWaitMs: 200,
+      label: "generation abc123",
+      onLongWait: (wait) => waits.push(wait),
+    });
+    await sleep(600);
+    expect(waits).toHaveLength(1);
+    const [wait] = waits as [LockWait];
+    expect(wait.owner).toEqual({ pid: holder.pid, hostname: hostname(), time: since });
+    expect(wait.waitedMs).toBeGreaterThanOrEqual(200);
+    expect(wait.waitedMs).toBeLessThan(Date.now() - started);
+    expect(wait.heartbeatAgeMs).toBeLessThan(20_000);
+    const line = describeLockWait(wait);
+    expect(line).toContain("generation abc123");
+    expect(line).toContain(`process ${holder.pid} on ${hostname()}`);
+    expect(line).toContain(`since ${since}`);
+    expect(line).toMatch(/\(5\.\d s ago\)|\(6\.\d s ago\)/);
+    expect(line).toMatch(/waited 0\.[2-9] s so far/);
+    expect(line).toContain("no heartbeat for 20 s");
+
+    // The holder goes away: the waiter takes the lock over, having said it only once.
+    holder.kill();
+    const lock = await waiting;
+    expect(lock.waited).toBe(true);
+    expect(waits).toHaveLength(1);
+    await lock.release();
+  });
+
+  it("says nothing when the wait is short", async () => {
+    const lockDir = join(dir, "k.lock");
+    const first = await acquireDirLock(lockDir);
+    const waits: LockWait[] = [];
+    const second = acquireDirLock(lockDir, { pollMs: 10, onLongWait: (wait) => waits.push(wait) });
+    await sleep(100);
+    await first.release();
+    await (await second).release();
+    expect(waits).toEqual([]);
+  });
+
+  it("words a holder whose owner file is not there yet", () => {
+    const line = describeLockWait({
+      lockDir: "/c/locks/manifest.lock",
+      label: undefined,
+      waitedMs: 2100,
+      owner: undefined,
+      heartbeatAgeMs: undefined,
+      staleMs: 20_000,
+    });
+    expect(line).toContain("/c/locks/manifest.lock");
+    expect(line).toContain("another process");
+    expect(line).toContain("waited 2.1 s");
   });
 });

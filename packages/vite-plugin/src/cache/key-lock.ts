@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { GrokImageError } from "../errors.js";
+import { cacheAccessError } from "./cache-access-error.js";
 
 /*
  * A cross-process lock that is a directory: `mkdir` either creates it or fails with EEXIST, atomically, on
@@ -33,8 +34,29 @@ export interface DirLockOptions {
   signal?: AbortSignal;
   /** Called once, when the first attempt finds the lock held by someone else. */
   onWait?: () => void;
+  /**
+   * Called once, when the lock has been held by someone else for `longWaitMs`: who holds it and since when, so a
+   * build that waits on another one (a generation can take minutes) says so instead of stalling silently.
+   * `describeLockWait` words it.
+   */
+  onLongWait?: (wait: LockWait) => void;
+  /** @default 2_000 */
+  longWaitMs?: number;
   /** What the lock protects, for the abort message. */
   label?: string;
+}
+
+/** A wait for a lock someone else holds, as `onLongWait` reports it. */
+export interface LockWait {
+  readonly lockDir: string;
+  readonly label: string | undefined;
+  /** How long this caller has waited so far. */
+  readonly waitedMs: number;
+  /** Who holds the lock, from its owner file; undefined when it could not be read (being written or released). */
+  readonly owner: Pick<LockOwner, "pid" | "hostname" | "time"> | undefined;
+  /** Age of the holder's last heartbeat; the lock is taken over once it passes `staleMs`. */
+  readonly heartbeatAgeMs: number | undefined;
+  readonly staleMs: number;
 }
 
 export interface HeldLock {
@@ -55,18 +77,28 @@ export async function acquireDirLock(lockDir: string, options: DirLockOptions = 
   const heartbeatMs = options.heartbeatMs ?? 5_000;
   const pollMs = options.pollMs ?? 100;
   const token = randomBytes(12).toString("hex");
+  const longWaitMs = options.longWaitMs ?? 2_000;
   let waited = false;
+  let waitingSince = 0;
+  let longWaitReported = options.onLongWait === undefined;
   for (;;) {
     throwIfAborted(options.signal, options.label ?? lockDir);
     try {
       await mkdir(lockDir);
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
+        throw cacheAccessError(error, dirname(dirname(lockDir)), lockDir) ?? error;
+      }
     }
     if (!waited) {
       waited = true;
+      waitingSince = Date.now();
       options.onWait?.();
+    }
+    if (!longWaitReported && Date.now() - waitingSince >= longWaitMs) {
+      longWaitReported = true;
+      options.onLongWait?.(await lockWait(lockDir, options.label, Date.now() - waitingSince, staleMs));
     }
     if (!(await takeOverIfStale(lockDir, staleMs))) {
       // Jitter, so waiters on one lock do not retry in lockstep.
@@ -79,7 +111,7 @@ export async function acquireDirLock(lockDir: string, options: DirLockOptions = 
     await writeFile(join(lockDir, OWNER_FILE), `${JSON.stringify(owner)}\n`);
   } catch (error) {
     await rm(lockDir, { recursive: true, force: true });
-    throw error;
+    throw cacheAccessError(error, dirname(dirname(lockDir)), lockDir) ?? error;
   }
 
   let held = true;
@@ -123,6 +155,50 @@ async function readOwner(lockDir: string): Promise<LockOwner | undefined> {
     // Missing (the owner is between mkdir and writing it) or unreadable.
   }
   return undefined;
+}
+
+async function lockWait(
+  lockDir: string,
+  label: string | undefined,
+  waitedMs: number,
+  staleMs: number,
+): Promise<LockWait> {
+  const owner = await readOwner(lockDir);
+  const mtimeMs = await stat(lockDir).then(
+    (info) => info.mtimeMs,
+    () => undefined,
+  );
+  return {
+    lockDir,
+    label,
+    waitedMs,
+    owner: owner && { pid: owner.pid, hostname: owner.hostname, time: owner.time },
+    heartbeatAgeMs: mtimeMs === undefined ? undefined : Math.max(0, Date.now() - mtimeMs),
+    staleMs,
+  };
+}
+
+/**
+ * One line for a long lock wait: what is locked, who holds it and since when, how long this build has waited,
+ * and what happens next.
+ */
+export function describeLockWait(wait: LockWait, now = Date.now()): string {
+  const what = wait.label ?? wait.lockDir;
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+  let holder = "another process (its owner file is not readable yet)";
+  if (wait.owner) {
+    const since = Date.parse(wait.owner.time);
+    const held = Number.isNaN(since)
+      ? ""
+      : ` since ${wait.owner.time} (${seconds(Math.max(0, now - since))} ago)`;
+    const self = wait.owner.hostname === host && wait.owner.pid === process.pid ? ", this process" : "";
+    holder = `process ${wait.owner.pid} on ${wait.owner.hostname}${self}${held}`;
+  }
+  return (
+    `Waiting for the cache lock of ${what}, held by ${holder}; waited ${seconds(wait.waitedMs)} so far. ` +
+    "Another build or `grok-image generate` is working on it: this one goes on as soon as it is released, or " +
+    `takes it over if its holder stops (no heartbeat for ${seconds(wait.staleMs)}).`
+  );
 }
 
 function isProcessAlive(pid: number): boolean {

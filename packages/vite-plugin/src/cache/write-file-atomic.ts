@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { open, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { cacheAccessError } from "./cache-access-error.js";
 
 /** Suffix of every temp file, so `sweepStaleTemps` can find leftovers of a killed process. */
 const TEMP_SUFFIX = ".tmp";
@@ -32,7 +33,8 @@ export interface WriteFileAtomicOptions {
  * write a unique temp file next to it (`wx`, so it never clobbers another writer's temp), then `rename`.
  * The temp file is removed when anything fails. No fsync: every reader verifies what it reads (hash or size),
  * so a file torn by a power loss is detected and treated as a miss rather than shipped. An array of chunks is
- * written in order with one vectored write, so large files need not be joined in memory first.
+ * written in order with one vectored write, so large files need not be joined in memory first. A folder that
+ * refuses the write (no permission, read-only, full disk, a file in its place) rejects with GROK_CACHE_UNWRITABLE.
  */
 export async function writeFileAtomic(
   file: string,
@@ -46,7 +48,8 @@ export async function writeFileAtomic(
     await renameWithRetry(temp, file, options.ifExists === "keep");
   } catch (error) {
     await unlink(temp).catch(() => {});
-    throw error;
+    // A folder that refuses writes (permissions, read-only, full disk) is said as such, naming the file.
+    throw cacheAccessError(error, dirname(file), file) ?? error;
   }
 }
 

@@ -29,15 +29,15 @@ export function exitCodeFor(error: unknown): ExitCode {
   return GrokImageError.isInstance(error) && USAGE_CODES.has(error.code) ? EXIT.usage : EXIT.failed;
 }
 
-/** Prints an error the way every surface of grok-image prints it, and returns its exit code. */
+/**
+ * Prints an error the way every surface of grok-image prints it, led by its `[GROK_...]` code as a build shows it,
+ * and returns its exit code.
+ */
 export function reportError(io: CliIO, error: unknown): ExitCode {
-  if (GrokImageError.isInstance(error)) io.stderr.write(`${formatError(error)}\n`);
+  if (GrokImageError.isInstance(error)) io.stderr.write(`${formatError(error, { code: true })}\n`);
   else io.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   return exitCodeFor(error);
 }
-
-/** Keys shorter than this are not searched for: replacing "a" everywhere would mangle the output. */
-const MIN_SECRET_LENGTH = 8;
 
 /** The secrets each guarded IO redacts; a command adds the resolved key once it knows it. */
 const guardedSecrets = new WeakMap<CliIO, Set<string>>();
@@ -62,10 +62,13 @@ export function guardIo(io: CliIO): CliIO {
   return guarded;
 }
 
-/** Makes an IO made by `guardIo` redact one more secret; does nothing for other IOs. */
+/**
+ * Makes an IO made by `guardIo` redact one more secret; does nothing for other IOs. Any length: `redact` replaces
+ * the key only where it stands as a whole token, so even a short key never cuts letters out of other words.
+ */
 export function redactSecret(io: CliIO, secret: string | undefined): void {
   const value = secret?.trim();
-  if (value && value.length >= MIN_SECRET_LENGTH) guardedSecrets.get(io)?.add(value);
+  if (value) guardedSecrets.get(io)?.add(value);
 }
 
 /** Whether the CI variable is set the way CI systems set it (any value but empty, 0, false, no, off). */

@@ -13,7 +13,16 @@ export function badOption(source: Source, what: string, hint?: string): GrokImag
   const where = source.env
     ? `environment variable ${source.env} (option "${source.option}")`
     : `option "${source.option}"`;
-  return new GrokImageError("GROK_BAD_OPTION", `Invalid grok-image ${where}: ${what}.`, { hint });
+  return new GrokImageError("GROK_BAD_OPTION", `Invalid grok-image ${where}: ${what}.`, {
+    hint: hint ?? defaultHint(source),
+  });
+}
+
+/** Every option error says what to do, even when the accepted values in the message are the whole story. */
+function defaultHint(source: Source): string {
+  return source.env
+    ? `Fix ${source.env}, or unset it to use the default.`
+    : `Give "${source.option}" one of the accepted values, or leave it out to use its default.`;
 }
 
 /** Shows a user value in a message. */
@@ -37,7 +46,10 @@ export function checkBoolean(value: unknown, source: Source): boolean {
   return value;
 }
 
-export function checkHttpUrl(value: unknown, source: Source, kind: string): URL {
+export function checkHttpUrl(value: unknown, source: Source, kind: string, hint?: string): URL {
+  if (typeof value === "string" && value.trim() === "") {
+    throw badOption(source, `it is ${source.env ? "set but " : ""}empty, which is not ${kind}`, hint);
+  }
   let url: URL | undefined;
   if (typeof value === "string") {
     try {
@@ -48,13 +60,17 @@ export function checkHttpUrl(value: unknown, source: Source, kind: string): URL 
     // Credentials in a malformed URL would be echoed below: drop any userinfo-looking prefix first.
     const shown =
       typeof value === "string" ? JSON.stringify(value.replace(/\/\/[^/@]*@/, "//***@")) : show(value);
-    throw badOption(source, `${shown} is not ${kind}. Accepted values: http:// or https:// URLs`);
+    throw badOption(source, `${shown} is not ${kind}. Accepted values: http:// or https:// URLs`, hint);
   }
   return url;
 }
 
+const BASE_URL_HINT =
+  "Set it to the API origin, e.g. https://api.maxapi.io (the default when it is not set) or " +
+  "http://127.0.0.1:4010 for a local maxapi-emulator.";
+
 export function resolveBaseUrl(value: unknown, source: Source): string {
-  const url = checkHttpUrl(value, source, "an API origin");
+  const url = checkHttpUrl(value, source, "an API origin", BASE_URL_HINT);
   if (url.username || url.password) {
     url.username = "";
     url.password = "";
@@ -68,6 +84,7 @@ export function resolveBaseUrl(value: unknown, source: Source): string {
     throw badOption(
       source,
       `"${url.href}" must not have a query or fragment. Accepted values: an origin with an optional path`,
+      BASE_URL_HINT,
     );
   }
   // Paths are kept (an API behind a path prefix); trailing slashes go so `${baseUrl}/api/v1/...` is always right.

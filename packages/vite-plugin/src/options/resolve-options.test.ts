@@ -1,7 +1,7 @@
 import path from "node:path";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
-import { GrokImageError } from "../errors.js";
+import { formatError, GrokImageError } from "../errors.js";
 import type { GrokImageOptions } from "../types.js";
 import { DEFAULTS, type ResolveContext, resolveOptions } from "./resolve-options.js";
 
@@ -246,5 +246,62 @@ describe("resolveOptions: the key stays out of logs", () => {
     expect(inspect(o)).not.toContain(KEY);
     expect(inspect({ nested: o }, { depth: 5 })).not.toContain(KEY);
     expect({ ...o }.apiKey).toBe(KEY);
+  });
+});
+
+describe("resolveOptions: a malformed key is refused before anything is sent", () => {
+  it.each([
+    [{ apiKey: "sk-first\nsk-second" }, {}, '"apiKey"', "line break"],
+    [{ apiKey: "sk first" }, {}, '"apiKey"', "a space"],
+    [{}, { MAXAPI_KEY: "sk-a\u0000b" }, "MAXAPI_KEY", "U+0000"],
+    [{}, { MAXAPI_KEY: "sk-a\r\nsk-b" }, "MAXAPI_KEY", "line break"],
+  ])("%j %j", (user, env, source, problem) => {
+    const e = failure(user, ctx({ env }));
+    expect(e.message).toContain(source);
+    expect(e.message).toContain(problem);
+    expect(e.message).toContain("nothing was sent to MaxAPI");
+    expect(e.message).not.toMatch(/sk[- ]/);
+    expect(e.hint).toContain("one line");
+  });
+
+  it("still trims a key pasted with a trailing newline", () => {
+    expect(resolveOptions({ apiKey: `${KEY}\n` }, ctx()).apiKey).toBe(KEY);
+    expect(resolveOptions({}, ctx({ env: { MAXAPI_KEY: ` ${KEY}\r\n` } })).apiKey).toBe(KEY);
+  });
+});
+
+describe("resolveOptions: every bad option says what to do", () => {
+  it("an empty MAXAPI_BASE_URL is an error with a hint, not a silent switch to the paid API", () => {
+    const e = failure({ apiKey: KEY }, ctx({ env: { MAXAPI_BASE_URL: "" } }));
+    expect(e.message).toContain("MAXAPI_BASE_URL");
+    expect(e.message).toContain("set but empty");
+    expect(e.hint).toContain("https://api.maxapi.io");
+    expect(e.hint).toContain("emulator");
+    expect(failure({}, ctx({ env: { MAXAPI_BASE_URL: "  " } })).message).toContain("empty");
+  });
+
+  it("an empty baseUrl option too", () => {
+    const e = failure({ baseUrl: "" });
+    expect(e.message).toContain('"baseUrl"');
+    expect(e.message).toContain("empty");
+    expect(e.hint).toContain("https://api.maxapi.io");
+  });
+
+  it.each([
+    [{ tier: "ultra" }],
+    [{ concurrency: 0 }],
+    [{ timeout: 0 }],
+    [{ quality: 101 }],
+    [{ placeholder: "yes" }],
+    [{ baseUrl: "ftp://files.example" }],
+    [{ baseUrl: "https://api.example/?x=1" }],
+    [{ callBackUrl: "" }],
+    [{ apikey: "typo" }],
+    [{ cacheDir: "" }],
+  ])("%j has a hint", (user) => {
+    const e = failure(user);
+    expect(e.hint).toEqual(expect.any(String));
+    expect(e.hint?.length).toBeGreaterThan(10);
+    expect(formatError(e)).not.toContain("undefined");
   });
 });

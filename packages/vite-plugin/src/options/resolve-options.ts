@@ -4,6 +4,7 @@ import { isTier, TIER_NAMES } from "../directive/models.js";
 import { OUTPUT_FORMATS, toOutputFormat } from "../directive/parse-directive.js";
 import { GrokImageError, redact } from "../errors.js";
 import type { GrokImageOptions, Mode, ResolvedOptions } from "../types.js";
+import { apiKeyProblem, revealApiKey } from "./api-key.js";
 import {
   badOption,
   checkBoolean,
@@ -106,7 +107,20 @@ function resolveApiKey(user: unknown, env: NodeJS.ProcessEnv): string | undefine
       `expected a string, got ${user === null ? "null" : typeof user} (value not shown)`,
     );
   }
-  return user?.trim() || readEnv(env, ENV_VARS.apiKey);
+  const fromOption = user?.trim();
+  const key = fromOption || readEnv(env, ENV_VARS.apiKey);
+  const problem = key === undefined ? undefined : apiKeyProblem(key);
+  if (problem !== undefined) {
+    // Checked here, before anything is sent: HTTP refuses such a header, and that refusal would otherwise read
+    // like a submit that failed on the wire after it may have been charged.
+    throw badOption(
+      fromOption ? { option: "apiKey" } : { option: "apiKey", env: ENV_VARS.apiKey },
+      `${problem}; the key is not shown, and nothing was sent to MaxAPI`,
+      "Copy the key again as one line with nothing around it (no quotes, spaces or line breaks); in a .env file, " +
+        `write ${ENV_VARS.apiKey}=<key> on a single line.`,
+    );
+  }
+  return key;
 }
 
 /**
@@ -126,7 +140,7 @@ export function resolveOptions(user: GrokImageOptions | undefined, context: Reso
     }
   }
   const u = options as GrokImageOptions;
-  const apiKey = resolveApiKey(u.apiKey, env);
+  const apiKey = resolveApiKey(revealApiKey(u), env);
   try {
     return resolveRest(u, env, apiKey, context);
   } catch (error) {
@@ -151,7 +165,13 @@ function resolveRest(
   const root = path.resolve(context.root);
 
   const baseUrlIn = pick(u.baseUrl, env, "baseUrl", ENV_VARS.baseUrl);
-  const baseUrl = resolveBaseUrl(baseUrlIn.value ?? DEFAULTS.baseUrl, baseUrlIn.source);
+  // Set but blank is not "unset" here, as it is for the other variables: `MAXAPI_BASE_URL=$EMULATOR_URL` with the
+  // second variable missing would otherwise send the key, and the bill, to the real API.
+  const blankEnv = u.baseUrl === undefined && env[ENV_VARS.baseUrl]?.trim() === "";
+  const baseUrl = resolveBaseUrl(
+    blankEnv ? "" : (baseUrlIn.value ?? DEFAULTS.baseUrl),
+    blankEnv ? { option: "baseUrl", env: ENV_VARS.baseUrl } : baseUrlIn.source,
+  );
 
   const tier = u.tier ?? DEFAULTS.tier;
   if (!isTier(tier)) {

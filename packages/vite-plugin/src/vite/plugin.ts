@@ -9,6 +9,7 @@ import { placeholderImages } from "../engine/derive-images.js";
 import type { DirectiveUse, Engine, EngineEvent, ReadyImage } from "../engine/engine-types.js";
 import { formatEvent, formatUsd } from "../engine/format-event.js";
 import { GrokImageError } from "../errors.js";
+import { hideApiKey } from "../options/api-key.js";
 import { DEV_MAX_COST_USD, resolveOptions } from "../options/resolve-options.js";
 import { type ProjectScan, scanProject } from "../plan/scan-project.js";
 import { type WrittenDirectives, writtenDirectives } from "../plan/written-directives.js";
@@ -210,7 +211,8 @@ export function grokImage(
     name: PLUGIN_NAME,
     // Before vite:resolve, so `grok:` never reaches the file-system resolver (it would look like a URL scheme).
     enforce: "pre",
-    api: { userOptions },
+    // Tools read the options from here; the key in them reads "[redacted]" in every dump (vite --debug prints it).
+    api: { userOptions: hideApiKey(userOptions) },
 
     config(_config, env) {
       isPreview = env.isPreview === true;
