@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import type { AstroIntegration } from "astro";
 import type { GrokImageOptions } from "vite-plugin-grok-image";
-import { grokImage as grokImageVite } from "vite-plugin-grok-image";
+import { grokImage as grokImageVite, hideApiKey } from "vite-plugin-grok-image";
 import { findUnresolvedHtml } from "./build/find-unresolved-html.js";
 import { directiveFieldError, unresolvedHtmlError } from "./build/unresolved-errors.js";
 import { findDirectiveFieldsIn } from "./content/find-directive-fields.js";
@@ -36,7 +36,8 @@ export function grokImage(options: GrokImageOptions = {}): AstroIntegration & { 
   return {
     name: INTEGRATION_NAME,
     // Read by the `grok-image` CLI from astro.config.*, so `grok-image generate` uses the same options as the build.
-    options,
+    // The key in them reads "[redacted]" in any dump of the config; the CLI and the plugin read it back.
+    options: hideApiKey(options),
     hooks: {
       "astro:config:setup": ({ config, updateConfig, logger }) => {
         addMarkdownPlugins(config.markdown.processor, logger);

@@ -5,6 +5,8 @@
  */
 export type { BatchSummary, EngineEvent } from "./engine/engine-types.js";
 export { formatError, GrokImageError, type GrokImageErrorCode, isGrokImageError } from "./errors.js";
+/** For hosts that keep the user's options where tools can read them (the Astro integration): the key reads "[redacted]". */
+export { hideApiKey } from "./options/api-key.js";
 export type * from "./types.js";
 export {
   type GrokImageInternalOptions,

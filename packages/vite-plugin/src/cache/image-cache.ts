@@ -7,7 +7,13 @@ import { cacheAccessError } from "./cache-access-error.js";
 import { listTrash } from "./cache-trash.js";
 import { fileExtension } from "./file-extension.js";
 import { hashFile, sha256Hex } from "./hash-file.js";
-import { acquireDirLock, type DirLockOptions, lockDirFor, sweepStaleLockGraves } from "./key-lock.js";
+import {
+  acquireDirLock,
+  type DirLockOptions,
+  type LockWait,
+  lockDirFor,
+  sweepStaleLockGraves,
+} from "./key-lock.js";
 import { KeyQueue } from "./key-queue.js";
 import { entryProblem, type Manifest, serializeManifest } from "./manifest-file.js";
 import { ManifestStore } from "./manifest-store.js";
@@ -80,7 +86,7 @@ export interface ImageCache {
   withKeyLock<T>(
     key: string,
     fn: () => Promise<T>,
-    opts?: { signal?: AbortSignal; onWait?: () => void },
+    opts?: { signal?: AbortSignal; onWait?: () => void; onLongWait?: (wait: LockWait) => void },
   ): Promise<T>;
   variantPath(name: string, format: OutputFormat): string;
   /** Whether a variant is there and matches its sidecar's sha256 (read and hashed, never decoded). */
@@ -386,7 +392,7 @@ class DirectoryCache implements ImageCache {
   async withKeyLock<T>(
     key: string,
     fn: () => Promise<T>,
-    opts: { signal?: AbortSignal; onWait?: () => void } = {},
+    opts: { signal?: AbortSignal; onWait?: () => void; onLongWait?: (wait: LockWait) => void } = {},
   ): Promise<T> {
     assertSafeKey(key);
     const queued = this.keyQueue.busy(key);
@@ -400,6 +406,8 @@ class DirectoryCache implements ImageCache {
           ...(opts.signal ? { signal: opts.signal } : {}),
           // Reported once per caller: already reported when it queued behind a holder in this process.
           ...(opts.onWait && !queued ? { onWait: opts.onWait } : {}),
+          // Another process holding the key for long is said, with who it is and for how long.
+          ...(opts.onLongWait ? { onLongWait: opts.onLongWait } : {}),
         });
         try {
           // The one refresh before a key's work (a stat when nothing changed): another process may have committed

@@ -64,7 +64,7 @@ export async function generateCommand(args: GenerateArgs, rawIo: CliIO): Promise
     if (errors.length > 0) {
       // As in a build: nothing is paid until every directive of the project is valid.
       const bad = errors.map((e) => ({ ...e, file: e.importer }));
-      io.stderr.write(`${formatError(badDirectivesError(bad, options.root))}\n`);
+      io.stderr.write(`${formatError(badDirectivesError(bad, options.root), { code: true })}\n`);
     } else if (uses.length === 0) {
       if (!args.json) io.stdout.write(`No grok: directives to generate under ${options.root}\n`);
     } else {
@@ -107,7 +107,7 @@ function failure(error: GrokImageError, raw: string, file: string, line: number)
     file,
     line,
     code: error.code,
-    message: formatError(error),
+    message: formatError(error, { code: true }),
     taskId: error.taskId ?? null,
   };
 }

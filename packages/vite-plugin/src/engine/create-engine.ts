@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { createMaxApiClient, type MaxApiClient } from "../api/maxapi-client.js";
 import { type ImageCache, openCache } from "../cache/image-cache.js";
 import { estimateCost } from "../directive/models.js";
@@ -102,6 +103,8 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
           type: "warn",
           message: `retrying ${info.phase} (attempt ${info.attempt}) in ${Math.round(info.delayMs)} ms: ${info.reason}`,
         }),
+      // An http:// API on another host is said in the build's own log, not as a stray process warning.
+      onWarning: (message) => emit({ type: "warn", message }),
       ...deps.client,
       apiKey: options.apiKey,
       baseUrl: options.baseUrl,
@@ -344,7 +347,9 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     }
     const store = await getCache();
     const entry = store.lookup(key);
-    if (!entry) throw corruptError(directive, new Error("manifest entry missing"));
+    if (!entry) {
+      throw corruptError(directive, new Error(`its entry is missing from ${join(options.cacheDir, "manifest.json")}`));
+    }
     const status = state?.state === "generated" ? "generated" : "cached";
     if (status === "cached") totals.hits++;
     const warnDamaged = (damaged: GrokImageError) => emit({ type: "warn", message: formatError(damaged) });

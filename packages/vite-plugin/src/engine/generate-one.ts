@@ -1,6 +1,7 @@
 import { isAbsolute, relative } from "node:path";
 import type { MaxApiClient, TaskInfo } from "../api/maxapi-client.js";
 import type { ImageCache } from "../cache/image-cache.js";
+import { describeLockWait } from "../cache/key-lock.js";
 import { GrokImageError } from "../errors.js";
 import type { Generation, ManifestEntry, OriginalRecord, ResolvedOptions } from "../types.js";
 import type { EngineEvent } from "./engine-types.js";
@@ -78,7 +79,10 @@ export async function generateOne(
       }
       return submitPollDownload(key, generation, ctx, opts.regenerate);
     },
-    { signal: ctx.signal },
+    {
+      signal: ctx.signal,
+      onLongWait: (wait) => ctx.emit({ type: "warn", message: describeLockWait(wait) }),
+    },
   );
 }
 
