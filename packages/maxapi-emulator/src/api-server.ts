@@ -39,8 +39,11 @@ async function submit(ctx: EmulatorContext, req: IncomingMessage, res: ServerRes
   if (!body.ok) return sendError(res, 400, body.msg);
   const prompt = promptOf(body.value);
   if (prompt !== undefined) countKey(ctx.counters.submitsByPrompt, prompt);
+  // Checked before any fault rule is spent (a throttled submit goes no further), and again after a delay fault.
+  if (throttled(ctx, res)) return;
   const fault = ctx.faults.take("submit", prompt);
   if (await applyTransportFault(fault, req, res, ctx.timers)) return;
+  if (fault?.type === "delay" && throttled(ctx, res)) return;
 
   const check = validateSubmit(body.value);
   if (!check.ok) return sendError(res, 400, check.msg);
@@ -82,8 +85,17 @@ async function submit(ctx: EmulatorContext, req: IncomingMessage, res: ServerRes
     imageScale: options.imageScale,
   });
   ctx.counters.tasksCreated += 1;
+  ctx.counters.peakTasksInFlight = Math.max(ctx.counters.peakTasksInFlight, ctx.tasks.running);
   if (fault?.type === "accept-then-drop") return dropConnection(req);
   sendJson(res, 200, { code: 0, msg: "ok", data: { taskId: task.id } });
+}
+
+/** Answers 429 when `maxTasksInFlight` tasks are running: no task is created, nothing is charged. */
+function throttled(ctx: EmulatorContext, res: ServerResponse): boolean {
+  if (ctx.tasks.running < ctx.options.maxTasksInFlight) return false;
+  ctx.counters.throttled += 1;
+  sendError(res, 429, "too many tasks in flight", { "retry-after": String(ctx.options.inFlightRetryAfter) });
+  return true;
 }
 
 function promptOf(body: unknown): string | undefined {

@@ -18,6 +18,8 @@ const USAGE = `Usage: maxapi-emulator [options]
   --invalid-parameters MODE   reject | fail                           [default: reject]
   --cancellable MODE          pending | non-terminal                  [default: pending]
   --allow-private-callbacks   deliver webhooks to localhost/private addresses
+  --max-in-flight N           tasks running at once; a submit above it gets 429 [default: no limit]
+  --retry-after S             Retry-After (seconds) of that 429         [default: 1]
   -h, --help                  show this help
 `;
 
@@ -36,6 +38,8 @@ async function main(): Promise<void> {
       "invalid-parameters": { type: "string" },
       cancellable: { type: "string" },
       "allow-private-callbacks": { type: "boolean" },
+      "max-in-flight": { type: "string" },
+      "retry-after": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -56,6 +60,8 @@ async function main(): Promise<void> {
     invalidParameters: values["invalid-parameters"] as EmulatorOptions["invalidParameters"],
     cancellable: values.cancellable as EmulatorOptions["cancellable"],
     allowPrivateCallbacks: values["allow-private-callbacks"],
+    maxTasksInFlight: toNumber("max-in-flight", values["max-in-flight"]),
+    inFlightRetryAfter: toNumber("retry-after", values["retry-after"]),
     faults: values.faults ? await loadFaults(values.faults) : undefined,
   };
   const emulator = await startEmulator(options);

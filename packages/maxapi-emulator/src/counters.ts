@@ -23,6 +23,8 @@ export function createCounters(): Counters {
     webhooksSent: 0,
     webhooksFailed: 0,
     webhooksSkipped: 0,
+    throttled: 0,
+    peakTasksInFlight: 0,
   };
 }
 

@@ -10,6 +10,8 @@ const DEFAULTS = {
   allowPrivateCallbacks: false,
   privateCallbacks: "reject",
   webhookTimeoutMs: 5000,
+  maxTasksInFlight: Number.POSITIVE_INFINITY,
+  inFlightRetryAfter: 1,
 } as const satisfies EmulatorOptions;
 
 /** Fills defaults and validates, naming the bad option. */
@@ -22,10 +24,14 @@ export function resolveOptions(options: EmulatorOptions, base?: RuntimeOptions):
     ...withoutUndefined(options),
     ...(options.seed !== undefined ? { seed: String(options.seed) } : {}),
   };
-  for (const name of ["latencyMs", "urlTtlMs", "webhookTimeoutMs"] as const) {
+  for (const name of ["latencyMs", "urlTtlMs", "webhookTimeoutMs", "inFlightRetryAfter"] as const) {
     if (!(Number.isFinite(merged[name]) && merged[name] >= 0)) {
       throw new TypeError(`maxapi-emulator: option ${name} must be a number >= 0, got ${merged[name]}`);
     }
+  }
+  const limit = merged.maxTasksInFlight;
+  if (!(limit === Number.POSITIVE_INFINITY || (Number.isInteger(limit) && limit >= 1))) {
+    throw new TypeError(`maxapi-emulator: option maxTasksInFlight must be an integer >= 1, got ${limit}`);
   }
   if (!(merged.imageScale > 0 && merged.imageScale <= 4)) {
     throw new TypeError(`maxapi-emulator: option imageScale must be in (0, 4], got ${merged.imageScale}`);

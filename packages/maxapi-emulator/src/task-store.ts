@@ -56,6 +56,7 @@ function isTerminal(status: TaskStatus): boolean {
 export class TaskStore {
   #tasks = new Map<string, Task>();
   #hooks: TaskStoreHooks;
+  #running = 0;
 
   constructor(hooks: TaskStoreHooks) {
     this.#hooks = hooks;
@@ -74,8 +75,14 @@ export class TaskStore {
       timer: undefined,
     };
     this.#tasks.set(task.id, task);
+    this.#running += 1;
     this.#schedule(task);
     return task;
+  }
+
+  /** Tasks submitted and not yet terminal. */
+  get running(): number {
+    return this.#running;
   }
 
   /** How many tasks match, e.g. earlier generations of one prompt. */
@@ -101,6 +108,7 @@ export class TaskStore {
   clear(): void {
     for (const task of this.#tasks.values()) clearTimeout(task.timer);
     this.#tasks.clear();
+    this.#running = 0;
   }
 
   #schedule(task: Task): void {
@@ -121,6 +129,7 @@ export class TaskStore {
   #finish(task: Task, outcome: TaskOutcome): void {
     clearTimeout(task.timer);
     task.timer = undefined;
+    if (!isTerminal(task.status)) this.#running -= 1;
     task.status = outcome.status;
     task.failureReason = outcome.status === "FAILURE" ? outcome.failureReason : null;
     task.updatedAt = this.#hooks.timestamp();

@@ -160,6 +160,10 @@ export interface Counters {
   webhooksFailed: number;
   /** Webhooks not sent because the callBackUrl is private and the policy is "skip". */
   webhooksSkipped: number;
+  /** Submits answered 429 because `maxTasksInFlight` tasks were already running (no task created, nothing charged). */
+  throttled: number;
+  /** The most tasks that were running (submitted, not yet terminal) at one time. */
+  peakTasksInFlight: number;
 }
 
 /** Options for `startEmulator`. Every field is optional. */
@@ -196,6 +200,14 @@ export interface EmulatorOptions {
   privateCallbacks?: "reject" | "skip";
   /** Webhook delivery timeout. @default 5000 */
   webhookTimeoutMs?: number;
+  /**
+   * Tasks that may run at once (submitted and not yet terminal). A submit above it is answered HTTP 429
+   * `{"code":429,"msg":"too many tasks in flight"}` with a `Retry-After` header, and creates no task. MaxAPI documents
+   * no such limit (MAXAPI.md §12): this lets a client's concurrency control be tested against one. @default Infinity
+   */
+  maxTasksInFlight?: number;
+  /** `Retry-After` (seconds) of the 429 answered above `maxTasksInFlight`. @default 1 */
+  inFlightRetryAfter?: number;
   /** Fault rules installed at start, and again by `reset()`. */
   faults?: readonly FaultRule[];
   /** Clock in epoch ms for timestamps and URL expiry; tests pass a movable one. @default Date.now */
@@ -215,6 +227,8 @@ export type RuntimeOptions = Required<
     | "allowPrivateCallbacks"
     | "privateCallbacks"
     | "webhookTimeoutMs"
+    | "maxTasksInFlight"
+    | "inFlightRetryAfter"
   >
 > & { apiKeys: readonly string[] | undefined; seed: string };
 
