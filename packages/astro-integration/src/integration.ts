@@ -17,6 +17,17 @@ export const INTEGRATION_NAME = "astro-grok-image";
  */
 const CLIENT_TYPES = `/// <reference types="${INTEGRATION_NAME}/client" />\n`;
 
+/**
+ * The grok-image dev client (a virtual module of the Vite plugin): in `astro dev` every page gets it, because the
+ * `grok:` modules that could import it run on the server.
+ */
+const DEV_CLIENT = "virtual:grok-image/dev-client";
+/** The workbench the Vite plugin serves in dev (SPEC section 11). */
+const WORKBENCH_PATH = "/__grok-image/";
+/** The toolbar app's icon: a picture frame with a spark. */
+const TOOLBAR_ICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"><rect x="3" y="5" width="18" height="14" rx="2"/><path d="m3 16 5-5 4 4 3-3 6 6"/><path d="M16.5 7.5v3M15 9h3"/></svg>';
+
 /** Where `astro build` keeps the content layer's data store (Astro's `getDataStoreFile` outside dev). */
 const DATA_STORE_FILE = "data-store.json";
 
@@ -39,8 +50,18 @@ export function grokImage(options: GrokImageOptions = {}): AstroIntegration & { 
     // The key in them reads "[redacted]" in any dump of the config; the CLI and the plugin read it back.
     options: hideApiKey(options),
     hooks: {
-      "astro:config:setup": ({ config, updateConfig, logger }) => {
+      "astro:config:setup": ({ config, command, updateConfig, logger, injectScript, addDevToolbarApp }) => {
         addMarkdownPlugins(config.markdown.processor, logger);
+        if (command === "dev") {
+          // Swaps a generating image in place when it is done, in every page (<Image>, <Picture>, Markdown).
+          injectScript("page", `import ${JSON.stringify(DEV_CLIENT)};`);
+          addDevToolbarApp({
+            id: INTEGRATION_NAME,
+            name: "grok-image",
+            icon: TOOLBAR_ICON,
+            entrypoint: fileURLToPath(new URL("./toolbar/workbench-app.js", import.meta.url)),
+          });
+        }
         updateConfig({
           vite: {
             plugins: [
@@ -51,10 +72,20 @@ export function grokImage(options: GrokImageOptions = {}): AstroIntegration & { 
                 imageImport: "metadata",
                 markdownRoots: [fileURLToPath(config.srcDir)],
                 logger: logger.fork("grok-image"),
+                host: "astro",
               }),
             ],
           },
         });
+      },
+      // Said with Astro's own banner, as Vite's printUrls says it in plain Vite.
+      "astro:server:start": ({ address, logger }) => {
+        const host = ["::", "0.0.0.0", "::1", "127.0.0.1"].includes(address.address)
+          ? "localhost"
+          : address.family === "IPv6"
+            ? `[${address.address}]`
+            : address.address;
+        logger.fork("grok-image").info(`workbench: http://${host}:${address.port}${WORKBENCH_PATH}`);
       },
       "astro:config:done": ({ config, injectTypes }) => {
         cacheDir = config.cacheDir;

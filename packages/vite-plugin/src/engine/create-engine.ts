@@ -16,7 +16,9 @@ import type {
   EngineEvent,
   PlanOptions,
   ReadyImage,
+  PrepareOptions,
 } from "./engine-types.js";
+  Running,
 import { type GenerateContext, type GenerateOutcome, generateOne } from "./generate-one.js";
 import { type BatchPlan, checkBatch, type PlannedGeneration, planBatch } from "./plan-batch.js";
 import { repairEntry } from "./repair-entry.js";
@@ -123,7 +125,7 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     );
   }
 
-  async function prepare(uses: readonly DirectiveUse[]): Promise<BatchSummary> {
+  async function prepare(uses: readonly DirectiveUse[], how: PrepareOptions = {}): Promise<BatchSummary> {
     const started = Date.now();
     const store = await getCache();
     for (const use of uses) if (!seen.has(use.directive.raw)) seen.set(use.directive.raw, use);
@@ -181,6 +183,7 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
         const raw = plan.generations.get(key)?.uses[0]?.directive.raw;
         emit({
           type: "warn",
+    let generating: Promise<unknown> | undefined;
           message: `${raw} is not cached: using a local placeholder image (mode "placeholder").`,
           reason: "placeholder",
         });
@@ -220,18 +223,25 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       );
       const promise = work.then(() => undefined);
       for (const key of plan.misses) keys.set(key, { state: "generating", promise });
-      await work;
+      generating = promise;
     }
-    // Wait for keys another prepare() of this process is still generating, so images() finds them done.
-    await Promise.all(
-      uses.map((u) => {
-        const s = keys.get(u.directive.generationKey);
-        return s?.state === "generating" ? s.promise : undefined;
-      }),
-    );
-    summary.ms = Date.now() - started;
-    addTo(totals, summary);
-    if (!buildPlan) emit({ type: "summary", summary });
+    const finish = async () => {
+      await generating;
+      // Wait for keys another prepare() of this process is still generating, so images() finds them done.
+      await Promise.all(
+        uses.map((u) => {
+          const s = keys.get(u.directive.generationKey);
+          return s?.state === "generating" ? s.promise : undefined;
+        }),
+      );
+      summary.ms = Date.now() - started;
+      addTo(totals, summary);
+      if (!buildPlan) emit({ type: "summary", summary });
+      return summary;
+    };
+    if (!how.background) return finish();
+    // Every key is decided by now (generating, refused, placeholder); the work goes on without the caller.
+    void finish();
     return summary;
   }
 
@@ -241,6 +251,47 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       directives,
       generations: plan.generations.size,
       hits: plan.hits.length,
+  async function start(use: DirectiveUse): Promise<Running | undefined> {
+    const key = use.directive.generationKey;
+    seen.set(use.directive.raw, use);
+    let state = keys.get(key);
+    if (!state || state.state === "missing") {
+      await prepare([use], { background: true });
+      state = keys.get(key);
+    }
+    // Wrapped: an async function cannot resolve to a promise without waiting for it.
+    return state?.state === "generating" ? { done: state.promise } : undefined;
+  }
+
+  async function refresh(): Promise<string[]> {
+    const store = await getCache();
+    await store.refresh();
+    const filled = new Set<string>();
+    for (const { directive } of seen.values()) {
+      const key = directive.generationKey;
+      const state = keys.get(key)?.state ?? "missing";
+      if (state === "cached" || state === "generated" || state === "generating") continue;
+      if (!store.lookup(key)) continue;
+      keys.set(key, { state: "cached" });
+      refused.delete(key);
+      filled.add(key);
+    }
+    return [...filled];
+  }
+
+  function retry(key: string): boolean {
+    if (keys.get(key)?.state !== "failed") return false;
+    keys.delete(key);
+    // Paid again, so checked against what is left of the budget again.
+    buildPlan?.budgeted.delete(key);
+    return true;
+  }
+
+  async function originals(key: string): Promise<string[] | undefined> {
+    const store = await getCache();
+    return store.lookup(key)?.originals.map((original) => store.originalPath(original));
+  }
+
       misses: plan.misses.length,
       estimatedCostUsd: plan.estimatedCostUsd,
     });
@@ -439,3 +490,7 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     },
   };
 }
+    start,
+    refresh,
+    retry,
+    originals,

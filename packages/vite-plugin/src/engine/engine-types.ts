@@ -84,7 +84,7 @@ export interface Engine {
    * lists every directive concerned. Per-directive failures do not throw here: they are recorded and rethrown by
    * `images()` for that directive, so one bad prompt fails its own module with its own message.
    */
-  prepare(uses: readonly DirectiveUse[]): Promise<BatchSummary>;
+  prepare(uses: readonly DirectiveUse[], how?: PrepareOptions): Promise<BatchSummary>;
   /**
    * Plans a whole build from every directive found up front (a scan of the project's files), before anything is
    * paid: dedupe, hits and misses, and the mode and `maxCost` checks over all misses at once, with one plan line.
@@ -108,11 +108,44 @@ export interface Engine {
   /** Every directive seen so far (dev review page). */
   statuses(): DirectiveStatus[];
   /** The error recorded for a directive, if it failed. */
+  /**
+   * Starts what `images()` would wait for, without waiting for it (a dev server that answers at once). Resolves as
+   * soon as the directive's generation is decided: to its running generation when one runs, or to `undefined`
+   * when `images()` would not wait (a hit, a refused or failed miss, placeholder mode).
+   */
+  start(use: DirectiveUse): Promise<Running | undefined>;
+  /**
+   * Reads the cache's manifest again (another process, such as `grok-image generate`, may have filled it) and
+   * returns the generation keys of seen directives it now holds that this engine had not (missing, refused, failed
+   * or placeholders): their `images()` now answer from the cache.
+   */
+  refresh(): Promise<string[]>;
+  /**
+   * Forgets the failure of a generation key so its next load pays for it again (a workbench "retry"), checked
+   * against what is left of the budget like any new miss. False when the key has not failed.
+   */
+  retry(generationKey: string): boolean;
+  /** Absolute paths of the cached originals of a generation key, in the task's order; undefined when not cached. */
+  originals(generationKey: string): Promise<string[] | undefined>;
   failure(generationKey: string): GrokImageError | undefined;
   close(): Promise<void>;
 }
 
 export interface PlanOptions {
+/** A generation running in the background. */
+export interface Running {
+  /** Settles when it ends; never rejects (a failure is kept for `images()`). */
+  readonly done: Promise<void>;
+}
+
+export interface PrepareOptions {
+  /**
+   * Return once every miss is decided (generating, refused, placeholder) instead of when the batch is done; the
+   * summary is reported when the work ends. @default false
+   */
+  background?: boolean;
+}
+
   /**
    * Reserve nothing up front: each miss is checked against what is left of the budget when it loads (a dev server,
    * whose budget is spent as pages ask, not on everything the project holds). @default false

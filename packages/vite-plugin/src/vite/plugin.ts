@@ -14,8 +14,13 @@ import { DEV_MAX_COST_USD, resolveOptions } from "../options/resolve-options.js"
 import { type ProjectScan, scanProject } from "../plan/scan-project.js";
 import { type WrittenDirectives, writtenDirectives } from "../plan/written-directives.js";
 import type { Directive, GrokImageOptions, ResolvedOptions } from "../types.js";
+import { browserCode } from "../workbench/browser-code.js";
+import type { OverlayError } from "../workbench/dev-loop.js";
+import { type DevSession, startDevSession } from "../workbench/dev-session.js";
+import { DEV_CLIENT_ID } from "../workbench/protocol.js";
+import { type WaitingKind, waitingImages } from "../workbench/waiting-images.js";
+import { locateDirective } from "./locate-directive.js";
 import { type ImageImport, moduleCode } from "./module-code.js";
-import { devUrl, reviewMiddleware } from "./review-middleware.js";
 import { toPluginError } from "./to-plugin-error.js";
 import { fromVirtualId, importerFile, toVirtualId } from "./virtual-id.js";
 
@@ -29,6 +34,9 @@ const NOT_WRITTEN = parseDirective("grok:not written in the project", {
 });
 /** Warnings about such requests before the dev server stops naming them. */
 const MAX_NOT_WRITTEN_WARNINGS = 20;
+
+/** The dev client's resolved id: virtual, so no optimizer or file plugin ever touches it. */
+const DEV_CLIENT_RESOLVED = `\0${DEV_CLIENT_ID}`;
 
 /** What a refused miss loads as in a build that fails at its end with one report of them all (same exports). */
 const REFUSED_MODULE = 'export const images = [];\nexport const alt = "";\nexport default undefined;\n';
@@ -49,6 +57,12 @@ export interface GrokImageInternalOptions {
    * host labels them itself. @default Vite's `config.logger`
    */
   logger?: HostLogger;
+  /**
+   * Who puts the dev client (the script that swaps waiting images in place) into pages: `"vite"`, the `grok:`
+   * module that shows a waiting image imports it; `"astro"`, the integration injects it into every page (its
+   * `grok:` modules run on the server). Astro also prints the workbench's URL itself. @default "vite"
+   */
+  host?: "vite" | "astro";
 }
 
 export interface HostLogger {
@@ -100,6 +114,11 @@ export function grokImage(
    */
   let ledger: BudgetLedger | undefined;
   let ledgerFinished = false;
+  /** What the dev server has committed to spend since it started (its budget, and the workbench's "spent"). */
+  let devLedger = createLedger();
+  /** The dev loop and workbench of the running dev server. */
+  let session: DevSession | undefined;
+  const host = internal.host ?? "vite";
   /**
    * First importer seen per directive as written, for error messages. Keyed by the directive, not the id: Astro's
    * content layer loads a Markdown image's id with a query of its own appended.
@@ -131,6 +150,7 @@ export function grokImage(
   };
 
   const log = (event: EngineEvent) => {
+    session?.loop.onEvent(event);
     const line = formatEvent(event);
     if (line === undefined) return;
     // Vite and Astro build several environments (client, ssr, prerender) with one plugin instance; each runs the
@@ -154,7 +174,7 @@ export function grokImage(
   // instance (its client is closed after each and reopens on demand); one per dev server.
   let stop = new AbortController();
   const getEngine = (): Engine => {
-    const budget = need().command === "build" ? ledger : undefined;
+    const budget = need().command === "build" ? ledger : devLedger;
     engine ??= createEngine(need().options, {
       onEvent: log,
       signal: stop.signal,
@@ -206,6 +226,40 @@ export function grokImage(
       throw error;
     }
   };
+  /**
+   * A dev server's error as the overlays show it: with the file, line and column of the directive and a code
+   * frame, read from the file now (a build reports bad directives from its plan, located already).
+   */
+  const located = async (error: unknown, raw: string, importer: string | undefined) => {
+    if (need().command === "serve" && importer && GrokImageError.isInstance(error) && !error.loc) {
+      const where = await locateDirective(importer, raw);
+      if (where) {
+        error.loc = where.loc;
+        error.frame = where.frame;
+      }
+    }
+    return toPluginError(error, importer, { hintApart: host === "astro" && need().command === "serve" });
+  };
+  /** A background failure in Vite's overlay payload shape. */
+  const overlayError = async (error: unknown, use: DirectiveUse): Promise<OverlayError> => {
+    const err = await located(error, use.directive.raw, use.importer);
+    return { ...err, message: err.message, stack: "", plugin: PLUGIN_NAME } as OverlayError;
+  };
+  /**
+   * A dev load that has no image yet: waiting images the dev client swaps for the real ones when they exist (the
+   * generation ends, or another process fills the cache).
+   */
+  const waitingModule = async (use: DirectiveUse, id: string, kind: WaitingKind, done?: Promise<void>) => {
+    const images = await waitingImages(use.directive, kind, need().options);
+    session?.loop.track(use, id, images, done);
+    return {
+      code: moduleCode(images, use.directive.generation.prompt, imageImport, false, {
+        pick: use.directive.pick,
+        ...(host === "vite" ? { clientImport: DEV_CLIENT_ID } : {}),
+      }),
+      moduleType: "js" as const,
+    };
+  };
 
   return {
     name: PLUGIN_NAME,
@@ -256,8 +310,9 @@ export function grokImage(
     },
 
     resolveId: {
-      filter: { id: /^grok:/ },
-      handler(source, importer) {
+      filter: { id: /^(?:grok:|virtual:grok-image\/)/ },
+      async handler(source, importer) {
+        if (source === DEV_CLIENT_ID) return need().command === "serve" ? DEV_CLIENT_RESOLVED : null;
         if (!isDirectiveId(source)) return null;
         const raw = stripViteQuery(source);
         const file = importerFile(importer);
@@ -265,7 +320,7 @@ export function grokImage(
         try {
           directive = parse(raw, file);
         } catch (error) {
-          this.error(toPluginError(error));
+          this.error(await located(error, raw, file));
         }
         const id = toVirtualId(raw, directive.generation.prompt);
         if (file && !importers.has(raw)) importers.set(raw, file);
@@ -284,8 +339,9 @@ export function grokImage(
     },
 
     load: {
-      filter: { id: /^\0grok-image:/ },
+      filter: { id: /^\0(?:grok-image:|virtual:grok-image\/)/ },
       async handler(id) {
+        if (id === DEV_CLIENT_RESOLVED) return { code: await browserCode("dev-client"), moduleType: "js" };
         const raw = fromVirtualId(id);
         if (raw === undefined) return null;
         const importer = importers.get(raw);
@@ -301,7 +357,7 @@ export function grokImage(
           const directive = parse(raw, importer);
           use = { directive, importer, ...plan.locate(importer, directive.generationKey) };
         } catch (error) {
-          this.error(toPluginError(error, importer));
+          this.error(await located(error, raw, importer));
         }
         if (command === "serve" && fallbackWarning) {
           write("warn", fallbackWarning);
@@ -318,12 +374,23 @@ export function grokImage(
         }
         const current = getEngine();
         try {
+          if (command === "serve") {
+            // Never block a page on a generation: it runs on, and the page swaps the image in when it is done.
+            const running = await current.start(use);
+            if (running) return await waitingModule(use, id, "generating", running.done);
+          }
           const images = await current.images(use);
-          loaded.set(use.directive.raw, images);
           usedKeys.add(use.directive.generationKey);
+          if (command === "serve" && images.some((image) => image.status === "placeholder")) {
+            // Placeholder mode (no key): swapped when another process (`grok-image generate`) fills the cache.
+            return await waitingModule(use, id, "waiting");
+          }
+          loaded.set(use.directive.raw, images);
           if (command === "serve" && images.some((image) => image.status !== "cached")) current.report();
           return {
-            code: moduleCode(images, use.directive.generation.prompt, imageImport, command === "build"),
+            code: moduleCode(images, use.directive.generation.prompt, imageImport, command === "build", {
+              pick: use.directive.pick,
+            }),
             moduleType: "js",
           };
         } catch (error) {
@@ -333,13 +400,9 @@ export function grokImage(
             if (command === "build") return { code: REFUSED_MODULE, moduleType: "js" };
             // A dev server goes on: the page shows a placeholder and the log says why, once per refusal.
             sayOnce("error", devRefusal(error));
-            const images = await placeholderImages(use.directive, need().options);
-            return {
-              code: moduleCode(images, use.directive.generation.prompt, imageImport, false),
-              moduleType: "js",
-            };
+            return await waitingModule(use, id, "waiting");
           }
-          this.error(toPluginError(error, importer));
+          this.error(await located(error, use.directive.raw, importer));
         }
       },
     },
@@ -357,17 +420,25 @@ export function grokImage(
     },
 
     configureServer(server: ViteDevServer) {
-      const { root, cacheDir } = need().options;
-      server.middlewares.use(
-        reviewMiddleware(() =>
-          (engine?.statuses() ?? []).map((status) => ({
-            status,
-            imageUrls: (loaded.get(status.raw) ?? []).map((image) => devUrl(image.file, root)),
-          })),
-        ),
-      );
+      const { options } = need();
+      // A budget per server start: a restart starts from nothing spent.
+      devLedger = createLedger();
+      session?.close();
+      session = startDevSession({
+        server,
+        options,
+        engine: getEngine,
+        markdownRoots: internal.markdownRoots ?? [],
+        planScan: async () => (await getPlan()).scan,
+        loaded,
+        spentUsd: () => devLedger.committedUsd,
+        write,
+        reportFailure: (error, use) => write("error", toPluginError(error, use.importer).message),
+        overlayError,
+        printUrl: host === "vite",
+      });
       // Writing the cache (placeholders, variants) must never look like a source change to the watcher.
-      server.watcher.unwatch(cacheDir);
+      server.watcher.unwatch(options.cacheDir);
     },
 
     async closeBundle() {
@@ -381,6 +452,8 @@ export function grokImage(
         engine = undefined;
         planned = undefined;
         loaded.clear();
+        session?.close();
+        session = undefined;
       } else ledgerFinished = true;
       await closing?.close();
     },
@@ -395,6 +468,8 @@ interface PlanIndex {
   readonly written: WrittenDirectives;
   /** Line and column of a directive in a file, when the scan found it there. */
   locate(file: string | undefined, generationKey: string): { line?: number; column?: number };
+  /** The scan the plan was made from (the workbench's first view of the project). */
+  readonly scan: ProjectScan;
 }
 
 async function makePlan(engine: Engine, markdownRoots: readonly string[], dev: boolean): Promise<PlanIndex> {
@@ -420,6 +495,7 @@ async function makePlan(engine: Engine, markdownRoots: readonly string[], dev: b
           )
         : undefined,
     locate: (file, key) => (file ? (at.get(`${file}\0${key}`) ?? {}) : {}),
+    scan,
   };
 }
 

@@ -15,13 +15,19 @@ import { formatError, GrokImageError } from "../errors.js";
  * and terminals read `file:line:column`; Rollup's own errors count columns from 0, but nothing here recomputes a
  * frame from the column.
  */
-export function toPluginError(error: unknown, importer?: string): Rolldown.RollupError {
+export function toPluginError(
+  error: unknown,
+  importer?: string,
+  how: ToPluginErrorOptions = {},
+): Rolldown.RollupError {
   if (!GrokImageError.isInstance(error)) {
     return error instanceof Error ? error : { message: String(error) };
   }
   if (importer) error.importer ??= importer;
   const { loc } = error;
-  const message = formatError(error);
+  let message = formatError(error);
+  const apart = how.hintApart === true && error.hint !== undefined;
+  if (apart) message = message.replace(`\n  hint: ${error.hint}`, "");
   const id = loc?.file ?? error.importer;
   return {
     name: error.name,
@@ -30,5 +36,27 @@ export function toPluginError(error: unknown, importer?: string): Rolldown.Rollu
     pluginCode: error.code,
     ...(id ? { id } : {}),
     ...(loc ? { loc: { file: loc.file, line: loc.line, column: loc.column } } : {}),
+    // Astro's dev overlay: a title over the message, and the hint in its own box under it.
+    ...(apart ? { hint: error.hint, title: TITLES[error.code] ?? "grok-image could not make an image" } : {}),
   };
 }
+
+export interface ToPluginErrorOptions {
+  /**
+   * Give the hint its own field (and a title) instead of a line of the message: Astro's dev overlay shows both in
+   * boxes of their own. @default false
+   */
+  hintApart?: boolean;
+}
+
+/** Overlay titles, for the codes users meet in a dev server. */
+const TITLES: Partial<Record<GrokImageError["code"], string>> = {
+  GROK_BAD_DIRECTIVE: "Invalid grok: directive",
+  GROK_MODERATION: "Prompt rejected by moderation",
+  GROK_TASK_FAILED: "Image generation failed",
+  GROK_TIMEOUT: "Image generation timed out",
+  GROK_AUTH: "MaxAPI refused the key",
+  GROK_INSUFFICIENT_POINTS: "No MaxAPI credits left",
+  GROK_BUDGET_EXCEEDED: "Budget spent",
+  GROK_NO_API_KEY: "No MaxAPI key",
+};

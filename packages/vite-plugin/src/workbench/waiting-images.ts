@@ -1,0 +1,165 @@
+import { createHash } from "node:crypto";
+import { mkdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import sharp from "sharp";
+import { writeFileAtomic } from "../cache/write-file-atomic.js";
+import type { ReadyImage } from "../engine/engine-types.js";
+import { escapeXml } from "../image/provenance-xmp.js";
+import type { Directive, ResolvedOptions } from "../types.js";
+
+/*
+ * What a dev page shows while a directive has no image yet: a stand-in of the size the image will most likely have,
+ * saying so in its pixels ("generating…", or why nothing is generated), so it reads right even where the dev client
+ * never runs. Its file name is how the dev client finds it again in any URL the page uses (a plain `src`, a `srcset`,
+ * Astro's `/_image?href=...`): `grok-generating-*` or `grok-waiting-*`, never percent-encoded.
+ */
+
+/** Why a directive has no image yet. */
+export type WaitingKind = "generating" | "waiting";
+
+/** Every waiting image's name matches this; the dev client uses the same pattern. */
+export const WAITING_NAME = /grok-(?:generating|waiting)-[A-Za-z0-9_-]+/;
+
+/** The long side of a generation whose size nothing says (lite images are 1024 x 1024). */
+const BASE_SIZE = 1024;
+
+/** Width over height that the directive asks for: its `ratio`, else square (what lite returns). */
+function aspectOf(directive: Directive): number {
+  const [w, h] = (directive.generation.ratio ?? "1:1").split(":").map(Number);
+  return w && h ? w / h : 1;
+}
+
+/**
+ * The size the image will most likely have once generated: the original's (from `ratio`, else square) through the
+ * directive's transform, never larger than the original, as the derived image never is.
+ */
+export function expectedSize(directive: Directive): { width: number; height: number } {
+  const aspect = aspectOf(directive);
+  const original =
+    aspect >= 1
+      ? { width: BASE_SIZE, height: Math.round(BASE_SIZE / aspect) }
+      : { width: Math.round(BASE_SIZE * aspect), height: BASE_SIZE };
+  const { w, h, fit } = directive.transform;
+  let width: number;
+  let height: number;
+  if (w !== null && h !== null && fit !== "inside" && fit !== "outside") {
+    ({ width, height } = { width: w, height: h });
+  } else if (w !== null && h !== null) {
+    const scale =
+      fit === "inside"
+        ? Math.min(w / original.width, h / original.height)
+        : Math.max(w / original.width, h / original.height);
+    ({ width, height } = { width: original.width * scale, height: original.height * scale });
+  } else if (w !== null) {
+    ({ width, height } = { width: w, height: w / aspect });
+  } else if (h !== null) {
+    ({ width, height } = { width: h * aspect, height: h });
+  } else return original;
+  const shrink = Math.min(1, original.width / width, original.height / height);
+  return { width: Math.max(1, Math.round(width * shrink)), height: Math.max(1, Math.round(height * shrink)) };
+}
+
+/** The lines a waiting image says, by kind. */
+function headline(kind: WaitingKind): string {
+  return kind === "generating" ? "generating…" : "not generated";
+}
+
+/**
+ * The waiting images of a directive, one per take (`n`), rendered once into `<cacheDir>/placeholders/` (ignored by
+ * git, like every placeholder) and reused by later loads.
+ */
+export async function waitingImages(
+  directive: Directive,
+  kind: WaitingKind,
+  options: ResolvedOptions,
+): Promise<ReadyImage[]> {
+  const dir = join(options.cacheDir, "placeholders");
+  const { width, height } = expectedSize(directive);
+  const { generation, transform } = directive;
+  const hash = createHash("sha256")
+    .update(JSON.stringify([kind, directive.generationKey, width, height, transform.format]))
+    .digest("hex")
+    .slice(0, 20);
+  return Promise.all(
+    Array.from({ length: generation.n }, async (_, index): Promise<ReadyImage> => {
+      const file = join(
+        dir,
+        `grok-${kind}-${hash}-${index}.${transform.format === "jpeg" ? "jpg" : transform.format}`,
+      );
+      const exists = await stat(file).then(
+        (s) => s.size > 0,
+        () => false,
+      );
+      if (!exists) {
+        await mkdir(dir, { recursive: true });
+        await writeFileAtomic(join(dir, ".gitignore"), "*\n", { ifExists: "keep" });
+        const take = generation.n > 1 ? ` · take ${index + 1} of ${generation.n}` : "";
+        const svg = renderSvg(width, height, headline(kind), `${generation.prompt}${take}`);
+        const data = await sharp(Buffer.from(svg)).toFormat(transform.format, { quality: 70 }).toBuffer();
+        await writeFileAtomic(file, data, { ifExists: "keep" });
+      }
+      return {
+        file,
+        width,
+        height,
+        format: transform.format,
+        prompt: generation.prompt,
+        model: generation.model,
+        index,
+        status: "placeholder",
+      };
+    }),
+  );
+}
+
+/** Whether a file is a waiting image (by its name). */
+export function isWaitingFile(file: string): boolean {
+  return WAITING_NAME.test(file);
+}
+
+/** The name the dev client looks for in URLs: the file name without its extension. */
+export function waitingName(file: string): string {
+  return WAITING_NAME.exec(file)?.[0] ?? "";
+}
+
+/** A calm, unmistakably unfinished picture: a soft gradient, the headline and the prompt. */
+function renderSvg(width: number, height: number, title: string, prompt: string): string {
+  const unit = Math.max(6, Math.min(width, height) / 14);
+  const titleSize = Math.round(Math.min(unit * 1.3, width / 9));
+  const bodySize = Math.round(Math.min(unit * 0.65, width / 16));
+  const lines = wrap(prompt, Math.max(8, Math.floor((width * 0.85) / (bodySize * 0.55))), 4);
+  const body = lines
+    .map(
+      (line, i) =>
+        `<text x="50%" y="${Math.round(height / 2 + titleSize * 0.4 + bodySize * 1.45 * (i + 1))}">${escapeXml(line)}</text>`,
+    )
+    .join("");
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
+  <defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">
+    <stop offset="0" stop-color="#dfe6ee"/><stop offset="1" stop-color="#c3cedb"/>
+  </linearGradient></defs>
+  <rect width="100%" height="100%" fill="url(#g)"/>
+  <g font-family="DejaVu Sans, Helvetica, Arial, sans-serif" text-anchor="middle" fill="#3d4a5c">
+    <text x="50%" y="${Math.round(height / 2 - titleSize * 0.1)}" font-size="${titleSize}" font-weight="bold">${escapeXml(title)}</text>
+    <g font-size="${bodySize}" fill="#556377">${body}</g>
+  </g>
+</svg>`;
+}
+
+/** Word-wraps `text` to lines of at most `width` characters, at most `maxLines` (the last one ellipsized). */
+function wrap(text: string, width: number, maxLines: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const piece = word.length > width ? `${word.slice(0, width - 1)}…` : word;
+    if (line && line.length + 1 + piece.length > width) {
+      lines.push(line);
+      line = piece;
+    } else line = line ? `${line} ${piece}` : piece;
+  }
+  if (line) lines.push(line);
+  if (lines.length <= maxLines) return lines;
+  const kept = lines.slice(0, maxLines);
+  kept[maxLines - 1] = `${(kept[maxLines - 1] as string).slice(0, width - 1)}…`;
+  return kept;
+}
