@@ -49,6 +49,10 @@ export type GrokImageErrorCode =
   | "GROK_BUDGET_EXCEEDED"
   /** `frozen` mode and at least one directive is not in the cache. */
   | "GROK_FROZEN_MISS"
+  /** The shared cache (`remoteCache`) cannot be used: unreachable, timing out, answering 5xx, no such bucket. */
+  | "GROK_REMOTE_CACHE_UNAVAILABLE"
+  /** The shared cache refused the credentials (unknown key, bad signature, access denied), or none are set. */
+  | "GROK_REMOTE_CACHE_AUTH"
   /** The caller aborted (AbortSignal). */
   | "GROK_ABORTED"
   /** A `grok:` image sits where the host cannot resolve it (a content collection `image()` field, built HTML). */

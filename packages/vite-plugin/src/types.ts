@@ -37,6 +37,27 @@ export interface GrokImageOptions {
   provenance?: boolean;
   /** Passed to submit as `callBackUrl`; polling still runs. @default undefined */
   callBackUrl?: string;
+  /**
+   * A shared cache behind the local one, on S3-compatible storage (SPEC section 12): `"s3://bucket/prefix"`, or an
+   * object to set the endpoint and region too; `false` turns off one set in the environment. Credentials are read
+   * from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`), never from options.
+   * @default process.env.GROK_IMAGE_REMOTE_CACHE ?? none
+   * @example remoteCache: { url: "s3://acme-site/grok-images", endpoint: "https://<account>.r2.cloudflarestorage.com", region: "auto" }
+   */
+  remoteCache?: string | RemoteCacheOptions | false;
+}
+
+/** The object form of the `remoteCache` option. */
+export interface RemoteCacheOptions {
+  /** `s3://<bucket>/<prefix>` (the prefix may be empty), or `file:///<directory>` for a shared directory. */
+  url: string;
+  /**
+   * The S3 API origin of an S3-compatible store (R2, MinIO, Backblaze B2...), addressed path-style
+   * (`<endpoint>/<bucket>/<key>`). @default process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL ?? AWS S3
+   */
+  endpoint?: string;
+  /** The region requests are signed for (`auto` on R2). @default process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1" */
+  region?: string;
 }
 
 /** Options after defaults and environment variables, validated. Frozen; read-only everywhere. */
@@ -56,8 +77,38 @@ export interface ResolvedOptions {
   readonly placeholder: boolean;
   readonly provenance: boolean;
   readonly callBackUrl: string | undefined;
+  /** The shared cache, when one is configured. */
+  readonly remoteCache?: ResolvedRemoteCache | undefined;
   /** Absolute project root. */
   readonly root: string;
+}
+
+/** Access keys of the shared cache, as the AWS tools read them from the environment. */
+export interface RemoteCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string | undefined;
+}
+
+/** The shared cache after options and environment: where it is, and how to reach it. Never holds a secret in view. */
+export interface ResolvedRemoteCache {
+  /** `s3://bucket/prefix` or `file:///dir`, as messages name it. */
+  readonly url: string;
+  readonly kind: "s3" | "file";
+  /** S3: the bucket; file: the absolute directory. */
+  readonly bucket: string;
+  /** Object names start with `<prefix>/` (no leading or trailing slash; empty for the bucket's root). */
+  readonly prefix: string;
+  /** S3: the origin requests go to. */
+  readonly endpoint: string;
+  readonly region: string;
+  /** `<endpoint>/<bucket>/<key>` rather than `<bucket>.<endpoint host>/<key>`. */
+  readonly pathStyle: boolean;
+  /**
+   * The credentials from the environment, or undefined when none are set. A function, so no dump of the options
+   * (`JSON.stringify`, `util.inspect`, Vite's `--debug`) can show them.
+   */
+  readonly credentials: () => RemoteCredentials | undefined;
 }
 
 /** Everything the API sees, plus `v`. Two directives with equal generations share one paid task. */

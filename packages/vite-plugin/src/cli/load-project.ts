@@ -4,6 +4,7 @@ import path from "node:path";
 import { parseEnv } from "node:util";
 import { type ImageCache, openCache } from "../cache/image-cache.js";
 import { GrokImageError } from "../errors.js";
+import { remoteSecrets } from "../options/remote-cache-option.js";
 import { resolveOptions } from "../options/resolve-options.js";
 import { type ProjectScan, scanProject as scanProjectFiles } from "../plan/scan-project.js";
 import type { GrokImageOptions, ResolvedOptions, Tier } from "../types.js";
@@ -69,6 +70,7 @@ export async function resolveCliOptions(
   const env = envDir === false ? io.env : { ...(await readDotenv(envDir)), ...io.env };
   const options = resolveOptions(user, { root, env, command: "cli" });
   redactSecret(io, options.apiKey);
+  for (const secret of remoteSecrets(options.remoteCache)) redactSecret(io, secret);
 
   if (!args.json) {
     const notes = [...(config?.notes ?? [])];

@@ -4,6 +4,8 @@ import { type CliIO, EXIT } from "./cli-io.js";
 import { galleryCommand } from "./gallery-command.js";
 import { generateCommand } from "./generate-command.js";
 import { pruneCommand } from "./prune-command.js";
+import { pullCommand } from "./pull-command.js";
+import { pushCommand } from "./push-command.js";
 import { scanCommand } from "./scan-command.js";
 import { verifyCommand } from "./verify-command.js";
 
@@ -160,6 +162,22 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       run = () => galleryCommand({ ...project(root, flags), out: text(flags.out) }, io);
     });
 
+  cli
+    .command("push [root]", "Upload the local cache to the shared cache (remoteCache): what the store lacks")
+    .option("--dry-run", "List what would be uploaded, upload nothing")
+    .option("--json", "Print a JSON report")
+    .action((root: string | undefined, flags: Flags) => {
+      run = () => pushCommand({ ...project(root, flags), dryRun: flags.dryRun === true }, io);
+    });
+
+  cli
+    .command("pull [root]", "Download the shared cache (remoteCache) into the local one, verified")
+    .option("--only-manifest", "Only the originals of entries the local manifest.json already has")
+    .option("--json", "Print a JSON report")
+    .action((root: string | undefined, flags: Flags) => {
+      run = () => pullCommand({ ...project(root, flags), onlyManifest: flags.onlyManifest === true }, io);
+    });
+
   cli.help();
   cli.version(version());
 
@@ -172,7 +190,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     if (!cli.matchedCommand) {
       if (cli.args.length > 0) io.stderr.write(`Unknown command \`${cli.args[0]}\`.\n`);
       io.stderr.write(
-        "Usage: grok-image <scan|generate|verify|prune|gallery> [root] [options]; see grok-image --help\n",
+        "Usage: grok-image <scan|generate|verify|prune|gallery|push|pull> [root] [options]; see grok-image --help\n",
       );
       return EXIT.usage;
     }

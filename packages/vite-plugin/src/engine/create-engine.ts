@@ -4,6 +4,7 @@ import { type ImageCache, openCache } from "../cache/image-cache.js";
 import { estimateCost } from "../directive/models.js";
 import { formatError, GrokImageError } from "../errors.js";
 import { createLimiter } from "../shared/limiter.js";
+import { readThrough, restoreFromShared, sharedCacheHandle } from "../storage/engine-hooks.js";
 import type { Generation, ResolvedOptions } from "../types.js";
 import { createLedger, remainingBudget, reserveSubmit } from "./budget.js";
 import { corruptError, deriveImages, placeholderImages } from "./derive-images.js";
@@ -15,10 +16,10 @@ import type {
   EngineDeps,
   EngineEvent,
   PlanOptions,
-  ReadyImage,
   PrepareOptions,
-} from "./engine-types.js";
+  ReadyImage,
   Running,
+} from "./engine-types.js";
 import { type GenerateContext, type GenerateOutcome, generateOne } from "./generate-one.js";
 import { type BatchPlan, checkBatch, type PlannedGeneration, planBatch } from "./plan-batch.js";
 import { repairEntry } from "./repair-entry.js";
@@ -76,6 +77,8 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
   const reserve = (generation: Generation, why: string) =>
     reserveSubmit(ledger, options.maxCost, generation, why);
   let client: MaxApiClient | undefined;
+  /** The shared cache (SPEC section 12), loaded on the first local miss; undefined when none is configured. */
+  const shared = sharedCacheHandle(options, emit, deps.sharedCache);
   /**
    * What one paid generation needs; the client is created only when something is actually generated. Every submit
    * MaxAPI accepts is counted in `into` (a batch's summary, or the running totals), re-submits included.
@@ -87,6 +90,7 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     emit,
     signal: deps.signal,
     reserve,
+    shared,
     charge: (generation) => {
       const summary = into();
       summary.costUsd = addUsd(summary.costUsd, estimateCost(generation));
@@ -128,6 +132,8 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
   async function prepare(uses: readonly DirectiveUse[], how: PrepareOptions = {}): Promise<BatchSummary> {
     const started = Date.now();
     const store = await getCache();
+    const wanted = uses.map((use) => use.directive.generationKey);
+    await readThrough(shared, store, wanted, options.mode, emit, deps.signal);
     for (const use of uses) if (!seen.has(use.directive.raw)) seen.set(use.directive.raw, use);
     const isCached = (key: string) => store.lookup(key) !== undefined;
     // The journal only matters for misses: an all-hit batch does not read the pending directory.
@@ -177,13 +183,13 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       costUsd: 0,
       ms: 0,
     };
+    let generating: Promise<unknown> | undefined;
     if (options.mode === "placeholder") {
       for (const key of plan.misses) {
         keys.set(key, { state: "placeholder" });
         const raw = plan.generations.get(key)?.uses[0]?.directive.raw;
         emit({
           type: "warn",
-    let generating: Promise<unknown> | undefined;
           message: `${raw} is not cached: using a local placeholder image (mode "placeholder").`,
           reason: "placeholder",
         });
@@ -245,12 +251,6 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     return summary;
   }
 
-  function emitPlan(directives: number, plan: BatchPlan): void {
-    emit({
-      type: "plan",
-      directives,
-      generations: plan.generations.size,
-      hits: plan.hits.length,
   async function start(use: DirectiveUse): Promise<Running | undefined> {
     const key = use.directive.generationKey;
     seen.set(use.directive.raw, use);
@@ -292,6 +292,12 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     return store.lookup(key)?.originals.map((original) => store.originalPath(original));
   }
 
+  function emitPlan(directives: number, plan: BatchPlan): void {
+    emit({
+      type: "plan",
+      directives,
+      generations: plan.generations.size,
+      hits: plan.hits.length,
       misses: plan.misses.length,
       estimatedCostUsd: plan.estimatedCostUsd,
     });
@@ -316,6 +322,8 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
 
   async function plan(uses: readonly DirectiveUse[], how: PlanOptions = {}): Promise<void> {
     const store = await getCache();
+    const wanted = uses.map((use) => use.directive.generationKey);
+    await readThrough(shared, store, wanted, options.mode, emit, deps.signal);
     for (const use of uses) if (!seen.has(use.directive.raw)) seen.set(use.directive.raw, use);
     const isCached = (key: string) => store.lookup(key) !== undefined;
     const pending = uses.every((u) => isCached(u.directive.generationKey))
@@ -399,7 +407,10 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     const store = await getCache();
     const entry = store.lookup(key);
     if (!entry) {
-      throw corruptError(directive, new Error(`its entry is missing from ${join(options.cacheDir, "manifest.json")}`));
+      throw corruptError(
+        directive,
+        new Error(`its entry is missing from ${join(options.cacheDir, "manifest.json")}`),
+      );
     }
     const status = state?.state === "generated" ? "generated" : "cached";
     if (status === "cached") totals.hits++;
@@ -408,6 +419,10 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       return await deriveImages(directive, entry, status, store, options, warnDamaged);
     } catch (error) {
       if (!GrokImageError.isInstance(error) || error.code !== "GROK_CACHE_CORRUPT") throw error;
+      // A manifest kept in git with its images in the shared cache comes here on every fresh machine: no warning.
+      if (await restoreFromShared(shared, store, key, entry, deps.signal)) {
+        return deriveImages(directive, entry, status, store, options);
+      }
       if (options.mode !== "generate" || !options.apiKey) {
         // No request in these modes, but an intact copy on disk costs nothing.
         const repaired = await repairEntry(entry, {
@@ -475,6 +490,10 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     prepare,
     images,
     statuses,
+    start,
+    refresh,
+    retry,
+    originals,
     isRefused: (key) => keys.get(key)?.state === "refused",
     refusal,
     report,
@@ -487,10 +506,7 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       const closing = client;
       client = undefined;
       await closing?.close();
+      await shared?.close();
     },
   };
 }
-    start,
-    refresh,
-    retry,
-    originals,

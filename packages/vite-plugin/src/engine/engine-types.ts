@@ -1,5 +1,6 @@
 import type { MaxApiClientOptions } from "../api/maxapi-client.js";
 import type { GrokImageError } from "../errors.js";
+import type { SharedCacheTuning } from "../storage/engine-hooks.js";
 import type { Directive, GrokImage, OutputFormat, ResolvedOptions } from "../types.js";
 import type { BudgetLedger } from "./budget.js";
 
@@ -22,6 +23,19 @@ export interface ReadyImage extends Omit<GrokImage, "src"> {
   readonly file: string;
   readonly format: OutputFormat;
   readonly status: ImageStatus;
+  /**
+   * `as=srcset|picture`: every file of the shape (each format at each width, widths clamped to the original's),
+   * in `outputTransforms` order. Absent for `as=metadata`, and for stand-ins that have no outputs yet.
+   */
+  readonly outputs?: readonly ReadyOutput[];
+}
+
+/** One file of a responsive shape. */
+export interface ReadyOutput {
+  readonly file: string;
+  readonly width: number;
+  readonly height: number;
+  readonly format: OutputFormat;
 }
 
 /** Progress events: adapters turn them into log lines (see `formatEvent`). Never carry the API key. */
@@ -107,7 +121,6 @@ export interface Engine {
   images(use: DirectiveUse): Promise<ReadyImage[]>;
   /** Every directive seen so far (dev review page). */
   statuses(): DirectiveStatus[];
-  /** The error recorded for a directive, if it failed. */
   /**
    * Starts what `images()` would wait for, without waiting for it (a dev server that answers at once). Resolves as
    * soon as the directive's generation is decided: to its running generation when one runs, or to `undefined`
@@ -127,11 +140,11 @@ export interface Engine {
   retry(generationKey: string): boolean;
   /** Absolute paths of the cached originals of a generation key, in the task's order; undefined when not cached. */
   originals(generationKey: string): Promise<string[] | undefined>;
+  /** The error recorded for a directive, if it failed. */
   failure(generationKey: string): GrokImageError | undefined;
   close(): Promise<void>;
 }
 
-export interface PlanOptions {
 /** A generation running in the background. */
 export interface Running {
   /** Settles when it ends; never rejects (a failure is kept for `images()`). */
@@ -146,6 +159,7 @@ export interface PrepareOptions {
   background?: boolean;
 }
 
+export interface PlanOptions {
   /**
    * Reserve nothing up front: each miss is checked against what is left of the budget when it loads (a dev server,
    * whose budget is spent as pages ask, not on everything the project holds). @default false
@@ -164,4 +178,6 @@ export interface EngineDeps {
    * creates one per environment) so `maxCost` bounds the whole build. @default a ledger of this engine alone
    */
   budget?: BudgetLedger;
+  /** Timings and transport of the shared cache (`remoteCache`): tests shorten heartbeats and staleness here. */
+  sharedCache?: SharedCacheTuning;
 }

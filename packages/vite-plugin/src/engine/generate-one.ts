@@ -3,6 +3,7 @@ import type { MaxApiClient, TaskInfo } from "../api/maxapi-client.js";
 import type { ImageCache } from "../cache/image-cache.js";
 import { describeLockWait } from "../cache/key-lock.js";
 import { GrokImageError } from "../errors.js";
+import { type SharedCacheHandle, withSharedCache } from "../storage/engine-hooks.js";
 import type { Generation, ManifestEntry, OriginalRecord, ResolvedOptions } from "../types.js";
 import type { EngineEvent } from "./engine-types.js";
 import { repairEntry } from "./repair-entry.js";
@@ -15,6 +16,11 @@ export interface GenerateContext {
   readonly signal: AbortSignal | undefined;
   /** Commits an extra paid submit against the build's budget, or throws GROK_BUDGET_EXCEEDED before it is sent. */
   readonly reserve: (generation: Generation, why: string) => void;
+  /**
+   * The shared cache (SPEC section 12), when one is configured: a miss is looked up there first, and generated
+   * under its claim, so that the machines sharing it pay once.
+   */
+  readonly shared?: SharedCacheHandle | undefined;
   /**
    * Counts one submit MaxAPI accepted in the run's cost, whatever becomes of its task afterwards (failed, timed out,
    * not storable): whether a task that never delivered is billed is not documented, so a summary never says less.
@@ -77,7 +83,10 @@ export async function generateOne(
         });
         if (repaired) return { paidHere: false, entry: existing };
       }
-      return submitPollDownload(key, generation, ctx, opts.regenerate);
+      // Another machine may have it, or be generating it: the shared cache is asked before anything is paid.
+      return withSharedCache(key, generation, ctx, (local) =>
+        submitPollDownload(key, generation, local, opts.regenerate),
+      );
     },
     {
       signal: ctx.signal,

@@ -15,6 +15,7 @@ import {
   type Source,
   show,
 } from "./check-option.js";
+import { REMOTE_CACHE_ENV, resolveRemoteCache } from "./remote-cache-option.js";
 
 /** Option defaults that do not depend on the environment (SPEC section 3). */
 export const DEFAULTS = Object.freeze({
@@ -51,6 +52,7 @@ const ENV_VARS = {
   cacheDir: "GROK_IMAGE_CACHE_DIR",
   mode: "GROK_IMAGE_MODE",
   maxCost: "GROK_IMAGE_MAX_COST",
+  remoteCache: REMOTE_CACHE_ENV,
 } as const satisfies Partial<Record<keyof GrokImageOptions, string>>;
 
 const OPTION_NAMES = [
@@ -67,6 +69,7 @@ const OPTION_NAMES = [
   "placeholder",
   "provenance",
   "callBackUrl",
+  "remoteCache",
 ] as const satisfies readonly (keyof GrokImageOptions)[];
 
 export interface ResolveContext {
@@ -228,6 +231,7 @@ function resolveRest(
     u.callBackUrl === undefined
       ? undefined
       : checkHttpUrl(u.callBackUrl, { option: "callBackUrl" }, "a webhook URL").href;
+  const remoteCache = resolveRemoteCache(u.remoteCache, env);
 
   if (context.command === "serve" && mode === "generate" && apiKey === undefined) {
     mode = "placeholder";
@@ -251,6 +255,7 @@ function resolveRest(
     placeholder,
     provenance,
     callBackUrl,
+    remoteCache,
     root,
   };
   return Object.freeze(Object.defineProperties(resolved, redactedViews(resolved)));

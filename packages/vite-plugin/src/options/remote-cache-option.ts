@@ -1,0 +1,190 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { RemoteCacheOptions, RemoteCredentials, ResolvedRemoteCache } from "../types.js";
+import { badOption, type Source, show } from "./check-option.js";
+
+/*
+ * The `remoteCache` option (SPEC section 12), read the way the AWS tools read their configuration: the location
+ * from the option or GROK_IMAGE_REMOTE_CACHE, the endpoint from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, the
+ * region from AWS_REGION (or AWS_DEFAULT_REGION), the keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+ * AWS_SESSION_TOKEN. Missing keys are not an error here: a build whose directives all hit the local cache never
+ * talks to the store, and the first request that needs them says what to set.
+ */
+
+export const REMOTE_CACHE_ENV = "GROK_IMAGE_REMOTE_CACHE";
+
+/** S3's bucket naming rules (the part every S3-compatible store shares). */
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+function readEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+/** The shared cache of `user` (the option) or the environment; undefined when none is configured. */
+export function resolveRemoteCache(user: unknown, env: NodeJS.ProcessEnv): ResolvedRemoteCache | undefined {
+  if (user === false) return undefined;
+  let given: RemoteCacheOptions;
+  let source: Source = { option: "remoteCache" };
+  if (user === undefined) {
+    const fromEnv = readEnv(env, REMOTE_CACHE_ENV);
+    if (fromEnv === undefined) return undefined;
+    given = { url: fromEnv };
+    source = { option: "remoteCache", env: REMOTE_CACHE_ENV };
+  } else if (typeof user === "string") {
+    given = { url: user };
+  } else if (typeof user === "object" && user !== null && !Array.isArray(user)) {
+    given = user as RemoteCacheOptions;
+    for (const key of Object.keys(given)) {
+      if (!["url", "endpoint", "region"].includes(key)) {
+        throw badOption(
+          source,
+          `unknown field "${key}". Accepted fields: url, endpoint, region`,
+          "Credentials are read from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY only, never from a config file.",
+        );
+      }
+    }
+  } else {
+    throw badOption(
+      source,
+      `${show(user)} is not accepted. Accepted values: "s3://bucket/prefix", { url, endpoint, region }, false`,
+    );
+  }
+  if (typeof given.url !== "string" || given.url.trim() === "") {
+    throw badOption(
+      source,
+      `the url ${show(given.url)} is not accepted. Accepted values: "s3://bucket/prefix"`,
+    );
+  }
+  const url = given.url.trim();
+  if (url.startsWith("file:")) return fileStore(url, source);
+  const m = /^s3:\/\/([^/?#]+)(?:\/([^?#]*))?$/.exec(url);
+  if (!m) {
+    throw badOption(
+      source,
+      `${JSON.stringify(url.replace(/\/\/[^/@]*@/, "//***@"))} is not accepted. Accepted values: "s3://bucket/prefix" or "file:///shared/dir"`,
+    );
+  }
+  const bucket = m[1] as string;
+  if (!BUCKET.test(bucket) || bucket.includes("..")) {
+    throw badOption(
+      source,
+      `the bucket name ${JSON.stringify(bucket)} is not valid: 3 to 63 lower-case letters, digits, dots and hyphens`,
+    );
+  }
+  const prefix = (m[2] ?? "").replace(/^\/+|\/+$/g, "");
+  const endpointIn =
+    given.endpoint === undefined
+      ? {
+          value: readEnv(env, "AWS_ENDPOINT_URL_S3") ?? readEnv(env, "AWS_ENDPOINT_URL"),
+          source: envName(env),
+        }
+      : { value: given.endpoint as unknown, source: { option: "remoteCache.endpoint" } };
+  const regionIn =
+    given.region === undefined
+      ? {
+          value: readEnv(env, "AWS_REGION") ?? readEnv(env, "AWS_DEFAULT_REGION") ?? "us-east-1",
+          source: {
+            option: "remoteCache.region",
+            env: readEnv(env, "AWS_REGION") ? "AWS_REGION" : "AWS_DEFAULT_REGION",
+          },
+        }
+      : { value: given.region as unknown, source: { option: "remoteCache.region" } };
+  const region = regionIn.value;
+  if (typeof region !== "string" || !/^[a-z0-9-]+$/.test(region)) {
+    throw badOption(
+      regionIn.source,
+      `${show(region)} is not a region. Accepted values: e.g. us-east-1, eu-west-3, auto`,
+    );
+  }
+  let endpoint: string;
+  let pathStyle: boolean;
+  if (endpointIn.value === undefined) {
+    // AWS itself: virtual-hosted style, except for bucket names with dots, which TLS wildcards cannot cover.
+    endpoint = region === "us-east-1" ? "https://s3.amazonaws.com" : `https://s3.${region}.amazonaws.com`;
+    pathStyle = bucket.includes(".");
+  } else {
+    endpoint = checkEndpoint(endpointIn.value, endpointIn.source);
+    pathStyle = true;
+  }
+  const credentials = readCredentials(env);
+  return Object.freeze({
+    url: prefix ? `s3://${bucket}/${prefix}` : `s3://${bucket}`,
+    kind: "s3",
+    bucket,
+    prefix,
+    endpoint,
+    region,
+    pathStyle,
+    credentials: () => credentials,
+  } satisfies ResolvedRemoteCache);
+}
+
+function envName(env: NodeJS.ProcessEnv): Source {
+  if (readEnv(env, "AWS_ENDPOINT_URL_S3"))
+    return { option: "remoteCache.endpoint", env: "AWS_ENDPOINT_URL_S3" };
+  return { option: "remoteCache.endpoint", env: "AWS_ENDPOINT_URL" };
+}
+
+function checkEndpoint(value: unknown, source: Source): string {
+  let url: URL | undefined;
+  if (typeof value === "string") {
+    try {
+      url = new URL(value);
+    } catch {}
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    const shown =
+      typeof value === "string" ? JSON.stringify(value.replace(/\/\/[^/@]*@/, "//***@")) : show(value);
+    throw badOption(source, `${shown} is not an endpoint. Accepted values: http:// or https:// URLs`);
+  }
+  if (url.username || url.password) {
+    throw badOption(
+      source,
+      `"${url.origin}" (credentials removed) must not contain credentials`,
+      "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY instead: requests are signed with them.",
+    );
+  }
+  if (url.search || url.hash)
+    throw badOption(source, `"${url.origin}${url.pathname}" must not have a query or fragment`);
+  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+}
+
+function readCredentials(env: NodeJS.ProcessEnv): RemoteCredentials | undefined {
+  const accessKeyId = readEnv(env, "AWS_ACCESS_KEY_ID");
+  const secretAccessKey = readEnv(env, "AWS_SECRET_ACCESS_KEY");
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  return Object.freeze({ accessKeyId, secretAccessKey, sessionToken: readEnv(env, "AWS_SESSION_TOKEN") });
+}
+
+function fileStore(url: string, source: Source): ResolvedRemoteCache {
+  let dir: string;
+  try {
+    dir = fileURLToPath(url);
+  } catch {
+    throw badOption(
+      source,
+      `${JSON.stringify(url)} is not a file URL. Accepted values: "file:///absolute/dir"`,
+    );
+  }
+  dir = path.resolve(dir);
+  return Object.freeze({
+    url: `file://${dir.split(path.sep).join("/")}`,
+    kind: "file",
+    bucket: dir,
+    prefix: "",
+    endpoint: "",
+    region: "",
+    pathStyle: false,
+    credentials: () => undefined,
+  } satisfies ResolvedRemoteCache);
+}
+
+/** The secrets of a shared cache, for surfaces that redact what they print (the CLI). */
+export function remoteSecrets(remote: ResolvedRemoteCache | undefined): string[] {
+  const credentials = remote?.credentials();
+  if (!credentials) return [];
+  return [credentials.secretAccessKey, credentials.sessionToken, credentials.accessKeyId].filter(
+    (s): s is string => typeof s === "string",
+  );
+}
