@@ -8,6 +8,12 @@ export type Tier = "lite" | "standard" | "pro";
 export type OutputFormat = "webp" | "avif" | "jpeg" | "png";
 export type Fit = "cover" | "contain" | "inside" | "outside" | "fill";
 export type Mode = "generate" | "frozen" | "placeholder";
+/** Crop anchor for `fit=cover`: the centre, or one of sharp's strategies (`attention`: salient regions, `entropy`: detail). */
+export type Position = "center" | "attention" | "entropy";
+/** The inline preview: a tiny blurred `data:` URI, the dominant colour (`#rrggbb`), or nothing. */
+export type PlaceholderKind = "blur" | "color" | "none";
+/** What a `grok:` import's default export is (`as=`): one image object, a `srcset` string, or a `<picture>` description. */
+export type OutputShape = "metadata" | "srcset" | "picture";
 
 /** Options of the Vite plugin and the Astro integration (SPEC section 3). */
 export interface GrokImageOptions {
@@ -31,12 +37,24 @@ export interface GrokImageOptions {
   format?: OutputFormat;
   /** Default encoder quality, 1-100. @default 80 */
   quality?: number;
-  /** Add a tiny inline data-URI preview to each image. @default false */
-  placeholder?: boolean;
+  /**
+   * The inline preview of each image, unless a directive says `placeholder=`: `"blur"` (or `true`) a tiny blurred
+   * data URI, `"color"` the dominant colour, `"none"` (or `false`) nothing. @default false
+   */
+  placeholder?: boolean | PlaceholderKind;
   /** Write the IPTC "trainedAlgorithmicMedia" XMP marking into every output. @default true */
   provenance?: boolean;
   /** Passed to submit as `callBackUrl`; polling still runs. @default undefined */
   callBackUrl?: string;
+  /**
+   * Named prompt presets for the `style=<name>` directive param: the preset's text is appended to the prompt sent
+   * (so it is part of the generation key). One place sets a site's look.
+   * @default {}
+   * @example styles: { ink: "black ink line drawing, white paper", film: "35mm film photo, soft grain" }
+   */
+  styles?: Record<string, string>;
+  /** The style of directives without `style=` (a name from `styles`); `style=none` opts a directive out. @default none */
+  style?: string;
   /**
    * A shared cache behind the local one, on S3-compatible storage (SPEC section 12): `"s3://bucket/prefix"`, or an
    * object to set the endpoint and region too; `false` turns off one set in the environment. Credentials are read
@@ -74,9 +92,13 @@ export interface ResolvedOptions {
   readonly maxCost: number | undefined;
   readonly format: OutputFormat;
   readonly quality: number;
-  readonly placeholder: boolean;
+  readonly placeholder: PlaceholderKind;
   readonly provenance: boolean;
   readonly callBackUrl: string | undefined;
+  /** Prompt presets by name, frozen. */
+  readonly styles: Readonly<Record<string, string>>;
+  /** The default style's name, or undefined. */
+  readonly style: string | undefined;
   /** The shared cache, when one is configured. */
   readonly remoteCache?: ResolvedRemoteCache | undefined;
   /** Absolute project root. */
@@ -133,6 +155,8 @@ export interface Transform {
   readonly fit: Fit | null;
   readonly format: OutputFormat;
   readonly quality: number;
+  /** Crop anchor when the fit is `cover`. `undefined` means the centre. */
+  readonly position?: Position | undefined;
 }
 
 export interface Directive {
@@ -144,6 +168,29 @@ export interface Directive {
   readonly transform: Transform;
   /** `pick=k`: the 1-based index among the task's `n` images of the default export. Never part of the key. */
   readonly pick: number;
+  /**
+   * How the image is handed to the host: `"encoded"` is the file a page ships (plain Vite); `"source"` is the
+   * original's pixels for a host that encodes images itself (Astro). @default "encoded"
+   */
+  readonly handoff?: "encoded" | "source";
+  /** The `alt` export: the `alt=` param, else the prompt as written (without the style's text). */
+  readonly alt: string;
+  /** The `style=` name applied (its text is already in `generation.prompt`), or null. */
+  readonly style: string | null;
+  /** The inline preview of each image. */
+  readonly placeholder: PlaceholderKind;
+  /**
+   * The default export's shape (`as=`) and, for `srcset`/`picture`, every width (`null`: the original's) and format
+   * of it. `transform` is then the `<img>` fallback: the last format at the largest width.
+   */
+  readonly output: DirectiveOutput;
+}
+
+/** `as=` with the widths and formats it asks for (`w=320;640`, `format=avif;webp`). */
+export interface DirectiveOutput {
+  readonly as: OutputShape;
+  readonly widths: readonly (number | null)[];
+  readonly formats: readonly OutputFormat[];
 }
 
 /** One downloaded original, as recorded in the manifest. */
@@ -177,7 +224,7 @@ export interface VariantRecord {
   readonly width: number;
   readonly height: number;
   readonly format: OutputFormat;
-  /** Tiny data-URI preview when the `placeholder` option is on. */
+  /** The inline preview when one is asked for: a `data:` URI (blur) or a `#rrggbb` colour (color). */
   readonly placeholder?: string;
 }
 
@@ -190,5 +237,12 @@ export interface GrokImage {
   prompt: string;
   model: string;
   index: number;
+  /** A tiny `data:` URI (`placeholder=blur`) or the dominant colour as `#rrggbb` (`placeholder=color`). */
   placeholder?: string;
+}
+
+/** The default export of `as=picture`: one `srcset` per format, and the `<img>` fallback (the last format). */
+export interface GrokPicture {
+  sources: Partial<Record<OutputFormat, string>>;
+  img: { src: string; width: number; height: number; placeholder?: string };
 }

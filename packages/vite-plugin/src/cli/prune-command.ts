@@ -16,6 +16,7 @@ import { readUsedKeys } from "../cache/used-keys.js";
 import { TIER_NAMES } from "../directive/models.js";
 import { OUTPUT_FORMATS, parseDirective } from "../directive/parse-directive.js";
 import { GrokImageError } from "../errors.js";
+import { clampTransform, outputTransforms } from "../image/output-shapes.js";
 import { variantName } from "../image/variant-name.js";
 import type { Directive, ManifestEntry, OriginalRecord, ResolvedOptions } from "../types.js";
 import { type CliIO, EXIT, formatBytes, guardIo, isCi, reportError } from "./cli-io.js";
@@ -179,9 +180,16 @@ async function planPrune(
     if (!entry) continue;
     const marks = [true, false, { model: entry.model, prompt: entry.prompt }];
     for (const o of entry.originals) {
-      for (const provenance of marks) {
-        for (const placeholder of [true, false])
-          liveVariants.add(variantName(o.sha256, d.transform, { provenance, placeholder }));
+      // Both hosts' handoffs (Astro's source file, plain Vite's encoded file), clamped as the build clamps them,
+      // and every file of an as=srcset/picture shape.
+      const transforms = [d.transform, ...(d.output.as === "metadata" ? [] : outputTransforms(d))];
+      for (const transform of new Set([...transforms, ...transforms.map((t) => clampTransform(t, o))])) {
+        for (const provenance of marks) {
+          for (const placeholder of [true, false, "color"] as const) {
+            for (const source of [false, true])
+              liveVariants.add(variantName(o.sha256, transform, { provenance, placeholder, source }));
+          }
+        }
       }
     }
   }
@@ -214,7 +222,7 @@ function parseUnderEveryDefault(raw: string, options: ResolvedOptions): Directiv
   for (const tier of TIER_NAMES) {
     for (const format of OUTPUT_FORMATS) {
       try {
-        out.push(parseDirective(raw, { tier, format, quality: options.quality }));
+        out.push(parseDirective(raw, { ...options, tier, format }));
       } catch {
         // Invalid under this default (e.g. ratio= with a lite default): no build with it uses this key.
       }

@@ -43,7 +43,7 @@ describe("badDirectivesError", () => {
         "2 grok: directives are invalid:",
         "",
         "src/lazy.ts:2:20  grok:pines in fog?with=960",
-        'unknown parameter "with"; did you mean "w"? Accepted parameters: tier, n, ratio, resolution, v, w, h, fit, format, quality, pick.',
+        'unknown parameter "with"; did you mean "w"? Accepted parameters: tier, n, ratio, resolution, v, w, h, fit, format, quality, pick, alt, style, placeholder, position, as.',
         "fix: Write w=960 instead of with=960.",
         "  1 | // Only reached through a dynamic import.",
         '> 2 | import pines from "grok:pines in fog?with=960";',

@@ -394,3 +394,73 @@ describe("parseDirective: pick", () => {
     expect(failure("grok:x?n=3&pick=two").param).toBe("pick");
   });
 });
+
+describe("parseDirective: outputs, alt, style, placeholder, position", () => {
+  const d = { tier: "lite" as const, format: "webp" as const, quality: 80 };
+  const styled = { ...d, styles: { ink: "black ink line drawing,  white paper", film: "35mm film" } };
+
+  it("reads several widths and formats for as=srcset and as=picture", () => {
+    const picture = parseDirective("grok:a fox?w=1280;320;640;320&format=avif;webp&as=picture", d);
+    expect(picture.output).toEqual({ as: "picture", widths: [320, 640, 1280], formats: ["avif", "webp"] });
+    expect(picture.transform).toMatchObject({ w: 1280, format: "webp" });
+    const srcset = parseDirective("grok:a fox?w=320;640&as=srcset", d);
+    expect(srcset.output).toEqual({ as: "srcset", widths: [320, 640], formats: ["webp"] });
+    expect(parseDirective("grok:a fox", d).output).toEqual({ as: "metadata", widths: [null], formats: ["webp"] });
+  });
+
+  it("changes no generation key for outputs, alt, placeholder or position", () => {
+    const key = parseDirective("grok:a fox", d).generationKey;
+    for (const params of ["w=320;640&as=srcset", "alt=A fox", "placeholder=color", "position=entropy&w=9&h=9"]) {
+      expect(parseDirective(`grok:a fox?${params}`, d).generationKey).toBe(key);
+    }
+  });
+
+  it("says to add as= when several images are asked for one image", () => {
+    expect(() => parseDirective("grok:a fox?w=320;640", d)).toThrow(/asks for several images.*as=srcset/);
+    expect(() => parseDirective("grok:a fox?format=avif;webp", d)).toThrow(/as=picture/);
+    expect(() => parseDirective("grok:a fox?format=avif;webp&as=srcset", d)).toThrow(/holds one format/);
+    expect(() => parseDirective("grok:a fox?as=pictures", d)).toThrow(/did you mean "picture"/);
+    expect(() => parseDirective("grok:a fox?w=320;6x0&as=srcset", d)).toThrow(/w="6x0" is not accepted/);
+  });
+
+  it("takes alt from the param, else the prompt as written", () => {
+    expect(parseDirective("grok:a fox, soft light?alt=A%20red%20fox", d).alt).toBe("A red fox");
+    expect(parseDirective("grok:a fox,  soft light?style=ink", styled).alt).toBe("a fox, soft light");
+  });
+
+  it("reads placeholder and position", () => {
+    expect(parseDirective("grok:a fox?placeholder=color", d).placeholder).toBe("color");
+    expect(parseDirective("grok:a fox", { ...d, placeholder: true }).placeholder).toBe("blur");
+    expect(parseDirective("grok:a fox", d).placeholder).toBe("none");
+    expect(() => parseDirective("grok:a fox?placeholder=true", d)).toThrow(/did you mean "blur"/);
+    expect(parseDirective("grok:a fox?w=9&h=9&position=attention", d).transform.position).toBe("attention");
+    expect(parseDirective("grok:a fox?position=center", d).transform.position).toBeUndefined();
+    expect(() => parseDirective("grok:a fox?position=top", d)).toThrow(/Accepted values: center, attention, entropy/);
+  });
+
+  it("appends the style's text to the prompt sent, so it is part of the key", () => {
+    const inked = parseDirective("grok:a fox?style=ink", styled);
+    expect(inked.generation.prompt).toBe("a fox, black ink line drawing, white paper");
+    expect(inked.style).toBe("ink");
+    expect(inked.generationKey).not.toBe(parseDirective("grok:a fox", styled).generationKey);
+    const byDefault = parseDirective("grok:a fox", { ...styled, style: "film" });
+    expect(byDefault.generation.prompt).toBe("a fox, 35mm film");
+    expect(parseDirective("grok:a fox?style=none", { ...styled, style: "film" }).generation.prompt).toBe("a fox");
+  });
+
+  it("rejects an unknown style with the accepted names and what was meant", () => {
+    const error = (() => {
+      try {
+        parseDirective("grok:a fox?style=inc", styled);
+      } catch (e) {
+        return e as GrokImageError;
+      }
+      throw new Error("expected an error");
+    })();
+    expect(error.code).toBe("GROK_BAD_DIRECTIVE");
+    expect(error.message).toContain('style="inc" is not a name in the styles option; did you mean "ink"?');
+    expect(error.message).toContain("Accepted values: ink, film, none");
+    expect(error.hint).toBe("Write style=ink instead of style=inc.");
+    expect(() => parseDirective("grok:a fox?style=ink", d)).toThrow(/the styles option defines none/);
+  });
+});

@@ -1,7 +1,6 @@
-import type { Directive, Fit, Generation, OutputFormat, Tier, Transform } from "../types.js";
+import type { Directive, Fit, Generation, OutputFormat, PlaceholderKind, Tier, Transform } from "../types.js";
 import {
   suggestBareValue,
-  suggestNumber,
   suggestParam,
   suggestValue,
   suggestVariant,
@@ -9,6 +8,8 @@ import {
 import { badDirective, didYouMeanText, list, rejectValue, rewriteHint } from "./directive-error.js";
 import { generationKey } from "./generation-key.js";
 import { isTier, TIER_NAMES, TIERS } from "./models.js";
+import { FORMAT_ALIASES, OUTPUT_FORMATS, oneOf, positiveInt } from "./param-values.js";
+import { OUTPUT_SHAPES, PLACEHOLDER_KINDS, POSITIONS, parseOutputs, resolveStyle } from "./parse-outputs.js";
 
 /*
  * Directive grammar (SPEC section 2):
@@ -23,11 +24,13 @@ import { isTier, TIER_NAMES, TIERS } from "./models.js";
  *   editor stored), trimmed, and inner whitespace runs collapse to one space. `+` is never a space.
  * - Parameter names and values are percent-decoded and trimmed the same way; empty `&&` segments are ignored.
  * - `format=jpg` is accepted as an alias of `jpeg` because that is how most people spell the file type.
+ * - `w` and `format` take several values separated by `;` (vite-imagetools' syntax) for `as=srcset|picture`;
+ *   parse-outputs.ts reads them, with `alt`, `style`, `placeholder` and `position`.
  * - Errors say what was likely meant (did-you-mean.ts) and what is accepted (directive-error.ts).
  */
 
 export const DIRECTIVE_PREFIX = "grok:";
-export const OUTPUT_FORMATS = ["webp", "avif", "jpeg", "png"] as const satisfies readonly OutputFormat[];
+export { OUTPUT_FORMATS, toOutputFormat } from "./param-values.js";
 const FITS = ["cover", "contain", "inside", "outside", "fill"] as const satisfies readonly Fit[];
 const DIRECTIVE_PARAMS = [
   "tier",
@@ -41,12 +44,15 @@ const DIRECTIVE_PARAMS = [
   "format",
   "quality",
   "pick",
+  "alt",
+  "style",
+  "placeholder",
+  "position",
+  "as",
 ] as const;
 type ParamName = (typeof DIRECTIVE_PARAMS)[number];
 
 const VARIANT_TOKEN = /^[A-Za-z0-9_-]{1,32}$/;
-const POSITIVE_INT = /^[1-9][0-9]*$/;
-const FORMAT_ALIASES: Readonly<Record<string, OutputFormat>> = { jpg: "jpeg" };
 /** Query markers Vite itself adds to ids in dev (`?import`, HMR timestamps); never directive params. */
 const VITE_QUERY_SEGMENT = /^(?:import|t=\d+)$/;
 
@@ -55,17 +61,17 @@ export interface DirectiveDefaults {
   readonly tier: Tier;
   readonly format: OutputFormat;
   readonly quality: number;
+  /** The `placeholder` option (`true` is blur). @default "none" */
+  readonly placeholder?: boolean | PlaceholderKind;
+  /** The `styles` option: prompt presets by name. @default {} */
+  readonly styles?: Readonly<Record<string, string>>;
+  /** The `style` option: the preset of directives without `style=`. @default none */
+  readonly style?: string | undefined;
 }
 
 /** True for ids that are `grok:` directives (as written in an import or a Markdown image). */
 export function isDirectiveId(id: string): boolean {
   return id.startsWith(DIRECTIVE_PREFIX);
-}
-
-/** Output format for a user-written value (`jpg` is an alias of `jpeg`), or `undefined` if unknown. */
-export function toOutputFormat(value: string): OutputFormat | undefined {
-  if ((OUTPUT_FORMATS as readonly string[]).includes(value)) return value as OutputFormat;
-  return FORMAT_ALIASES[value];
 }
 
 /** Index of the `?` that starts the params, or -1. A `?` preceded by a backslash does not count. */
@@ -152,6 +158,9 @@ function enumeratedValues(): Record<string, readonly string[]> {
     fit: FITS,
     ratio: listed("ratios"),
     resolution: listed("resolutions"),
+    placeholder: PLACEHOLDER_KINDS,
+    position: POSITIONS,
+    as: OUTPUT_SHAPES,
   };
 }
 
@@ -205,36 +214,6 @@ function readParams(query: string, raw: string): Map<ParamName, string> {
     params.set(name as ParamName, value);
   }
   return params;
-}
-
-function positiveInt(raw: string, name: string, value: string, accepted: string): number {
-  const parsed = Number(value);
-  if (!POSITIVE_INT.test(value) || !Number.isSafeInteger(parsed)) {
-    const suggestion = suggestNumber(name, value);
-    throw badDirective(
-      raw,
-      `${name}=${JSON.stringify(value)} is not accepted${didYouMeanText(suggestion)}Accepted values: ${accepted}`,
-      {
-        param: name,
-        didYouMean: suggestion,
-        ...rewriteHint(name, value, suggestion),
-      },
-    );
-  }
-  return parsed;
-}
-
-function oneOf<T extends string>(
-  raw: string,
-  name: string,
-  value: string,
-  accepted: readonly T[],
-  by = "",
-): T {
-  if (!(accepted as readonly string[]).includes(value)) {
-    throw rejectValue(raw, name, value, accepted, { by, suggestion: suggestValue(name, value, accepted) });
-  }
-  return value as T;
 }
 
 function parseTier(raw: string, params: Map<ParamName, string>, defaults: DirectiveDefaults): Tier {
@@ -332,27 +311,15 @@ export function parseDirective(raw: string, defaults: DirectiveDefaults): Direct
     );
   }
 
-  const w = params.has("w")
-    ? positiveInt(raw, "w", params.get("w") as string, "positive integers (pixels)")
-    : null;
+  const outputs = parseOutputs(raw, params, defaults);
   const h = params.has("h")
     ? positiveInt(raw, "h", params.get("h") as string, "positive integers (pixels)")
     : null;
+  const w = outputs.widths.reduce<number | null>((max, width) => (width === null || (max !== null && max >= width) ? max : width), null);
   const fitValue = params.get("fit");
   const fit =
     fitValue === undefined ? (w !== null && h !== null ? "cover" : null) : oneOf(raw, "fit", fitValue, FITS);
-  const formatValue = params.get("format");
-  let format = defaults.format;
-  if (formatValue !== undefined) {
-    const known = toOutputFormat(formatValue);
-    if (!known) {
-      throw rejectValue(raw, "format", formatValue, OUTPUT_FORMATS, {
-        note: " (jpg means jpeg)",
-        suggestion: suggestValue("format", formatValue, OUTPUT_FORMATS),
-      });
-    }
-    format = known;
-  }
+  const format = outputs.formats[outputs.formats.length - 1] ?? defaults.format;
   const qualityValue = params.get("quality");
   const quality =
     qualityValue === undefined
@@ -364,19 +331,39 @@ export function parseDirective(raw: string, defaults: DirectiveDefaults): Direct
       hint: "Use a quality from 1 to 100.",
     });
   }
+  const positionValue = params.get("position");
+  const position = positionValue === undefined ? undefined : oneOf(raw, "position", positionValue, POSITIONS);
+  const style = resolveStyle(raw, params.get("style"), defaults);
 
   const generation: Generation = Object.freeze({
     model: spec.model,
     tier,
-    prompt,
+    prompt: style ? `${prompt}, ${style.text}` : prompt,
     n,
     ratio,
     resolution,
     v: vValue ?? null,
   });
-  const transform: Transform = Object.freeze({ w, h, fit, format, quality });
+  const transform: Transform = Object.freeze({
+    w,
+    h,
+    fit,
+    format,
+    quality,
+    ...(position === undefined || position === "center" ? {} : { position }),
+  });
   const pick = parsePick(raw, params.get("pick"), n);
-  return Object.freeze({ raw, generation, generationKey: generationKey(generation), transform, pick });
+  return Object.freeze({
+    raw,
+    generation,
+    generationKey: generationKey(generation),
+    transform,
+    pick,
+    alt: outputs.alt ?? prompt,
+    style: style?.name ?? null,
+    placeholder: outputs.placeholder,
+    output: outputs.output,
+  });
 }
 
 /**

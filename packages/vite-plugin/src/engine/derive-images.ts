@@ -4,23 +4,13 @@ import type { ImageCache } from "../cache/image-cache.js";
 import { type VariantMeta, VariantStore } from "../cache/variant-store.js";
 import { writeFileAtomic } from "../cache/write-file-atomic.js";
 import { GrokImageError } from "../errors.js";
+import { deriveSource } from "../image/derive-source.js";
 import { type DerivedVariant, deriveVariant } from "../image/derive-variant.js";
+import { clampTransform, outputTransforms } from "../image/output-shapes.js";
 import { renderPlaceholderImage } from "../image/placeholder.js";
 import { variantName } from "../image/variant-name.js";
-import type { Directive, ManifestEntry, OriginalRecord, ResolvedOptions } from "../types.js";
-import type { ImageStatus, ReadyImage } from "./engine-types.js";
-
-/** In-process single flight: modules that share a variant derive it once. */
-const inFlight = new Map<string, Promise<ReadyImage>>();
-
-function once(name: string, make: () => Promise<ReadyImage>): Promise<ReadyImage> {
-  let flight = inFlight.get(name);
-  if (!flight) {
-    flight = make().finally(() => inFlight.delete(name));
-    inFlight.set(name, flight);
-  }
-  return flight;
-}
+import type { Directive, ManifestEntry, OriginalRecord, ResolvedOptions, Transform } from "../types.js";
+import type { ImageStatus, ReadyImage, ReadyOutput } from "./engine-types.js";
 
 /** Says that a damaged variant is being derived again (an engine warn event). */
 export type WarnDamaged = (error: GrokImageError) => void;
@@ -45,7 +35,7 @@ export async function deriveImages(
   );
 }
 
-function deriveOne(
+async function deriveOne(
   directive: Directive,
   entry: ManifestEntry,
   original: OriginalRecord,
@@ -55,34 +45,92 @@ function deriveOne(
   options: ResolvedOptions,
   warn: WarnDamaged,
 ): Promise<ReadyImage> {
-  const { transform } = directive;
-  // The provenance text is part of the name: byte-identical originals of two prompts must not share one XMP.
-  const provenance = options.provenance ? { model: entry.model, prompt: entry.prompt } : null;
-  const name = variantName(original.sha256, transform, {
-    provenance: provenance ?? false,
-    placeholder: options.placeholder,
+  const source = directive.handoff === "source";
+  const primary = await deriveFile(directive, entry, original, clampTransform(directive.transform, original), {
+    cache,
+    warn,
+    source,
+    placeholder: directive.placeholder,
+    provenanceOn: options.provenance,
   });
-  const ready = (meta: { width: number; height: number; placeholder?: string | undefined }): ReadyImage => ({
-    file: cache.variantPath(name, transform.format),
-    width: meta.width,
-    height: meta.height,
-    format: transform.format,
+  const image: ReadyImage = {
+    ...primary,
     prompt: entry.prompt,
     model: entry.model,
     index,
     status,
+  };
+  if (directive.output.as === "metadata") return image;
+  // The shapes ship as they are (no host encodes them again), so they are always encoded files of ours.
+  const outputs = await Promise.all(
+    outputTransforms(directive).map(async (transform): Promise<ReadyOutput> => {
+      const clamped = clampTransform(transform, original);
+      const file = await deriveFile(directive, entry, original, clamped, {
+        cache,
+        warn,
+        source: false,
+        placeholder: "none",
+        provenanceOn: options.provenance,
+      });
+      return { file: file.file, width: file.width, height: file.height, format: file.format };
+    }),
+  );
+  return { ...image, outputs };
+}
+
+interface DeriveFileOptions {
+  cache: ImageCache;
+  warn: WarnDamaged;
+  source: boolean;
+  placeholder: Directive["placeholder"];
+  provenanceOn: boolean;
+}
+
+type DerivedFile = Pick<ReadyImage, "file" | "width" | "height" | "format" | "placeholder">;
+
+/** In-process single flight per variant name: modules that share a file derive it once. */
+const filesInFlight = new Map<string, Promise<DerivedFile>>();
+
+function deriveFile(
+  directive: Directive,
+  entry: ManifestEntry,
+  original: OriginalRecord,
+  transform: Transform,
+  how: DeriveFileOptions,
+): Promise<DerivedFile> {
+  const { cache, warn, source } = how;
+  // The provenance text is part of the name: byte-identical originals of two prompts must not share one XMP.
+  const provenance = how.provenanceOn ? { model: entry.model, prompt: entry.prompt } : null;
+  const name = variantName(original.sha256, transform, {
+    provenance: provenance ?? false,
+    placeholder: how.placeholder,
+    source,
+  });
+  const ready = (meta: VariantMeta): DerivedFile => ({
+    file: cache.variantPath(name, meta.format),
+    width: meta.width,
+    height: meta.height,
+    format: meta.format,
     ...(meta.placeholder ? { placeholder: meta.placeholder } : {}),
   });
-  return once(name, async () => {
-    const found = await cache.checkVariant(name);
-    if (found.state === "intact") return ready(found.meta);
-    if (found.state === "damaged") warn(damagedVariantError(directive, found.file, found.problem));
-    const bytes = await cache.readOriginal(original);
-    const derived = await deriveVariant(bytes, transform, { provenance, placeholder: options.placeholder });
-    const meta = sidecarOf(derived);
-    await cache.writeVariant(name, derived.data, meta);
-    return ready(meta);
-  });
+  let flight = filesInFlight.get(name);
+  if (!flight) {
+    flight = (async () => {
+      const found = await cache.checkVariant(name);
+      if (found.state === "intact") return ready(found.meta);
+      if (found.state === "damaged") warn(damagedVariantError(directive, found.file, found.problem));
+      const bytes = await cache.readOriginal(original);
+      const opts = { provenance, placeholder: how.placeholder };
+      const derived = source
+        ? await deriveSource(bytes, original.format, transform, opts)
+        : await deriveVariant(bytes, transform, opts);
+      const meta = sidecarOf(derived);
+      await cache.writeVariant(name, derived.data, meta);
+      return ready(meta);
+    })().finally(() => filesInFlight.delete(name));
+    filesInFlight.set(name, flight);
+  }
+  return flight;
 }
 
 function sidecarOf(derived: DerivedVariant): VariantMeta {
@@ -105,39 +153,44 @@ export async function placeholderImages(
   options: ResolvedOptions,
 ): Promise<ReadyImage[]> {
   const store = new VariantStore(join(options.cacheDir, "placeholders"));
-  const { generation, transform } = directive;
-  const name = variantName(directive.generationKey.slice(0, 64), transform, {
-    provenance: false,
-    placeholder: options.placeholder,
-  });
+  const { generation } = directive;
+  const render = async (transform: Transform, index: number, placeholder: Directive["placeholder"]) => {
+    const name = variantName(directive.generationKey.slice(0, 64), transform, { provenance: false, placeholder });
+    const imageName = `${name}-${index}`;
+    const found = await store.check(imageName);
+    let meta = found.state === "intact" ? found.meta : undefined;
+    if (!meta) {
+      // Only a render writes: reusing a placeholder reads its sidecar and stats its file.
+      await mkdir(store.dir, { recursive: true });
+      await writeFileAtomic(join(store.dir, ".gitignore"), "*\n", { ifExists: "keep" });
+      const label = `${generation.prompt}${generation.n > 1 ? ` (${index + 1}/${generation.n})` : ""}`;
+      const derived = await deriveVariant(await renderPlaceholderImage(label, transform), transform, {
+        provenance: null,
+        placeholder,
+      });
+      meta = sidecarOf(derived);
+      await store.write(imageName, derived.data, meta);
+    }
+    return {
+      file: store.path(imageName, meta.format),
+      width: meta.width,
+      height: meta.height,
+      format: meta.format,
+      ...(meta.placeholder ? { placeholder: meta.placeholder } : {}),
+    };
+  };
   return Promise.all(
     Array.from({ length: generation.n }, async (_, index): Promise<ReadyImage> => {
-      const imageName = `${name}-${index}`;
-      const found = await store.check(imageName);
-      let meta = found.state === "intact" ? found.meta : undefined;
-      if (!meta) {
-        // Only a render writes: reusing a placeholder reads its sidecar and stats its file.
-        await mkdir(store.dir, { recursive: true });
-        await writeFileAtomic(join(store.dir, ".gitignore"), "*\n", { ifExists: "keep" });
-        const label = `${generation.prompt}${generation.n > 1 ? ` (${index + 1}/${generation.n})` : ""}`;
-        const derived = await deriveVariant(await renderPlaceholderImage(label, transform), transform, {
-          provenance: null,
-          placeholder: options.placeholder,
-        });
-        meta = sidecarOf(derived);
-        await store.write(imageName, derived.data, meta);
-      }
-      return {
-        file: store.path(imageName, transform.format),
-        width: meta.width,
-        height: meta.height,
-        format: transform.format,
+      const image: ReadyImage = {
+        ...(await render(directive.transform, index, directive.placeholder)),
         prompt: generation.prompt,
         model: generation.model,
         index,
         status: "placeholder",
-        ...(meta.placeholder ? { placeholder: meta.placeholder } : {}),
       };
+      if (directive.output.as === "metadata") return image;
+      const outputs = await Promise.all(outputTransforms(directive).map((t) => render(t, index, "none")));
+      return { ...image, outputs };
     }),
   );
 }

@@ -1,13 +1,14 @@
 import sharp, { type Sharp } from "sharp";
-import type { OutputFormat, Transform } from "../types.js";
+import type { OutputFormat, PlaceholderKind, Transform } from "../types.js";
+import { dominantColor } from "./dominant-color.js";
 import { blurPlaceholder } from "./placeholder.js";
 import { type Provenance, provenanceXmp } from "./provenance-xmp.js";
 
 export interface DeriveVariantOptions {
   /** Model and prompt for the AI-generated XMP marking; `null` or absent writes no metadata at all. */
   provenance?: Provenance | null;
-  /** Also compute the tiny inline preview of the result. */
-  placeholder?: boolean;
+  /** Also compute the inline preview of the result: a blurred data URI (`true` or `"blur"`) or its dominant colour. */
+  placeholder?: boolean | PlaceholderKind;
 }
 
 export interface DerivedVariant {
@@ -15,7 +16,7 @@ export interface DerivedVariant {
   width: number;
   height: number;
   format: OutputFormat;
-  /** `data:` URI, when `placeholder` was asked for. */
+  /** A `data:` URI (blur) or `#rrggbb` (color), when `placeholder` was asked for. */
   placeholder?: string;
 }
 
@@ -32,22 +33,42 @@ export async function deriveVariant(
   transform: Transform,
   opts: DeriveVariantOptions = {},
 ): Promise<DerivedVariant> {
-  let pipeline = sharp(input).autoOrient();
-  if (transform.w !== null || transform.h !== null) {
-    const both = transform.w !== null && transform.h !== null;
-    pipeline = pipeline.resize({
-      ...(transform.w !== null ? { width: transform.w } : {}),
-      ...(transform.h !== null ? { height: transform.h } : {}),
-      fit: transform.fit ?? (both ? "cover" : "inside"),
-      withoutEnlargement: true,
-    });
-  }
+  let pipeline = resized(sharp(input).autoOrient(), transform);
   pipeline = encode(pipeline, transform.format, transform.quality);
   if (opts.provenance) pipeline = pipeline.withXmp(provenanceXmp(opts.provenance));
   const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
   const result: DerivedVariant = { data, width: info.width, height: info.height, format: transform.format };
-  if (opts.placeholder) result.placeholder = await blurPlaceholder(data);
+  const preview = await previewOf(data, opts.placeholder);
+  if (preview) result.placeholder = preview;
   return result;
+}
+
+/** The transform's resize and crop (sharp's `attention`/`entropy` strategies anchor a cover crop), never enlarging. */
+export function resized(pipeline: Sharp, transform: Transform): Sharp {
+  if (transform.w === null && transform.h === null) return pipeline;
+  const both = transform.w !== null && transform.h !== null;
+  const fit = transform.fit ?? (both ? "cover" : "inside");
+  const position =
+    fit === "cover" && transform.position && transform.position !== "center"
+      ? sharp.strategy[transform.position]
+      : undefined;
+  return pipeline.resize({
+    ...(transform.w !== null ? { width: transform.w } : {}),
+    ...(transform.h !== null ? { height: transform.h } : {}),
+    fit,
+    ...(position === undefined ? {} : { position }),
+    withoutEnlargement: true,
+  });
+}
+
+/** The inline preview of encoded bytes for a placeholder kind (`true` is blur), or undefined for none. */
+export async function previewOf(
+  data: Buffer,
+  kind: boolean | PlaceholderKind | undefined,
+): Promise<string | undefined> {
+  if (kind === true || kind === "blur") return blurPlaceholder(data);
+  if (kind === "color") return dominantColor(data);
+  return undefined;
 }
 
 function encode(pipeline: Sharp, format: OutputFormat, quality: number): Sharp {

@@ -38,3 +38,26 @@ describe("variantName", () => {
     expect(variantName(sha, { ...png, quality: 10 }, flags)).toBe(variantName(sha, png, flags));
   });
 });
+
+describe("variantName of the newer inputs", () => {
+  it("splits on position (cover only), the colour preview and the source handoff", () => {
+    const cover = { ...base, h: 480 };
+    const names = new Set([
+      variantName(sha, cover, flags),
+      variantName(sha, { ...cover, position: "attention" }, flags),
+      variantName(sha, { ...cover, position: "entropy" }, flags),
+      variantName(sha, base, { provenance: true, placeholder: "color" }),
+      variantName(sha, base, { ...flags, source: true }),
+    ]);
+    expect(names.size).toBe(5);
+    expect(variantName(sha, { ...cover, position: "center" }, flags)).toBe(variantName(sha, cover, flags));
+    expect(variantName(sha, { ...base, position: "attention" }, flags)).toBe(variantName(sha, base, flags));
+    expect(variantName(sha, base, { provenance: true, placeholder: "blur" })).toBe(
+      variantName(sha, base, { provenance: true, placeholder: true }),
+    );
+  });
+  it("ignores format and quality for the source handoff", () => {
+    const source = { ...flags, source: true };
+    expect(variantName(sha, { ...base, format: "avif", quality: 30 }, source)).toBe(variantName(sha, base, source));
+  });
+});

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import sharp from "sharp";
-import type { Transform } from "../types.js";
+import type { PlaceholderKind, Transform } from "../types.js";
 import type { Provenance } from "./provenance-xmp.js";
 
 /** Bump when the derivation changes in a way the other inputs do not capture (encoder options, XMP layout). */
@@ -12,8 +12,13 @@ export interface VariantNameOptions {
    * share an original's bytes, and the XMP differs between them.
    */
   provenance: boolean | Provenance;
-  /** Whether the sidecar holds an inline preview. */
-  placeholder: boolean;
+  /** Which inline preview the sidecar holds (`true` is blur, `false` none). */
+  placeholder: boolean | PlaceholderKind;
+  /**
+   * The file handed to a host that encodes it itself (derive-source.ts: the original plus XMP, or lossless WebP):
+   * format and quality do not apply. @default false
+   */
+  source?: boolean;
 }
 
 /**
@@ -24,6 +29,11 @@ export interface VariantNameOptions {
 export function variantName(originalSha256: string, transform: Transform, opts: VariantNameOptions): string {
   const resized = transform.w !== null || transform.h !== null;
   const bothSides = transform.w !== null && transform.h !== null;
+  const fit = resized ? (transform.fit ?? (bothSides ? "cover" : "inside")) : null;
+  // Older inputs keep their old names: a new field only joins the list when it changes the output.
+  const placeholder =
+    opts.placeholder === "blur" ? true : opts.placeholder === "none" ? false : opts.placeholder;
+  const position = fit === "cover" && transform.position && transform.position !== "center" ? transform.position : null;
   const parts = [
     VARIANT_SCHEMA,
     sharp.versions.sharp,
@@ -31,12 +41,13 @@ export function variantName(originalSha256: string, transform: Transform, opts: 
     transform.w,
     transform.h,
     // Resolved as deriveVariant resolves it, so equal outputs share one name.
-    resized ? (transform.fit ?? (bothSides ? "cover" : "inside")) : null,
-    transform.format,
+    fit,
+    opts.source ? "source" : transform.format,
     // PNG output is lossless: quality does not change it, so it must not split the cache.
-    transform.format === "png" ? null : transform.quality,
+    opts.source || transform.format === "png" ? null : transform.quality,
     typeof opts.provenance === "object" ? [opts.provenance.model, opts.provenance.prompt] : opts.provenance,
-    opts.placeholder,
+    placeholder,
+    ...(position === null ? [] : [{ position }]),
   ];
   return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 32);
 }

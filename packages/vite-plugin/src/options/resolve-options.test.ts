@@ -41,9 +41,11 @@ describe("resolveOptions: defaults", () => {
       maxCost: undefined,
       format: "webp",
       quality: 80,
-      placeholder: false,
+      placeholder: "none",
       provenance: true,
       callBackUrl: undefined,
+      styles: {},
+      style: undefined,
       root: ROOT,
     });
     expect(Object.isFrozen(o)).toBe(true);
@@ -79,10 +81,26 @@ describe("resolveOptions: defaults", () => {
       maxCost: 0,
       format: "avif",
       quality: 60,
-      placeholder: true,
+      placeholder: "blur",
       provenance: false,
       callBackUrl: "https://hooks.example.com/grok",
     });
+  });
+
+  it("reads styles, the default style and every placeholder spelling", () => {
+    const o = resolveOptions({ styles: { ink: "black ink drawing" }, style: "ink", placeholder: "color" }, ctx());
+    expect([o.styles, o.style, o.placeholder]).toEqual([{ ink: "black ink drawing" }, "ink", "color"]);
+    expect(resolveOptions({ placeholder: false }, ctx()).placeholder).toBe("none");
+    expect(Object.isFrozen(o.styles)).toBe(true);
+  });
+
+  it("rejects a style that no preset names, a bad preset and a bad placeholder", () => {
+    expect(() => resolveOptions({ styles: { ink: "x" }, style: "inc" }, ctx())).toThrow(
+      /style.*"inc" is not a name in the styles option; did you mean "ink"\?/,
+    );
+    expect(() => resolveOptions({ styles: { ink: "" } }, ctx())).toThrow(/non-empty prompt text/);
+    expect(() => resolveOptions({ styles: { none: "x" } }, ctx())).toThrow(/reserved/);
+    expect(() => resolveOptions({ placeholder: "blurry" as never }, ctx())).toThrow(/Accepted values: true, false/);
   });
 
   it("keeps an absolute cacheDir and a base path, accepts jpg", () => {

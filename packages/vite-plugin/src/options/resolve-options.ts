@@ -16,6 +16,7 @@ import {
   show,
 } from "./check-option.js";
 import { REMOTE_CACHE_ENV, resolveRemoteCache } from "./remote-cache-option.js";
+import { resolvePlaceholder, resolveStyles } from "./style-options.js";
 
 /** Option defaults that do not depend on the environment (SPEC section 3). */
 export const DEFAULTS = Object.freeze({
@@ -70,6 +71,8 @@ const OPTION_NAMES = [
   "provenance",
   "callBackUrl",
   "remoteCache",
+  "styles",
+  "style",
 ] as const satisfies readonly (keyof GrokImageOptions)[];
 
 export interface ResolveContext {
@@ -225,7 +228,8 @@ function resolveRest(
   const maxCost =
     resolveMaxCost(maxCostIn.value, maxCostIn.source) ??
     (context.command === "serve" ? DEV_MAX_COST_USD : undefined);
-  const placeholder = checkBoolean(u.placeholder ?? DEFAULTS.placeholder, { option: "placeholder" });
+  const placeholder = resolvePlaceholder(u.placeholder ?? DEFAULTS.placeholder);
+  const { styles, style } = resolveStyles(u.styles, u.style);
   const provenance = checkBoolean(u.provenance ?? DEFAULTS.provenance, { option: "provenance" });
   const callBackUrl =
     u.callBackUrl === undefined
@@ -256,6 +260,8 @@ function resolveRest(
     provenance,
     callBackUrl,
     remoteCache,
+    styles,
+    style,
     root,
   };
   return Object.freeze(Object.defineProperties(resolved, redactedViews(resolved)));
