@@ -43,6 +43,8 @@ export interface ApiCall {
   readonly signal?: AbortSignal | undefined;
   readonly label?: string | undefined;
   readonly taskId?: string | undefined;
+  /** Takes over 429 answers from the retry policy (see `SubmitOptions.onThrottled`). */
+  readonly onThrottled?: ((retryAfterMs: number | undefined) => Promise<boolean>) | undefined;
 }
 
 /** API answers are small JSON envelopes; anything bigger is not MaxAPI talking. */
@@ -63,7 +65,7 @@ export async function callApi(ctx: ApiContext, call: ApiCall): Promise<unknown> 
   const url = new URL(call.path.replace(/^\//, ""), ctx.baseUrl);
   const what = `${call.method} ${describeUrl(url)}`;
   try {
-    return await withRetry(() => attempt(ctx, call, url), {
+    return await withRetry(() => attemptPastThrottling(ctx, call, url), {
       phase: call.phase,
       retries: call.retries,
       minDelayMs: ctx.minRetryDelayMs,
@@ -74,6 +76,18 @@ export async function callApi(ctx: ApiContext, call: ApiCall): Promise<unknown> 
   } catch (error) {
     if (call.signal?.aborted) throw abortedError(call.signal.reason, what, call);
     throw error;
+  }
+}
+
+/** One attempt; a 429 goes to `call.onThrottled`, which says when (and whether) to send the request again. */
+async function attemptPastThrottling(ctx: ApiContext, call: ApiCall, url: URL): Promise<unknown> {
+  for (;;) {
+    try {
+      return await attempt(ctx, call, url);
+    } catch (error) {
+      if (!call.onThrottled || !(error instanceof AttemptFailure) || error.error.status !== 429) throw error;
+      if (!(await call.onThrottled(error.retryAfterMs))) throw new AttemptFailure(error.error, false);
+    }
   }
 }
 

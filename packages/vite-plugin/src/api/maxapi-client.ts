@@ -66,9 +66,21 @@ export interface CallOptions {
   label?: string;
 }
 
+/** What `submit` accepts besides the generation. */
+export interface SubmitOptions extends CallOptions {
+  callBackUrl?: string;
+  /**
+   * Hands every 429 answer to the caller (its concurrency control) instead of the client's own bounded retries:
+   * called with the `Retry-After` in ms (undefined when absent or over 60 s); resolve true once the submit may be
+   * sent again, false to give up with the 429. A 429 means MaxAPI created no task, so sending again pays nothing
+   * twice.
+   */
+  onThrottled?: (retryAfterMs: number | undefined) => Promise<boolean>;
+}
+
 export interface MaxApiClient {
   /** `POST /api/v1/task/submit`: the paid step. Never retried once the request may have reached MaxAPI. */
-  submit(generation: Generation, opts?: CallOptions & { callBackUrl?: string }): Promise<{ taskId: string }>;
+  submit(generation: Generation, opts?: SubmitOptions): Promise<{ taskId: string }>;
   /** `GET /api/v1/task/{taskId}`, retried on network errors, 408, 429 and 5xx. */
   getTask(taskId: string, opts?: CallOptions): Promise<TaskInfo>;
   /** Polls until SUCCESS (resolves) or a terminal failure, the deadline (GROK_TIMEOUT) or an abort (rejects). */
@@ -187,6 +199,7 @@ export function createMaxApiClient(options: MaxApiClientOptions): MaxApiClient {
         retries,
         signal: opts.signal,
         label,
+        onThrottled: opts.onThrottled,
       });
       const taskId = (data as { taskId?: unknown } | null)?.taskId;
       if (typeof taskId !== "string" || taskId.length === 0) {

@@ -213,12 +213,14 @@ describe("engine against the emulator", () => {
       engine.prepare(["grok:budget one", "grok:budget two"].map(use)),
       engine.prepare(["grok:budget three"].map(use)),
     ]);
-    let inFlight = 0;
+    // A task holds its place from its submit until it is terminal (its download runs outside it).
+    const inFlight = new Set<string>();
     let most = 0;
     for (const e of events) {
       if (e.type !== "task") continue;
-      if (e.state === "submitted") most = Math.max(most, ++inFlight);
-      if (e.state === "done" || e.state === "failed") inFlight--;
+      if (e.state === "submitted") inFlight.add(e.key);
+      if (["SUCCESS", "FAILURE", "TIMEOUT", "CANCELLED", "failed"].includes(e.state)) inFlight.delete(e.key);
+      most = Math.max(most, inFlight.size);
     }
     expect(most).toBe(2);
     const over = await engine.prepare([use("grok:budget four")]).catch((e) => e);

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { createMaxApiClient, type MaxApiClient } from "../api/maxapi-client.js";
+import type { MaxApiClient } from "../api/maxapi-client.js";
 import { type ImageCache, openCache } from "../cache/image-cache.js";
 import { estimateCost } from "../directive/models.js";
 import { formatError, GrokImageError } from "../errors.js";
@@ -23,6 +23,7 @@ import type {
 import { type GenerateContext, type GenerateOutcome, generateOne } from "./generate-one.js";
 import { type BatchPlan, checkBatch, type PlannedGeneration, planBatch } from "./plan-batch.js";
 import { repairEntry } from "./repair-entry.js";
+import { createTaskSlots, pipelineWidth } from "./task-slots.js";
 
 type KeyState =
   | { state: "cached" | "generated" | "placeholder" | "missing" }
@@ -72,20 +73,24 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
   let totals = newSummary();
   let totalsSince = Date.now();
   let cache: Promise<ImageCache> | undefined;
-  const limit = createLimiter(options.concurrency);
+  /** Tasks running at MaxAPI (the `concurrency` option), shared by every batch of the engine. */
+  const slots = createTaskSlots(options.concurrency);
+  /** Generations under way: those holding a slot, and as many again downloading and storing their results. */
+  const limit = createLimiter(pipelineWidth(options.concurrency));
   const ledger = deps.budget ?? createLedger();
   const reserve = (generation: Generation, why: string) =>
     reserveSubmit(ledger, options.maxCost, generation, why);
-  let client: MaxApiClient | undefined;
+  let client: Promise<MaxApiClient> | undefined;
   /** The shared cache (SPEC section 12), loaded on the first local miss; undefined when none is configured. */
   const shared = sharedCacheHandle(options, emit, deps.sharedCache);
   /**
    * What one paid generation needs; the client is created only when something is actually generated. Every submit
    * MaxAPI accepts is counted in `into` (a batch's summary, or the running totals), re-submits included.
    */
-  const context = (store: ImageCache, into: () => BatchSummary): GenerateContext => ({
+  const context = async (store: ImageCache, into: () => BatchSummary): Promise<GenerateContext> => ({
     cache: store,
-    client: getClient(),
+    client: await getClient(),
+    slots,
     options,
     emit,
     signal: deps.signal,
@@ -101,20 +106,24 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     cache ??= openCache(options.cacheDir);
     return cache;
   };
-  const getClient = () => {
-    if (!options.apiKey) throw new GrokImageError("GROK_NO_API_KEY", "No MaxAPI key is set.");
-    client ??= createMaxApiClient({
-      onRetry: (info) =>
-        emit({
-          type: "warn",
-          message: `retrying ${info.phase} (attempt ${info.attempt}) in ${Math.round(info.delayMs)} ms: ${info.reason}`,
-        }),
-      // An http:// API on another host is said in the build's own log, not as a stray process warning.
-      onWarning: (message) => emit({ type: "warn", message }),
-      ...deps.client,
-      apiKey: options.apiKey,
-      baseUrl: options.baseUrl,
-    });
+  /** The HTTP client and its retry stack (undici, p-retry) load on the first generation: a cached build loads neither. */
+  const getClient = (): Promise<MaxApiClient> => {
+    const apiKey = options.apiKey;
+    if (!apiKey) return Promise.reject(new GrokImageError("GROK_NO_API_KEY", "No MaxAPI key is set."));
+    client ??= import("../api/maxapi-client.js").then(({ createMaxApiClient }) =>
+      createMaxApiClient({
+        onRetry: (info) =>
+          emit({
+            type: "warn",
+            message: `retrying ${info.phase} (attempt ${info.attempt}) in ${Math.round(info.delayMs)} ms: ${info.reason}`,
+          }),
+        // An http:// API on another host is said in the build's own log, not as a stray process warning.
+        onWarning: (message) => emit({ type: "warn", message }),
+        ...deps.client,
+        apiKey,
+        baseUrl: options.baseUrl,
+      }),
+    );
     return client;
   };
 
@@ -196,40 +205,36 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
         summary.placeholders++;
       }
     } else {
-      const work = Promise.all(
-        plan.misses.map((key) =>
-          limit(async () => {
-            const planned = plan.generations.get(key);
-            if (!planned) return;
-            try {
-              const outcome = await generateOne(
-                key,
-                planned.generation,
-                context(store, () => summary),
-              );
-              keys.set(key, { state: outcome.paidHere ? "generated" : "cached" });
-              if (outcome.paidHere) summary.generated++;
-              else summary.hits++;
-            } catch (error) {
-              const failure = toError(error, planned.uses[0] as DirectiveUse);
-              keys.set(key, { state: "failed", error: failure });
-              summary.failed++;
-              emit({
-                type: "task",
-                key,
-                prompt: planned.generation.prompt,
-                model: planned.generation.model,
-                state: "failed",
-                ...(failure.taskId ? { taskId: failure.taskId } : {}),
-                detail: failure.message.split("\n")[0] as string,
-              });
-            }
-          }),
-        ),
+      const work = plan.misses.map((key) =>
+        limit(async () => {
+          const planned = plan.generations.get(key);
+          if (!planned) return;
+          try {
+            const outcome = await generateOne(key, planned.generation, await context(store, () => summary));
+            keys.set(key, { state: outcome.paidHere ? "generated" : "cached" });
+            if (outcome.paidHere) summary.generated++;
+            else summary.hits++;
+          } catch (error) {
+            const failure = toError(error, planned.uses[0] as DirectiveUse);
+            keys.set(key, { state: "failed", error: failure });
+            summary.failed++;
+            emit({
+              type: "task",
+              key,
+              prompt: planned.generation.prompt,
+              model: planned.generation.model,
+              state: "failed",
+              ...(failure.taskId ? { taskId: failure.taskId } : {}),
+              detail: failure.message.split("\n")[0] as string,
+            });
+          }
+        }),
       );
-      const promise = work.then(() => undefined);
-      for (const key of plan.misses) keys.set(key, { state: "generating", promise });
-      generating = promise;
+      // Each key is done when its own generation is: its variants are derived as its original arrives.
+      plan.misses.forEach((key, i) => {
+        keys.set(key, { state: "generating", promise: work[i] as Promise<void> });
+      });
+      generating = Promise.all(work);
     }
     const finish = async () => {
       await generating;
@@ -440,15 +445,10 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       });
       let outcome: GenerateOutcome;
       try {
-        outcome = await limit(() =>
-          generateOne(
-            key,
-            directive.generation,
-            context(store, () => totals),
-            {
-              regenerate: "its cached original is damaged",
-            },
-          ),
+        outcome = await limit(async () =>
+          generateOne(key, directive.generation, await context(store, () => totals), {
+            regenerate: "its cached original is damaged",
+          }),
         );
       } catch (failed) {
         const failure = toError(failed, use);
@@ -505,7 +505,7 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       // Reopenable: a later batch of the same engine creates a fresh client.
       const closing = client;
       client = undefined;
-      await closing?.close();
+      await (await closing?.catch(() => undefined))?.close();
       await shared?.close();
     },
   };

@@ -7,6 +7,7 @@ import { type SharedCacheHandle, withSharedCache } from "../storage/engine-hooks
 import type { Generation, ManifestEntry, OriginalRecord, ResolvedOptions } from "../types.js";
 import type { EngineEvent } from "./engine-types.js";
 import { repairEntry } from "./repair-entry.js";
+import { holdSlot, type SlotHold, type TaskSlots } from "./task-slots.js";
 
 export interface GenerateContext {
   readonly cache: ImageCache;
@@ -16,6 +17,8 @@ export interface GenerateContext {
   readonly signal: AbortSignal | undefined;
   /** Commits an extra paid submit against the build's budget, or throws GROK_BUDGET_EXCEEDED before it is sent. */
   readonly reserve: (generation: Generation, why: string) => void;
+  /** The engine's task slots (the `concurrency` option): held from a submit until its task is terminal. */
+  readonly slots?: TaskSlots | undefined;
   /**
    * The shared cache (SPEC section 12), when one is configured: a miss is looked up there first, and generated
    * under its claim, so that the machines sharing it pay once.
@@ -125,12 +128,16 @@ async function submitPollDownload(
   let submittedAt = pending?.submittedAt ?? "";
   // The time a "done" line reports: from this run's submit (or resume) of the task that succeeded.
   let since = Date.now();
+  // A slot is held while the task runs at MaxAPI (a resumed one too): from its submit until it is terminal.
+  const hold = holdSlot(ctx.slots, ctx.signal);
   if (pending) {
     taskId = pending.taskId;
+    await hold.take();
     report("resumed", taskId, "submitted by an earlier run; not paying again");
   } else {
     if (regenerate !== undefined) ctx.reserve(generation, regenerate);
-    ({ taskId, submittedAt } = await submit(key, generation, ctx, ++attempt));
+    await hold.take();
+    ({ taskId, submittedAt } = await submit(key, generation, ctx, ++attempt, hold));
     report("submitted", taskId);
   }
 
@@ -143,6 +150,8 @@ async function submitPollDownload(
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         onStatus: (status) => report(status.status, taskId),
       });
+      // Terminal: the next task goes while this one's images download and are stored.
+      hold.release();
       const originals = await downloadAll(info, taskId, deadline, generation, ctx, report);
       const entry: ManifestEntry = {
         model: generation.model,
@@ -159,6 +168,7 @@ async function submitPollDownload(
       report("done", taskId, `${images(originals.length)} in ${seconds(Date.now() - since)}`);
       return { paidHere: !resumed, entry };
     } catch (error) {
+      hold.release();
       const why = submitAgainBecause(error, resumed, attempt);
       // A timeout, an abort or a network failure leaves the task journaled: the next run resumes it for free.
       if (why === undefined) {
@@ -171,7 +181,8 @@ async function submitPollDownload(
       await cache.removePending(key);
       ctx.reserve(generation, why);
       report("retrying", taskId, `${why}; submitting once more as a new paid task`);
-      ({ taskId, submittedAt } = await submit(key, generation, ctx, ++attempt));
+      await hold.take();
+      ({ taskId, submittedAt } = await submit(key, generation, ctx, ++attempt, hold));
       resumed = false;
       since = Date.now();
       report("submitted", taskId);
@@ -337,15 +348,30 @@ async function submit(
   generation: Generation,
   ctx: GenerateContext,
   attempt: number,
+  hold: SlotHold,
 ): Promise<{ taskId: string; submittedAt: string }> {
-  const { taskId } = await ctx.client.submit(generation, {
-    ...(ctx.options.callBackUrl ? { callBackUrl: ctx.options.callBackUrl } : {}),
-    ...(ctx.signal ? { signal: ctx.signal } : {}),
-  });
-  // Counted the moment MaxAPI accepts it, before anything else can fail.
-  ctx.charge(generation);
-  const submittedAt = new Date().toISOString();
-  // Journal before the first poll: a killed build resumes this task instead of paying again.
-  await ctx.cache.writePending(key, { taskId, generation, submittedAt, attempt });
-  return { taskId, submittedAt };
+  const throttledSince = Date.now();
+  try {
+    const { taskId } = await ctx.client.submit(generation, {
+      ...(ctx.options.callBackUrl ? { callBackUrl: ctx.options.callBackUrl } : {}),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      // A 429 created no task: the submit queues for its slot again (past the Retry-After) and is sent once more,
+      // for as long as the task's timeout, instead of failing the directive.
+      onThrottled: async (retryAfterMs) => {
+        if (Date.now() - throttledSince > ctx.options.timeoutMs) return false;
+        await hold.throttled(retryAfterMs);
+        return true;
+      },
+    });
+    hold.accepted();
+    // Counted the moment MaxAPI accepts it, before anything else can fail.
+    ctx.charge(generation);
+    const submittedAt = new Date().toISOString();
+    // Journal before the first poll: a killed build resumes this task instead of paying again.
+    await ctx.cache.writePending(key, { taskId, generation, submittedAt, attempt });
+    return { taskId, submittedAt };
+  } catch (error) {
+    hold.release();
+    throw error;
+  }
 }

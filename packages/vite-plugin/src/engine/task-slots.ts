@@ -192,3 +192,61 @@ export function createTaskSlots(setting: ConcurrencySetting, clock: SlotClock = 
     },
   };
 }
+
+/** The slot of one generation: taken before its submit (or resume), given back once its task is terminal. */
+export interface SlotHold {
+  /** Waits for a slot (after any `Retry-After` pause). */
+  take(): Promise<void>;
+  /** The submit was accepted. */
+  accepted(): void;
+  /** The submit was answered 429: wait for the slot again, at the head of the queue. */
+  throttled(retryAfterMs: number | undefined): Promise<void>;
+  /** Idempotent; a later `take()` holds a slot again (a re-submit). */
+  release(): void;
+}
+
+/** A hold on `slots`; without slots (no limit), a 429 still waits for its `Retry-After`. */
+export function holdSlot(slots: TaskSlots | undefined, signal: AbortSignal | undefined): SlotHold {
+  let slot: TaskSlot | undefined;
+  return {
+    async take() {
+      slot?.release();
+      slot = await slots?.acquire(signal);
+    },
+    accepted: () => slot?.accepted(),
+    async throttled(retryAfterMs) {
+      if (slots && slot) {
+        const refused = slot;
+        slot = undefined;
+        slot = await slots.throttled(refused, retryAfterMs, signal);
+      } else await pause(retryAfterMs ?? DEFAULT_THROTTLE_PAUSE_MS, signal);
+    },
+    release() {
+      slot?.release();
+      slot = undefined;
+    },
+  };
+}
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Generations an engine runs at once: those holding a slot plus as many downloading and storing their results, so
+ * a slot never waits on the disk or the CDN.
+ */
+export function pipelineWidth(setting: ConcurrencySetting): number {
+  return 2 * (setting === "auto" ? AUTO_CONCURRENCY.max : setting);
+}
