@@ -333,7 +333,8 @@ export function grokImage(
         // A build plans everything before its first module loads: a bad directive anywhere fails it with
         // nothing paid. A dev server (and Astro's sync server, which never loads an image) plans on first use.
         if (need().command !== "build") return;
-        const plan = await getPlan();
+        // A plan that cannot be made (a shared cache that cannot be read) fails the build like any build error.
+        const plan = await getPlan().catch((error: unknown) => this.error(toPluginError(error)));
         if (plan.error) this.error(toPluginError(plan.error));
       },
     },
