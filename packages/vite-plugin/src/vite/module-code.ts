@@ -1,4 +1,6 @@
 import type { ReadyImage } from "../engine/engine-types.js";
+import type { OutputShape } from "../types.js";
+import { shapeCode } from "./shape-code.js";
 
 /**
  * How a `grok:` module turns a variant file into its default export:
@@ -15,6 +17,8 @@ export interface ModuleExtras {
   pick?: number;
   /** A module the code imports for its side effects first (the dev client, in a dev server). @default none */
   clientImport?: string;
+  /** The directive's `as=`: `srcset` and `picture` modules are written by shape-code.ts. @default "metadata" */
+  as?: OutputShape;
 }
 
 /** Posix path for an import specifier: Vite resolves `C:/x` and `/x` alike; backslashes would be escapes. */
@@ -41,6 +45,15 @@ export function moduleCode(
   noInline: boolean,
   extras: ModuleExtras = {},
 ): string {
+  if (extras.as === "srcset" || extras.as === "picture") {
+    return shapeCode(images, alt, {
+      as: extras.as,
+      build: noInline,
+      astro: imageImport === "metadata",
+      pick: extras.pick ?? 1,
+      clientImport: extras.clientImport,
+    });
+  }
   const lines: string[] = [];
   // The dev loop's client (which swaps a generating placeholder for its image) rides along with the module that
   // shows one: every page that imports a placeholder in the browser gets it, whatever its HTML entry is.

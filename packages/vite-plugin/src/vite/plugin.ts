@@ -20,6 +20,7 @@ import { type DevSession, startDevSession } from "../workbench/dev-session.js";
 import { DEV_CLIENT_ID } from "../workbench/protocol.js";
 import { type WaitingKind, waitingImages } from "../workbench/waiting-images.js";
 import { locateDirective } from "./locate-directive.js";
+import { forHost, hostEncodeNotice } from "./host-handoff.js";
 import { type ImageImport, moduleCode } from "./module-code.js";
 import { toPluginError } from "./to-plugin-error.js";
 import { fromVirtualId, importerFile, toVirtualId } from "./virtual-id.js";
@@ -220,7 +221,7 @@ export function grokImage(
   const parse = (raw: string, importer: string | undefined): Directive => {
     const { options } = need();
     try {
-      return parseDirective(raw, options);
+      return forHost(parseDirective(raw, options), imageImport);
     } catch (error) {
       if (GrokImageError.isInstance(error) && importer) error.importer ??= importer;
       throw error;
@@ -253,8 +254,9 @@ export function grokImage(
     const images = await waitingImages(use.directive, kind, need().options);
     session?.loop.track(use, id, images, done);
     return {
-      code: moduleCode(images, use.directive.generation.prompt, imageImport, false, {
+      code: moduleCode(images, use.directive.alt, imageImport, false, {
         pick: use.directive.pick,
+        as: use.directive.output.as,
         ...(host === "vite" ? { clientImport: DEV_CLIENT_ID } : {}),
       }),
       moduleType: "js" as const,
@@ -360,6 +362,8 @@ export function grokImage(
         } catch (error) {
           this.error(await located(error, raw, importer));
         }
+        const encodeNotice = hostEncodeNotice(use.directive);
+        if (encodeNotice) sayOnce("warn", encodeNotice);
         if (command === "serve" && fallbackWarning) {
           write("warn", fallbackWarning);
           fallbackWarning = undefined;
@@ -389,8 +393,9 @@ export function grokImage(
           loaded.set(use.directive.raw, images);
           if (command === "serve" && images.some((image) => image.status !== "cached")) current.report();
           return {
-            code: moduleCode(images, use.directive.generation.prompt, imageImport, command === "build", {
+            code: moduleCode(images, use.directive.alt, imageImport, command === "build", {
               pick: use.directive.pick,
+              as: use.directive.output.as,
             }),
             moduleType: "js",
           };
