@@ -1,0 +1,127 @@
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  BUCKET,
+  type Machine,
+  type Services,
+  startMachine,
+  startServices,
+} from "../storage/__test__/machines.js";
+import { captureIo } from "./__test__/capture-io.js";
+import { runCli } from "./run-cli.js";
+
+/*
+ * `grok-image push` and `pull` between local caches and the emulator's S3 store, in the setup the README shows:
+ * manifest.json kept in git, the image bytes only in the shared cache.
+ */
+
+let services: Services;
+const machines: Machine[] = [];
+const machine = async (env: NodeJS.ProcessEnv = {}) => {
+  const m = await startMachine(services, { env });
+  machines.push(m);
+  return m;
+};
+/** Runs the CLI in `m`'s root with the shared cache's environment (no config file). */
+async function cli(m: Machine, args: string[], env: NodeJS.ProcessEnv = {}) {
+  const captured = captureIo(m.root, services.env(env));
+  const code = await runCli([...args, "--no-config"], captured.io);
+  return { code, out: captured.out, err: captured.err };
+}
+const originals = async (m: Machine) => (await readdir(join(m.options.cacheDir, "originals"))).sort();
+const manifest = (m: Machine) => readFile(join(m.options.cacheDir, "manifest.json"), "utf8");
+
+beforeAll(async () => {
+  services = await startServices();
+});
+afterEach(async () => {
+  await Promise.all(machines.splice(0).map((m) => m.close()));
+  services.api.reset();
+  services.s3.reset();
+});
+afterAll(() => services.close());
+
+describe("grok-image push and pull", () => {
+  it("push uploads what the store lacks, once; pull brings it to an empty cache, verified", async () => {
+    // A cache made before the team shared one: nothing of it is in the store yet.
+    const a = await machine({ GROK_IMAGE_REMOTE_CACHE: "" });
+    await a.engine.prepare(a.uses("grok:a red fox in the snow", "grok:two kites over a hill?n=2"));
+    expect(services.s3.listKeys(BUCKET)).toEqual([]);
+
+    const dry = await cli(a, ["push", "--dry-run"]);
+    expect(dry.out).toMatch(
+      /^Would push 2 entries and 3 originals \(.+\) from \.grok-images to s3:\/\/team-cache\/site; 0 already there\.$/m,
+    );
+    expect(services.s3.listKeys(BUCKET)).toEqual([]);
+    const pushed = await cli(a, ["push"]);
+    expect(pushed.code).toBe(0);
+    expect(services.s3.listKeys(BUCKET, "site/entries/")).toHaveLength(2);
+    expect(services.s3.listKeys(BUCKET, "site/originals/")).toHaveLength(3);
+    expect((await cli(a, ["push", "--json"])).out).toContain('"present": 2');
+
+    const c = await machine();
+    const pulled = await cli(c, ["pull"]);
+    expect(pulled.code).toBe(0);
+    expect(pulled.out).toContain("Pulled 2 new entries");
+    expect(await manifest(c)).toBe(await manifest(a));
+    expect(await originals(c)).toEqual(await originals(a));
+    expect(services.api.counters.submits).toBe(2);
+  });
+
+  it("pull --only-manifest fills in the images of a manifest kept in git, and changes nothing else", async () => {
+    const a = await machine();
+    await a.engine.prepare(a.uses("grok:a lighthouse at dusk", "grok:a quiet harbour"));
+    const b = await machine();
+    await mkdir(b.options.cacheDir, { recursive: true });
+    // The clone has only one of the two entries in its manifest.
+    const full = JSON.parse(await manifest(a));
+    const [firstKey] = Object.keys(full).sort();
+    await writeFile(
+      join(b.options.cacheDir, "manifest.json"),
+      `${JSON.stringify({ [firstKey as string]: full[firstKey as string] }, null, 2)}\n`,
+    );
+    const before = await manifest(b);
+    const pulled = await cli(b, ["pull", "--only-manifest"]);
+    expect(pulled.code).toBe(0);
+    expect(pulled.out).toContain("the originals of 1 more");
+    expect(await manifest(b)).toBe(before);
+    expect(await originals(b)).toHaveLength(1);
+  });
+
+  it("never uploads a damaged local original, and never keeps a damaged object from the store", async () => {
+    const a = await machine({ GROK_IMAGE_REMOTE_CACHE: "" });
+    await a.engine.prepare(a.uses("grok:a glass of water"));
+    const [name] = await originals(a);
+    const file = join(a.options.cacheDir, "originals", name as string);
+    const good = await readFile(file);
+    await writeFile(file, Buffer.concat([good.subarray(0, 100), Buffer.alloc(good.length - 100)]));
+    const pushed = await cli(a, ["push"]);
+    expect(pushed.code).toBe(1);
+    expect(pushed.err).toMatch(/damaged .*does not match its sha256/);
+    expect(services.s3.listKeys(BUCKET)).toEqual([]);
+
+    // The intact file goes up; then the store's copy is damaged, and a pull refuses it.
+    await writeFile(file, good);
+    expect((await cli(a, ["push"])).code).toBe(0);
+    const [object] = services.s3.listKeys(BUCKET, "site/originals/");
+    services.s3.putObject(BUCKET, object as string, Buffer.from("not the image"));
+    const b = await machine();
+    const pulled = await cli(b, ["pull"]);
+    expect(pulled.code).toBe(1);
+    expect(pulled.err).toContain("is not used");
+    expect(await readdir(join(b.options.cacheDir, "originals"))).toEqual([]);
+  });
+
+  it("says when no shared cache is configured (exit 2), and never prints the credentials", async () => {
+    const secret = "never-print-this-secret-value-123";
+    const a = await machine();
+    const none = await cli(a, ["push"], { GROK_IMAGE_REMOTE_CACHE: "" });
+    expect(none.code).toBe(2);
+    expect(none.err).toContain("No shared cache is configured");
+    const refused = await cli(a, ["pull"], { AWS_SECRET_ACCESS_KEY: secret });
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain("GROK_REMOTE_CACHE_AUTH");
+    expect(refused.out + refused.err).not.toContain(secret);
+  });
+});
