@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type AstroEmulator, startAstroEmulator } from "../helpers/astro-emulator.js";
 import { builtImageReferences, type ImageReference } from "../helpers/astro-html.js";
 import { type TempProject, tempProject } from "../helpers/temp-project.js";
+import { imageFilesWithXmp, unmarked } from "../helpers/xmp-marking.js";
 
 let api: AstroEmulator;
 let project: TempProject;
@@ -83,6 +84,37 @@ describe("astro build", () => {
     const index = await pageHtml(outDir, "index.html");
     expect(index).toContain(`width="${rawMeta.width}" height="${rawMeta.height}"`);
     expect(index).toMatch(/id="meta">grok-imagine\/text-to-image-lite\|0\|a misty forest at dawn</);
+  });
+
+  test("every image file Astro ships carries the AI-generated XMP marking: <Image>, <Picture>, getImage(), Markdown, raw src", async () => {
+    const outDir = project.resolve("dist");
+    const images = await imageFilesWithXmp(outDir);
+    expect(new Set(images.map((image) => image.format))).toEqual(new Set(["webp", "avif", "png", "jpeg"]));
+    expect(images.length).toBeGreaterThan(15);
+    expect(unmarked(images)).toEqual([]);
+    const picture = images.find((image) => image.format === "avif");
+    expect(picture?.xmp).toContain("a misty forest at dawn");
+  });
+
+  test("a raw img.src of a plain directive is the original's exact pixels: one lossy encode, the CDN's", async () => {
+    const outDir = project.resolve("dist");
+    const [raw] = (await builtImageReferences(outDir)).filter((r) => r.id === "raw");
+    const shipped = await readFile(path.join(outDir, decodeURI((raw as ImageReference).url.slice(1))));
+    const manifest = JSON.parse(await readFile(project.resolve(".grok-images", "manifest.json"), "utf8")) as Record<
+      string,
+      { prompt: string; originals: { sha256: string; format: string }[] }
+    >;
+    const entry = Object.values(manifest).find((e) => e.prompt === "a misty forest at dawn");
+    const original = entry?.originals[0] as { sha256: string; format: string };
+    const originalBytes = await readFile(
+      project.resolve(".grok-images", "originals", `${original.sha256}.${original.format === "jpeg" ? "jpg" : original.format}`),
+    );
+    const [a, b] = await Promise.all([shipped, originalBytes].map((bytes) => sharp(bytes).raw().toBuffer({ resolveWithObject: true })));
+    expect([a?.info.width, a?.info.height]).toEqual([b?.info.width, b?.info.height]);
+    expect(a?.data.equals(b?.data as Buffer)).toBe(true);
+    // The original file stays byte-identical in the cache; the shipped copy differs only by its XMP.
+    expect(shipped.equals(originalBytes)).toBe(false);
+    expect((await sharp(shipped).metadata()).format).toBe(original.format);
   });
 
   test("Markdown and MDX `grok:` images become optimized images", async () => {

@@ -5,6 +5,7 @@ import { grokImage as grokImageVite, hideApiKey } from "vite-plugin-grok-image";
 import { findUnresolvedHtml } from "./build/find-unresolved-html.js";
 import { directiveFieldError, unresolvedHtmlError } from "./build/unresolved-errors.js";
 import { findDirectiveFieldsIn } from "./content/find-directive-fields.js";
+import { wrapImageService } from "./image-service/wrap-image-service.js";
 import { addMarkdownPlugins } from "./markdown/add-markdown-plugins.js";
 import { markdownResolver } from "./markdown/markdown-resolver.js";
 
@@ -44,6 +45,8 @@ const DATA_STORE_FILE = "data-store.json";
  */
 export function grokImage(options: GrokImageOptions = {}): AstroIntegration & { options: GrokImageOptions } {
   let cacheDir: URL | undefined;
+  // Every file Astro encodes from a grok image keeps the XMP marking, unless `provenance: false`.
+  const marking = options.provenance === false ? undefined : wrapImageService();
   return {
     name: INTEGRATION_NAME,
     // Read by the `grok-image` CLI from astro.config.*, so `grok-image generate` uses the same options as the build.
@@ -62,6 +65,7 @@ export function grokImage(options: GrokImageOptions = {}): AstroIntegration & { 
             entrypoint: fileURLToPath(new URL("./toolbar/workbench-app.js", import.meta.url)),
           });
         }
+        if (marking) updateConfig(marking.setup(config));
         updateConfig({
           vite: {
             plugins: [
@@ -87,8 +91,9 @@ export function grokImage(options: GrokImageOptions = {}): AstroIntegration & { 
             : address.address;
         logger.fork("grok-image").info(`workbench: http://${host}:${address.port}${WORKBENCH_PATH}`);
       },
-      "astro:config:done": ({ config, injectTypes }) => {
+      "astro:config:done": ({ config, injectTypes, logger }) => {
         cacheDir = config.cacheDir;
+        marking?.check(config, logger.fork("grok-image"));
         injectTypes({ filename: "types.d.ts", content: CLIENT_TYPES });
       },
       // The content layer has synced by now and no page has rendered: a `grok:` value in an `image()` field fails

@@ -42,8 +42,9 @@ const GROK_MARK = "<xmp:CreatorTool>grok-image</xmp:CreatorTool>";
 const TRAINED = "digitalsourcetype/trainedAlgorithmicMedia";
 
 /**
- * grok-image's provenance packet in an encoded image, or undefined. Every container stores an uncompressed XMP packet
- * as plain text, so this is a byte search for the packet's delimiters, whatever the format.
+ * grok-image's provenance packet in an encoded image, or undefined. `insertXmp` and sharp's `withXmp` store the
+ * packet as plain text in JPEG, WebP and AVIF, and `insertXmp` in PNG too (sharp deflates it there, and such a file is
+ * never handed to a host), so this is a byte search for the packet's delimiters, whatever the format.
  */
 export function findGrokXmp(bytes: Uint8Array): string | undefined {
   const text = latin1(bytes);
