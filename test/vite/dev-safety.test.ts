@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { Emulator } from "maxapi-emulator";
 import { createServer, type ViteDevServer } from "vite";
 import { type GrokImageOptions, grokImage } from "vite-plugin-grok-image";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type CapturedLogger, captureLogger } from "../helpers/capture-logger.js";
 import { type TempProject, tempProjects } from "../helpers/temp-project.js";
 import { grokTestOptions, startTestEmulator } from "../helpers/with-emulator.js";
@@ -91,19 +91,24 @@ describe("vite dev: only directives written in the project's files are paid for"
     expect(all(logger)).toContain("grok:a random prompt?tier=pro&n=10");
     expect(all(logger)).toMatch(/written in no file of the project[^\n]*pays nothing/);
 
-    // The project's own directives are still generated when its page asks for them.
+    // The project's own directives are still generated when its page asks for them (in the background).
     const main = await get("/src/main.ts");
     const modules = grokModuleUrls(main.text);
     expect(modules.length).toBeGreaterThanOrEqual(2);
     for (const url of modules) expect((await get(url)).status).toBe(200);
+    const manifestFile = project.resolve(".grok-images", "manifest.json");
+    await vi.waitFor(async () => expect(await readFile(manifestFile, "utf8")).toContain("two red kites"), {
+      timeout: 30_000,
+    });
     expect(emulator.counters.submits).toBeGreaterThan(0);
     const prompts = Object.keys(emulator.counters.submitsByPrompt);
     expect(prompts.every((p) => !/random|cross site|virtual id/.test(p))).toBe(true);
 
-    const manifest = await readFile(project.resolve(".grok-images", "manifest.json"), "utf8");
+    const manifest = await readFile(manifestFile, "utf8");
     expect(manifest).not.toMatch(/random prompt|cross site|virtual id|flood/);
-    const review = await get("/__grok-image/");
-    expect(review.text).not.toMatch(/random prompt|cross site|virtual id|flood/);
+    const workbench = await get("/__grok-image/state");
+    expect(workbench.text).toContain("two red kites");
+    expect(workbench.text).not.toMatch(/random prompt|cross site|virtual id|flood/);
   });
 
   it("stops spending at the dev budget with a clear message and serves placeholders for the rest", async () => {
@@ -116,6 +121,7 @@ describe("vite dev: only directives written in the project's files are paid for"
     const kites = modules.find((url) => url.includes("grok-two-red-kites"));
     expect((await get(forest as string)).status).toBe(200);
     expect((await get(kites as string)).status).toBe(200);
+    await vi.waitFor(() => expect(emulator.counters.submits).toBe(1), { timeout: 30_000 });
     expect(emulator.counters.submitsByPrompt).toEqual({ "a misty forest at dawn": 1 });
     expect(all(logger)).toContain("GROK_BUDGET_EXCEEDED");
     expect(all(logger)).toContain("two red kites over a hill");

@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import type { Emulator } from "maxapi-emulator";
 import { createServer, type ViteDevServer } from "vite";
 import { grokImage } from "vite-plugin-grok-image";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { captureLogger } from "../helpers/capture-logger.js";
 import { type TempProject, tempProject } from "../helpers/temp-project.js";
 import { grokTestOptions, startTestEmulator } from "../helpers/with-emulator.js";
@@ -23,9 +23,22 @@ function grokModuleUrls(code: string): string[] {
   return [...code.matchAll(/["'](\/@id\/__x00__grok-image:[^"']+)["']/g)].map((m) => m[1] as string);
 }
 
+/** A dev server answers a miss at once with a waiting image; this waits for the module that shows the real one. */
+async function settledModule(moduleUrl: string): Promise<string> {
+  let code = "";
+  await vi.waitFor(
+    async () => {
+      code = await (await get(moduleUrl)).text();
+      expect(code).not.toMatch(/grok-(generating|waiting)-/);
+    },
+    { timeout: 30_000, interval: 100 },
+  );
+  return code;
+}
+
 /** Follows a `grok:` module to the URL of its first image, the way the browser does. */
 async function firstImageUrl(moduleUrl: string): Promise<string> {
-  const moduleCode = await (await get(moduleUrl)).text();
+  const moduleCode = await settledModule(moduleUrl);
   const assetModule = moduleCode.match(/import image0 from ["']([^"']+)["']/)?.[1];
   expect(assetModule, moduleCode).toBeDefined();
   const assetCode = await (await get(assetModule as string)).text();
@@ -88,19 +101,26 @@ describe("vite dev server", () => {
     expect(edited, modules.join("\n")).toBeDefined();
     const image = await get(await firstImageUrl(edited as string));
     expect(image.headers.get("content-type")).toBe("image/png");
-    expect(emulator.counters.submitsByPrompt["two blue kites over a hill"]).toBe(1);
+    await vi.waitFor(() => expect(emulator.counters.submitsByPrompt["two blue kites over a hill"]).toBe(1));
     expect(emulator.counters.submits).toBe(submits + 1);
   });
 
-  it("lists every directive it has seen on the review page, escaped", async () => {
+  it("lists every directive of the project in the workbench's state, where it is written", async () => {
     const page = await get("/__grok-image/");
     expect(page.headers.get("content-type")).toContain("text/html");
-    const html = await page.text();
-    expect(html).toContain("a misty forest at dawn");
+    expect(await page.text()).toContain('<script type="module" src="/__grok-image/app.js"></script>');
+    const state = (await (await get("/__grok-image/state")).json()) as {
+      directives: { raw: string; state: string; shownFile: string; line: number }[];
+    };
+    const raws = state.directives.map((d) => d.raw);
+    expect(raws).toContain("grok:a misty forest at dawn?format=webp&w=200");
     // The edited directive, as the source says it now; the dynamically imported one is listed too.
-    expect(html).toContain("two blue kites over a hill");
-    expect(html).toContain("a lighthouse in a storm");
-    expect(html).toContain("grok:a misty forest at dawn?format=webp&amp;w=200");
-    expect(html).not.toContain("<script");
+    expect(raws).toContain("grok:two blue kites over a hill?n=2&w=120&h=90&format=png");
+    expect(raws.some((raw) => raw.includes("a lighthouse in a storm"))).toBe(true);
+    expect(raws.filter((raw) => raw.includes("kites"))).toEqual([
+      "grok:two blue kites over a hill?n=2&w=120&h=90&format=png",
+    ]);
+    const forest = state.directives.find((d) => d.raw === "grok:a misty forest at dawn?w=200");
+    expect(forest).toMatchObject({ state: "cached", shownFile: "src/main.ts", line: 4 });
   });
 });

@@ -19,8 +19,8 @@ import type { OverlayError } from "../workbench/dev-loop.js";
 import { type DevSession, startDevSession } from "../workbench/dev-session.js";
 import { DEV_CLIENT_ID } from "../workbench/protocol.js";
 import { type WaitingKind, waitingImages } from "../workbench/waiting-images.js";
-import { locateDirective } from "./locate-directive.js";
 import { forHost, hostEncodeNotice } from "./host-handoff.js";
+import { locateDirective } from "./locate-directive.js";
 import { type ImageImport, moduleCode } from "./module-code.js";
 import { toPluginError } from "./to-plugin-error.js";
 import { fromVirtualId, importerFile, toVirtualId } from "./virtual-id.js";
@@ -250,9 +250,16 @@ export function grokImage(
    * A dev load that has no image yet: waiting images the dev client swaps for the real ones when they exist (the
    * generation ends, or another process fills the cache).
    */
-  const waitingModule = async (use: DirectiveUse, id: string, kind: WaitingKind, done?: Promise<void>) => {
+  const waitingModule = async (
+    use: DirectiveUse,
+    id: string,
+    kind: WaitingKind,
+    done?: Promise<void>,
+    failure?: GrokImageError,
+  ) => {
     const images = await waitingImages(use.directive, kind, need().options);
-    session?.loop.track(use, id, images, done);
+    if (failure) await session?.loop.trackFailed(use, id, images, failure);
+    else session?.loop.track(use, id, images, done);
     return {
       code: moduleCode(images, use.directive.alt, imageImport, false, {
         pick: use.directive.pick,
@@ -400,6 +407,10 @@ export function grokImage(
             moduleType: "js",
           };
         } catch (error) {
+          const failure = command === "serve" ? current.failure(use.directive.generationKey) : undefined;
+          // A failed generation keeps a dev page working: a waiting image marked as failed, the error in the overlay
+          // and the log, and the workbench's retry.
+          if (failure) return await waitingModule(use, id, "failed", undefined, failure);
           // A refused miss (frozen, no key, budget) is reported with every other one when the build's graph is
           // complete (buildEnd): one report, one CI round trip. Nothing was paid for any of them.
           if (current.isRefused(use.directive.generationKey)) {
@@ -435,7 +446,6 @@ export function grokImage(
         options,
         engine: getEngine,
         markdownRoots: internal.markdownRoots ?? [],
-        planScan: async () => (await getPlan()).scan,
         loaded,
         spentUsd: () => devLedger.committedUsd,
         write,
@@ -453,13 +463,17 @@ export function grokImage(
       // submitted tasks stay in the pending journal, so the next start resumes them without paying again.
       const closing = engine;
       if (need().command === "serve") {
+        // Closed first: the generations the abort ends must not swap, report or start anything any more. A restart
+        // configures the new server before it closes the old one: the new server's session stays.
+        if (session?.owns(this.environment)) {
+          session.close();
+          session = undefined;
+        }
         stop.abort();
         stop = new AbortController();
         engine = undefined;
         planned = undefined;
         loaded.clear();
-        session?.close();
-        session = undefined;
       } else ledgerFinished = true;
       await closing?.close();
     },
@@ -474,8 +488,6 @@ interface PlanIndex {
   readonly written: WrittenDirectives;
   /** Line and column of a directive in a file, when the scan found it there. */
   locate(file: string | undefined, generationKey: string): { line?: number; column?: number };
-  /** The scan the plan was made from (the workbench's first view of the project). */
-  readonly scan: ProjectScan;
 }
 
 async function makePlan(engine: Engine, markdownRoots: readonly string[], dev: boolean): Promise<PlanIndex> {
@@ -501,7 +513,6 @@ async function makePlan(engine: Engine, markdownRoots: readonly string[], dev: b
           )
         : undefined,
     locate: (file, key) => (file ? (at.get(`${file}\0${key}`) ?? {}) : {}),
-    scan,
   };
 }
 

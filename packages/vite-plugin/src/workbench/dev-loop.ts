@@ -18,10 +18,12 @@ import { watchManifest } from "./watch-manifest.js";
  * waiting images and leaves the generation running; this is what happens next. When a generation ends (or another
  * process fills the cache), every module that showed a waiting image for it is invalidated in every environment,
  * so the next navigation renders the real image, and the open pages are told which waiting image became which file,
- * so the dev client swaps them in place: no reload, scroll and state kept.
+ * so the dev client swaps them in place: no reload, scroll and state kept. A generation that fails keeps its page
+ * working (a waiting image marked as failed) and shows the error in the overlay, until a retry or another process
+ * brings the image.
  */
 
-/** The overlay's error for a generation that failed in the background (Vite's `ErrorPayload["err"]`). */
+/** The overlay's error for a generation that failed (Vite's `ErrorPayload["err"]`). */
 export type OverlayError = { message: string; stack: string } & Record<string, unknown>;
 
 export interface DevLoopDeps {
@@ -30,20 +32,21 @@ export interface DevLoopDeps {
   readonly cacheDir: string;
   /** The dev server's engine (it is replaced when the server restarts). */
   readonly engine: () => Engine;
-  /** Says a background failure in the log, once. */
-  readonly reportFailure: (error: unknown, use: DirectiveUse) => void;
   /** Keeps the images a directive shows now (the workbench finds a page's directives by their files). */
   readonly remember: (use: DirectiveUse, images: readonly ReadyImage[]) => void;
+  /** Says a failure in the log, once. */
+  readonly reportFailure: (error: unknown, use: DirectiveUse) => void;
   /** The overlay's view of that failure. */
   readonly overlayError: (error: unknown, use: DirectiveUse) => Promise<OverlayError>;
 }
 
-/** A directive a module showed waiting images for. */
+/** A directive modules showed waiting images for. */
 interface Waiting {
   readonly use: DirectiveUse;
   /** The virtual ids that loaded it (one per environment query suffix). */
   readonly ids: Set<string>;
-  images: readonly ReadyImage[];
+  /** Every waiting image shown for it, by name (one load may show "generating…", a later one "failed"). */
+  readonly shown: Map<string, ReadyImage>;
 }
 
 /** What the workbench says about a generation running in this server. */
@@ -55,20 +58,28 @@ export interface Activity {
   taskId?: string;
 }
 
+/** A failed generation, as pages are told about it. */
+interface Failure {
+  readonly message: string;
+  readonly overlay: OverlayError;
+}
+
 export interface DevLoop {
   /**
    * A module loaded `images` (waiting images) for `use` under `id`. With `generation`, the swap happens when it
    * settles; without, when the cache gets the directive's images some other way (another process, a retry).
    */
   track(use: DirectiveUse, id: string, images: readonly ReadyImage[], generation?: Promise<void>): void;
+  /** Like `track`, for a directive whose generation failed: pages are told (and the overlay shows it). */
+  trackFailed(use: DirectiveUse, id: string, images: readonly ReadyImage[], error: unknown): Promise<void>;
   /** The cache's manifest changed: swap whatever it now holds. */
   cacheChanged(): Promise<void>;
   /** Hears the engine's progress (task submitted, done, failed). */
   onEvent(event: EngineEvent): void;
   /** What runs or waits for a generation key. */
   activity(generationKey: string): Activity | undefined;
-  /** The waiting images shown for a generation key, by directive as written. */
-  waitingFor(generationKey: string): ReadonlyMap<string, readonly ReadyImage[]>;
+  /** The waiting images shown for a generation key. */
+  waitingFor(generationKey: string): readonly ReadyImage[];
   /**
    * Generates a failed key again (the workbench's "retry"): the engine forgets the failure, the generation starts
    * within what is left of the budget, and the open pages swap when it ends. False when the key has not failed.
@@ -76,7 +87,7 @@ export interface DevLoop {
   retry(generationKey: string): Promise<boolean>;
   /** Resolves when every swap started so far is done (tests, shutdown). */
   idle(): Promise<void>;
-  /** Stops watching the cache. */
+  /** Stops watching the cache; nothing starts or swaps any more. */
   close(): void;
 }
 
@@ -98,11 +109,15 @@ export function createDevLoop(deps: DevLoopDeps): DevLoop {
   const waiting = new Map<string, Map<string, Waiting>>();
   /** Every swap made, by waiting name: a page that connects late (or reloads from the browser cache) asks for it. */
   const swapped = new Map<string, ImageSwap>();
-  const failed = new Map<string, string>();
+  /** Failed generations by key, and the key of every waiting image name shown for one. */
+  const failures = new Map<string, Failure>();
+  const keyOf = new Map<string, string>();
   const activities = new Map<string, Activity>();
   const running = new Set<Promise<void>>();
 
   let unwatch: (() => void) | undefined;
+  /** Set when the server closes: its aborted generations end, and nothing may start again for them. */
+  let closed = false;
   /** Background work, awaited by `idle()`. A manifest caught mid-write is read again on its next change. */
   const keep = (work: Promise<void>) => {
     const settled = work.catch(() => {});
@@ -114,12 +129,16 @@ export function createDevLoop(deps: DevLoopDeps): DevLoop {
     const names = Array.isArray(data?.names) ? data.names.filter((n) => typeof n === "string") : [];
     const swaps = names.flatMap((name) => swapped.get(name) ?? []);
     if (swaps.length > 0) client.send(READY_EVENT, { swaps } satisfies ReadyPayload);
-    const gone = names.filter((name) => failed.has(name));
-    if (gone.length > 0) {
-      client.send(FAILED_EVENT, {
-        names: gone,
-        message: failed.get(gone[0] as string) as string,
-      } satisfies FailedPayload);
+    // A page that shows a failed image gets the failure in its overlay, as it would have when it happened.
+    const told = new Set<string>();
+    for (const name of names) {
+      const key = keyOf.get(name);
+      const failure = key === undefined || swapped.has(name) ? undefined : failures.get(key);
+      if (!failure || key === undefined || told.has(key)) continue;
+      told.add(key);
+      const gone = names.filter((other) => keyOf.get(other) === key);
+      client.send(FAILED_EVENT, { names: gone, message: failure.message } satisfies FailedPayload);
+      client.send({ type: "error", err: failure.overlay as never });
     }
   });
 
@@ -145,37 +164,55 @@ export function createDevLoop(deps: DevLoopDeps): DevLoop {
     }
   }
 
+  function record(use: DirectiveUse, id: string, images: readonly ReadyImage[]): string {
+    const key = use.directive.generationKey;
+    let entries = waiting.get(key);
+    if (!entries) {
+      entries = new Map();
+      waiting.set(key, entries);
+    }
+    let entry = entries.get(use.directive.raw);
+    if (!entry) {
+      entry = { use, ids: new Set(), shown: new Map() };
+      entries.set(use.directive.raw, entry);
+    }
+    entry.ids.add(id);
+    for (const image of images) {
+      const name = waitingName(image.file);
+      entry.shown.set(name, image);
+      keyOf.set(name, key);
+    }
+    // Watched from the first waiting image on: the engine has opened (created) the cache by then.
+    unwatch ??= watchManifest(deps.cacheDir, () => keep(cacheChanged()));
+    return key;
+  }
+
   /** The directive's images are in the cache (or its generation failed): tell every page and module. */
   async function settle(key: string): Promise<void> {
     const entries = waiting.get(key);
-    if (!entries) return;
-    waiting.delete(key);
+    if (!entries || closed) return;
     activities.delete(key);
     const engine = deps.engine();
     const ids = new Set<string>();
     const swaps: ImageSwap[] = [];
-    const kept = new Map<string, Waiting>();
-    for (const entry of entries.values()) {
+    for (const entry of [...entries.values()]) {
       for (const id of entry.ids) ids.add(id);
       let images: ReadyImage[];
       try {
         images = await engine.images(entry.use);
       } catch (error) {
-        kept.set(entry.use.directive.raw, entry);
-        await fail(error, entry);
+        await fail(key, error, entry);
         continue;
       }
-      if (images.some((image) => image.status === "placeholder")) {
-        // Still nothing to show (placeholder mode): wait for the cache.
-        kept.set(entry.use.directive.raw, entry);
-        continue;
-      }
+      // Still nothing to show (placeholder mode): wait for the cache.
+      if (images.some((image) => image.status === "placeholder")) continue;
+      entries.delete(entry.use.directive.raw);
       deps.remember(entry.use, images);
-      entry.images.forEach((shown, i) => {
-        const real = images[i];
-        if (!real) return;
+      for (const [name, shown] of entry.shown) {
+        const real = images[shown.index];
+        if (!real) continue;
         const swap: ImageSwap = {
-          name: waitingName(shown.file),
+          name,
           fromWidth: shown.width,
           fromHeight: shown.height,
           src: fsUrl(real.file),
@@ -183,51 +220,50 @@ export function createDevLoop(deps: DevLoopDeps): DevLoop {
           height: real.height,
           format: astroFormat(real.format),
         };
-        swapped.set(swap.name, swap);
-        failed.delete(swap.name);
+        swapped.set(name, swap);
         swaps.push(swap);
-      });
+      }
     }
-    // A failed directive stays known, so a retry (or another process filling the cache) can still swap it.
-    if (kept.size > 0) waiting.set(key, kept);
+    // A directive that failed stays known, so a retry (or another process filling the cache) can still swap it.
+    if (entries.size === 0) {
+      waiting.delete(key);
+      failures.delete(key);
+    }
     invalidateIds(ids);
     if (swaps.length > 0) hot.send(READY_EVENT, { swaps } satisfies ReadyPayload);
   }
 
-  async function fail(error: unknown, entry: Waiting): Promise<void> {
+  async function fail(key: string, error: unknown, entry: Waiting): Promise<void> {
     const overlay = await deps.overlayError(error, entry.use);
-    deps.reportFailure(error, entry.use);
-    const names = entry.images.map((image) => waitingName(image.file));
     const message = String(overlay.message).split("\n")[0] as string;
-    for (const name of names) failed.set(name, message);
-    hot.send(FAILED_EVENT, { names, message } satisfies FailedPayload);
+    if (!failures.has(key)) deps.reportFailure(error, entry.use);
+    failures.set(key, { message, overlay });
+    hot.send(FAILED_EVENT, { names: [...entry.shown.keys()], message } satisfies FailedPayload);
     hot.send({ type: "error", err: overlay as never });
+  }
+
+  async function cacheChanged(): Promise<void> {
+    if (closed) return;
+    const filled = await deps.engine().refresh();
+    await Promise.all(filled.filter((key) => waiting.has(key)).map((key) => settle(key)));
   }
 
   return {
     track(use, id, images, generation) {
-      // Watched from the first waiting image on: the engine has opened (created) the cache by then.
-      unwatch ??= watchManifest(deps.cacheDir, () => keep(this.cacheChanged()));
-      const key = use.directive.generationKey;
-      let entries = waiting.get(key);
-      if (!entries) {
-        entries = new Map();
-        waiting.set(key, entries);
-      }
-      const known = entries.get(use.directive.raw);
-      if (known) {
-        known.ids.add(id);
-        known.images = images;
-      } else entries.set(use.directive.raw, { use, ids: new Set([id]), images });
+      const key = record(use, id, images);
       if (!generation) return;
       if (!activities.has(key)) activities.set(key, { queuedAt: Date.now() });
       keep(generation.then(() => settle(key)));
     },
 
-    async cacheChanged() {
-      const filled = await deps.engine().refresh();
-      await Promise.all(filled.filter((key) => waiting.has(key)).map((key) => settle(key)));
+    async trackFailed(use, id, images, error) {
+      const key = record(use, id, images);
+      if (failures.has(key)) return;
+      const overlay = await deps.overlayError(error, use);
+      failures.set(key, { message: String(overlay.message).split("\n")[0] as string, overlay });
     },
+
+    cacheChanged,
 
     onEvent(event) {
       if (event.type !== "task") return;
@@ -240,24 +276,22 @@ export function createDevLoop(deps: DevLoopDeps): DevLoop {
     activity: (key) => activities.get(key),
 
     waitingFor(key) {
-      const entries = waiting.get(key);
-      return new Map([...(entries?.values() ?? [])].map((entry) => [entry.use.directive.raw, entry.images]));
+      return [...(waiting.get(key)?.values() ?? [])].flatMap((entry) => [...entry.shown.values()]);
     },
 
     async retry(key) {
+      if (closed) return false;
       const engine = deps.engine();
       if (!engine.retry(key)) return false;
+      failures.delete(key);
       const entries = [...(waiting.get(key)?.values() ?? [])];
-      for (const entry of entries) for (const image of entry.images) failed.delete(waitingName(image.file));
-      // Loads that failed left no module behind; the ones that showed a waiting image show it again on a reload.
+      // A reload shows "generating…" again, not the failure.
       invalidateIds(entries.flatMap((entry) => [...entry.ids]));
       const first = entries[0];
       if (!first) return true;
+      activities.set(key, { queuedAt: Date.now() });
       const restarted = await engine.start(first.use);
-      if (restarted) {
-        activities.set(key, { queuedAt: Date.now() });
-        keep(restarted.done.then(() => settle(key)));
-      } else keep(settle(key));
+      keep((restarted?.done ?? Promise.resolve()).then(() => settle(key)));
       return true;
     },
 
@@ -266,6 +300,7 @@ export function createDevLoop(deps: DevLoopDeps): DevLoop {
     },
 
     close() {
+      closed = true;
       unwatch?.();
     },
   };

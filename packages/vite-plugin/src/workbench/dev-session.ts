@@ -21,8 +21,6 @@ export interface DevSessionDeps {
   readonly engine: () => Engine;
   /** Folders whose Markdown is source (Astro's `srcDir`), scanned as the plan scans them. */
   readonly markdownRoots: readonly string[];
-  /** The plan's scan of the project, the workbench's first view of it. */
-  readonly planScan: () => Promise<ProjectScan>;
   /** The images each directive (as written) last loaded; the dev loop adds what it swaps in. */
   readonly loaded: Map<string, readonly ReadyImage[]>;
   /** What the dev server has committed to spend since it started. */
@@ -36,6 +34,8 @@ export interface DevSessionDeps {
 
 export interface DevSession {
   readonly loop: DevLoop;
+  /** Whether an environment is one of this session's server (a restart closes the old server after the new one started). */
+  owns(environment: { readonly name: string } | undefined): boolean;
   /** This server's token for workbench actions. */
   readonly token: string;
   close(): void;
@@ -63,7 +63,7 @@ export function startDevSession(deps: DevSessionDeps): DevSession {
   const scan = (): Promise<ProjectScan> => {
     if (!scanned || changed) {
       changed = false;
-      scanned = scanned ? scanProject(options, { markdownRoots: deps.markdownRoots }) : deps.planScan();
+      scanned = scanProject(options, { markdownRoots: deps.markdownRoots });
     }
     return scanned;
   };
@@ -103,6 +103,9 @@ export function startDevSession(deps: DevSessionDeps): DevSession {
 
   return {
     loop,
+    owns: (environment) =>
+      environment === undefined ||
+      (server.environments as Record<string, unknown>)[environment.name] === environment,
     token,
     close() {
       server.watcher.off("all", onFile);

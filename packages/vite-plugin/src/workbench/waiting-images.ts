@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import sharp from "sharp";
 import { writeFileAtomic } from "../cache/write-file-atomic.js";
 import type { ReadyImage } from "../engine/engine-types.js";
 import { escapeXml } from "../image/provenance-xmp.js";
@@ -9,16 +8,16 @@ import type { Directive, ResolvedOptions } from "../types.js";
 
 /*
  * What a dev page shows while a directive has no image yet: a stand-in of the size the image will most likely have,
- * saying so in its pixels ("generating…", or why nothing is generated), so it reads right even where the dev client
- * never runs. Its file name is how the dev client finds it again in any URL the page uses (a plain `src`, a `srcset`,
- * Astro's `/_image?href=...`): `grok-generating-*` or `grok-waiting-*`, never percent-encoded.
+ * saying so in its pixels ("generating…", "generation failed", "not generated"), so it reads right even where the dev
+ * client never runs. Its file name is how the dev client finds it again in any URL the page uses (a plain `src`, a
+ * `srcset`, Astro's `/_image?href=...`): `grok-<kind>-*`, never percent-encoded.
  */
 
-/** Why a directive has no image yet. */
-export type WaitingKind = "generating" | "waiting";
+/** Why a directive has no image yet: it is being generated, it may not be (budget, no key), or it failed. */
+export type WaitingKind = "generating" | "waiting" | "failed";
 
 /** Every waiting image's name matches this; the dev client uses the same pattern. */
-export const WAITING_NAME = /grok-(?:generating|waiting)-[A-Za-z0-9_-]+/;
+export const WAITING_NAME = /grok-(?:generating|waiting|failed)-[A-Za-z0-9_-]+/;
 
 /** The long side of a generation whose size nothing says (lite images are 1024 x 1024). */
 const BASE_SIZE = 1024;
@@ -61,7 +60,7 @@ export function expectedSize(directive: Directive): { width: number; height: num
 
 /** The lines a waiting image says, by kind. */
 function headline(kind: WaitingKind): string {
-  return kind === "generating" ? "generating…" : "not generated";
+  return kind === "generating" ? "generating…" : kind === "failed" ? "generation failed" : "not generated";
 }
 
 /**
@@ -95,6 +94,8 @@ export async function waitingImages(
         await writeFileAtomic(join(dir, ".gitignore"), "*\n", { ifExists: "keep" });
         const take = generation.n > 1 ? ` · take ${index + 1} of ${generation.n}` : "";
         const svg = renderSvg(width, height, headline(kind), `${generation.prompt}${take}`);
+        // Loaded here, not with the plugin: a build never renders one, and a cached build never loads sharp.
+        const { default: sharp } = await import("sharp");
         const data = await sharp(Buffer.from(svg)).toFormat(transform.format, { quality: 70 }).toBuffer();
         await writeFileAtomic(file, data, { ifExists: "keep" });
       }

@@ -80,10 +80,9 @@ export async function workbenchState(sources: StateSources): Promise<WorkbenchSt
       default:
         state = "missing";
     }
-    const files = [
-      ...(loaded.get(directive.raw) ?? []),
-      ...[...(loop?.waitingFor(key).values() ?? [])].flat(),
-    ].map((image) => baseName(image.file));
+    const files = [...(loaded.get(directive.raw) ?? []), ...(loop?.waitingFor(key) ?? [])].map((image) =>
+      baseName(image.file),
+    );
     const since =
       state === "generating" ? activity?.startedAt : state === "queued" ? activity?.queuedAt : undefined;
     rows.push({
@@ -126,9 +125,12 @@ export async function workbenchState(sources: StateSources): Promise<WorkbenchSt
       editable: false,
     });
   }
-  // Loaded from somewhere the scan does not look (a module outside the root): shown, never edited.
+  // Loaded from somewhere the scan does not look (a module outside the root): shown, never edited. A directive
+  // gone from a scanned file (edited away) is not shown any more.
+  const scannedFiles = new Set([...scan.uses.map((u) => u.importer), ...scan.errors.map((b) => b.importer)]);
   for (const status of engine?.statuses() ?? []) {
     if (listed.has(status.raw) || !loaded.has(status.raw)) continue;
+    if (status.importer === undefined || scannedFiles.has(status.importer)) continue;
     listed.add(status.raw);
     rows.push({
       id: `loaded:${status.raw}`,

@@ -111,7 +111,12 @@ function start(hot: HotContext): void {
     }
     if (img.getAttribute(MARK) !== state) img.setAttribute(MARK, state);
     const title =
-      problem ?? (state === "generating" ? "grok-image: generating…" : "grok-image: not generated");
+      problem ??
+      (state === "generating"
+        ? "grok-image: generating…"
+        : state === "failed"
+          ? "grok-image: the generation failed"
+          : "grok-image: not generated");
     if (img.title !== title) img.title = title;
   };
 
