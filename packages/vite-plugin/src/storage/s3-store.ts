@@ -15,11 +15,11 @@ import { noCredentialsError, remoteAuthError, remoteUnavailableError } from "./s
 export interface S3StoreOptions {
   /** @default an Agent of this store, closed by `close()` */
   readonly dispatcher?: Dispatcher | undefined;
-  /** Retries after a network error, a 5xx, a 429 or a 409 conflict. @default 3 */
+  /** Retries after a network error, a 5xx, a 429 or a 409 conflict. @default 2 */
   readonly retries?: number | undefined;
   /** First retry delay, doubling, randomized ×0.5–1.5. @default 250 */
   readonly retryDelayMs?: number | undefined;
-  /** @default 30_000 */
+  /** Connect, headers and between-chunk timeout of one request: S3 answers in milliseconds. @default 15_000 */
   readonly timeoutMs?: number | undefined;
   readonly userAgent?: string | undefined;
 }
@@ -131,7 +131,7 @@ export class S3Store implements ObjectStore {
     this.url = remote.url;
     this.#remote = remote;
     this.#ownsDispatcher = options.dispatcher === undefined;
-    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#timeoutMs = options.timeoutMs ?? 15_000;
     this.#dispatcher =
       options.dispatcher ??
       new Agent({
@@ -141,7 +141,7 @@ export class S3Store implements ObjectStore {
         // Connections idle between a build's requests are not kept long: a finished build must be able to exit.
         keepAliveTimeout: 4_000,
       });
-    this.#retries = options.retries ?? 3;
+    this.#retries = options.retries ?? 2;
     this.#retryDelayMs = options.retryDelayMs ?? 250;
     this.#userAgent = options.userAgent ?? "vite-plugin-grok-image (shared cache)";
   }
