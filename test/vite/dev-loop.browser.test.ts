@@ -1,0 +1,237 @@
+import { spawn } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import type { Emulator } from "maxapi-emulator";
+import type { Browser, Page } from "playwright-core";
+import { createServer, type ViteDevServer } from "vite";
+import { type GrokImageOptions, grokImage } from "vite-plugin-grok-image";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser, requireBrowser } from "../helpers/browser.js";
+import { type CapturedLogger, captureLogger } from "../helpers/capture-logger.js";
+import { type TempProject, tempProjects } from "../helpers/temp-project.js";
+import { grokTestOptions, startTestEmulator, TEST_API_KEY } from "../helpers/with-emulator.js";
+
+/*
+ * SPEC section 11, in a real browser against a real Vite dev server: a page whose images miss the cache is served at
+ * once with waiting images, and each is swapped in place when its task ends, with no navigation. The emulator's task
+ * latency is several seconds, so a page that waited for a task could not pass the first checks.
+ */
+
+const TEST_NAME = "vite dev: waiting images are swapped in place";
+const CLI = fileURLToPath(new URL("../../packages/vite-plugin/dist/cli/main.js", import.meta.url));
+const TASK_LATENCY_MS = 3000;
+const browserReady = requireBrowser(TEST_NAME);
+
+let emulator: Emulator;
+let browser: Browser;
+const projects = tempProjects();
+const servers: ViteDevServer[] = [];
+
+async function devServer(project: TempProject, options: GrokImageOptions, logger: CapturedLogger) {
+  const server = await createServer({
+    root: project.root,
+    configFile: false,
+    logLevel: "info",
+    customLogger: logger,
+    plugins: [grokImage(options)],
+    server: { port: 0, strictPort: true, host: "127.0.0.1" },
+    optimizeDeps: { noDiscovery: true, include: [] },
+  });
+  servers.push(server);
+  await server.listen();
+  return { server, origin: server.resolvedUrls?.local[0] ?? "" };
+}
+
+/** Every image of the page, as the browser has it now. */
+function images(page: Page) {
+  return page.$$eval("img", (imgs) =>
+    imgs.map((img) => ({
+      id: img.id,
+      src: img.currentSrc || img.src,
+      naturalWidth: img.naturalWidth,
+      naturalHeight: img.naturalHeight,
+      height: img.height,
+      mark: img.dataset.grokImage,
+    })),
+  );
+}
+
+/** Waits until the page shows `count` painted images, none of them a waiting one. */
+async function realImages(page: Page, count: number): Promise<void> {
+  await page.waitForFunction(
+    (expected) => {
+      const imgs = [...document.images];
+      return (
+        imgs.length === expected &&
+        imgs.every(
+          (img) => img.complete && img.naturalWidth > 0 && !/grok-(generating|waiting|failed)-/.test(img.src),
+        )
+      );
+    },
+    count,
+    { timeout: 60_000 },
+  );
+}
+
+/** Counts the page's main-frame navigations (a swap must cause none). */
+function countNavigations(page: Page): () => number {
+  let count = 0;
+  page.on("framenavigated", (frame) => {
+    if (frame === page.mainFrame()) count++;
+  });
+  return () => count;
+}
+
+beforeAll(async () => {
+  if (!browserReady) return;
+  emulator = await startTestEmulator({ latencyMs: TASK_LATENCY_MS });
+  browser = await launchBrowser();
+});
+
+afterEach(async () => {
+  for (const server of servers.splice(0)) await server.close();
+  await projects.removeAll();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await emulator?.close();
+});
+
+describe.skipIf(!browserReady)("vite dev: the page never waits for a generation", () => {
+  it("serves waiting images at once and swaps each for its image in place when the task ends", async () => {
+    emulator.configure({ latencyMs: TASK_LATENCY_MS });
+    const project = await projects.copy("vite-dev-loop");
+    const logger = captureLogger();
+    const { server, origin } = await devServer(project, grokTestOptions(emulator), logger);
+    // The workbench's address is printed with Vite's own.
+    server.printUrls();
+    expect(logger.infos.join("\n")).toContain(`grok-image workbench: ${origin}__grok-image/`);
+    const page = await browser.newPage();
+    const navigations = countNavigations(page);
+    try {
+      await page.goto(origin);
+      // 1 picked boat + 3 takes + the forest + the lighthouse, every one painted while no task has ended.
+      await page.waitForFunction(
+        () =>
+          document.images.length === 6 &&
+          [...document.images].every((img) => img.complete && img.naturalWidth > 0),
+      );
+      expect(emulator.counters.downloads).toBe(0);
+      const waiting = await images(page);
+      for (const image of waiting) {
+        expect(image.src, image.id).toMatch(/grok-generating-/);
+        expect(image.mark, image.id).toBe("generating");
+      }
+      // The waiting forest already has the shape the directive asks for (16:9 at 320 wide).
+      const forest = waiting.find((image) => image.id === "forest");
+      expect(forest && forest.naturalWidth / forest.naturalHeight).toBeCloseTo(16 / 9, 1);
+
+      // State the page holds, which a reload would lose.
+      await page.evaluate(() => {
+        (window as { kept?: string }).kept = "still here";
+        window.scrollTo(0, 300);
+      });
+      await realImages(page, 6);
+      expect(await page.evaluate(() => (window as { kept?: string }).kept)).toBe("still here");
+      expect(await page.evaluate(() => window.scrollY)).toBe(300);
+      expect(navigations()).toBe(1);
+      const swapped = await images(page);
+      for (const image of swapped) {
+        expect(image.src, image.id).toMatch(/\/@fs\/.*\/variants\//);
+        expect(image.mark, image.id).toBeUndefined();
+      }
+      const realForest = swapped.find((image) => image.id === "forest");
+      expect(realForest && realForest.naturalWidth / realForest.naturalHeight).toBeCloseTo(16 / 9, 1);
+      // Each generation was paid once, whatever number of images showed it.
+      expect(emulator.counters.submits).toBe(3);
+
+      // A later navigation gets the real images straight away (the modules were invalidated).
+      await page.reload();
+      await page.waitForFunction(() => document.images.length === 6);
+      for (const image of await images(page)) expect(image.src, image.id).not.toMatch(/grok-generating-/);
+      expect(emulator.counters.submits).toBe(3);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("swaps waiting images when `grok-image generate` fills the cache from another process", async () => {
+    emulator.configure({ latencyMs: 300 });
+    const project = await projects.copy("vite-dev-loop");
+    // No key, so the dev server generates nothing itself: it shows waiting images.
+    const { origin } = await devServer(
+      project,
+      { baseUrl: emulator.url, mode: "placeholder", concurrency: 4 },
+      captureLogger(),
+    );
+    const page = await browser.newPage();
+    const navigations = countNavigations(page);
+    try {
+      await page.goto(origin);
+      await page.waitForFunction(
+        () =>
+          document.images.length === 6 &&
+          [...document.images].every((img) => img.complete && /grok-waiting-/.test(img.src)),
+      );
+      const submits = emulator.counters.submits;
+      const cli = await runCli(["generate", project.root], {
+        MAXAPI_KEY: TEST_API_KEY,
+        MAXAPI_BASE_URL: emulator.url,
+        GROK_IMAGE_MODE: "generate",
+      });
+      expect(cli.code, cli.output).toBe(0);
+      expect(emulator.counters.submits).toBe(submits + 3);
+      await realImages(page, 6);
+      expect(navigations()).toBe(1);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("shows a bad directive in Vite's overlay with its file, line, column, code frame, code and hint", async () => {
+    emulator.configure({ latencyMs: 300 });
+    const project = await projects.copy("vite-dev-loop");
+    const { origin } = await devServer(project, grokTestOptions(emulator), captureLogger());
+    const page = await browser.newPage();
+    try {
+      await page.goto(origin);
+      await page.waitForFunction(() => document.images.length === 6);
+      const main = project.resolve("src", "main.ts");
+      const source = await readFile(main, "utf8");
+      await writeFile(main, `${source}\nimport bad from "grok:a red kite?tier=ultra";\nconsole.log(bad);\n`);
+      const overlay = page.locator("vite-error-overlay");
+      await overlay.waitFor({ timeout: 30_000 });
+      const text = await overlay.evaluate((element) => element.shadowRoot?.textContent ?? "");
+      const line = source.split("\n").length + 1;
+      expect(text).toContain("GROK_BAD_DIRECTIVE");
+      expect(text).toContain(`src/main.ts:${line}:18`);
+      expect(text).toContain(`> ${line} | import bad from "grok:a red kite?tier=ultra";`);
+      expect(text).toContain("Accepted values: lite, standard, pro");
+      expect(text).toContain("hint: Use one of the accepted values");
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+function runCli(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, CI: "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk;
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      output += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, output }));
+  });
+}
