@@ -100,16 +100,21 @@ describe("astro build", () => {
     const outDir = project.resolve("dist");
     const [raw] = (await builtImageReferences(outDir)).filter((r) => r.id === "raw");
     const shipped = await readFile(path.join(outDir, decodeURI((raw as ImageReference).url.slice(1))));
-    const manifest = JSON.parse(await readFile(project.resolve(".grok-images", "manifest.json"), "utf8")) as Record<
-      string,
-      { prompt: string; originals: { sha256: string; format: string }[] }
-    >;
+    const manifest = JSON.parse(
+      await readFile(project.resolve(".grok-images", "manifest.json"), "utf8"),
+    ) as Record<string, { prompt: string; originals: { sha256: string; format: string }[] }>;
     const entry = Object.values(manifest).find((e) => e.prompt === "a misty forest at dawn");
     const original = entry?.originals[0] as { sha256: string; format: string };
     const originalBytes = await readFile(
-      project.resolve(".grok-images", "originals", `${original.sha256}.${original.format === "jpeg" ? "jpg" : original.format}`),
+      project.resolve(
+        ".grok-images",
+        "originals",
+        `${original.sha256}.${original.format === "jpeg" ? "jpg" : original.format}`,
+      ),
     );
-    const [a, b] = await Promise.all([shipped, originalBytes].map((bytes) => sharp(bytes).raw().toBuffer({ resolveWithObject: true })));
+    const [a, b] = await Promise.all(
+      [shipped, originalBytes].map((bytes) => sharp(bytes).raw().toBuffer({ resolveWithObject: true })),
+    );
     expect([a?.info.width, a?.info.height]).toEqual([b?.info.width, b?.info.height]);
     expect(a?.data.equals(b?.data as Buffer)).toBe(true);
     // The original file stays byte-identical in the cache; the shipped copy differs only by its XMP.

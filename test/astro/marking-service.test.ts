@@ -1,7 +1,7 @@
 import type { LocalImageService } from "astro";
 import sharp from "sharp";
-import { describe, expect, it } from "vitest";
 import { insertXmp } from "vite-plugin-grok-image/provenance";
+import { describe, expect, it } from "vitest";
 import { markingService } from "../../packages/astro-integration/src/image-service/marking-service.js";
 
 const XMP = `<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
@@ -43,7 +43,12 @@ describe("markingService", () => {
   it("leaves other images as the configured service made them", async () => {
     const input = await pixels.clone().png().toBuffer();
     const service = markingService(inner) as LocalImageService;
-    const out = await service.transform(input, { src: "x.png", format: "webp" } as never, {} as never, logger);
+    const out = await service.transform(
+      input,
+      { src: "x.png", format: "webp" } as never,
+      {} as never,
+      logger,
+    );
     expect((await sharp(out.data).metadata()).xmp).toBeUndefined();
     expect(service.getURL).toBe(inner.getURL);
   });

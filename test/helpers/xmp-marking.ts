@@ -7,7 +7,8 @@ import path from "node:path";
 import sharp from "sharp";
 import { listFiles } from "./dist-files.js";
 
-export const TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia";
+export const TRAINED_ALGORITHMIC_MEDIA =
+  "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia";
 
 export interface MarkedImage {
   file: string;

@@ -136,7 +136,9 @@ describe("as=picture and as=srcset in a Vite build", () => {
       });
       await page.goto(`${site.url}/`);
       await page.waitForFunction(() => document.querySelectorAll("img").length === 3);
-      await page.waitForFunction(() => [...document.images].every((img) => img.complete && img.naturalWidth > 0));
+      await page.waitForFunction(() =>
+        [...document.images].every((img) => img.complete && img.naturalWidth > 0),
+      );
       const fox = await page.$eval("#fox", (img) => ({
         currentSrc: (img as HTMLImageElement).currentSrc,
         naturalWidth: (img as HTMLImageElement).naturalWidth,

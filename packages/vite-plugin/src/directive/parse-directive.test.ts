@@ -387,7 +387,9 @@ describe("parseDirective: pick", () => {
 
   it("accepts 1 to n only, and says how to get more takes", () => {
     const over = failure("grok:x?n=2&pick=3");
-    expect(over.message).toContain("pick=3 is out of range: the task makes 2 images (n=2). Accepted values: integers 1-2");
+    expect(over.message).toContain(
+      "pick=3 is out of range: the task makes 2 images (n=2). Accepted values: integers 1-2",
+    );
     expect(over.param).toBe("pick");
     expect(failure("grok:x?pick=2").hint).toBe("Remove pick=2, or ask for more takes with n=2.");
     expect(failure("grok:x?n=3&pick=0").param).toBe("pick");
@@ -405,12 +407,21 @@ describe("parseDirective: outputs, alt, style, placeholder, position", () => {
     expect(picture.transform).toMatchObject({ w: 1280, format: "webp" });
     const srcset = parseDirective("grok:a fox?w=320;640&as=srcset", d);
     expect(srcset.output).toEqual({ as: "srcset", widths: [320, 640], formats: ["webp"] });
-    expect(parseDirective("grok:a fox", d).output).toEqual({ as: "metadata", widths: [null], formats: ["webp"] });
+    expect(parseDirective("grok:a fox", d).output).toEqual({
+      as: "metadata",
+      widths: [null],
+      formats: ["webp"],
+    });
   });
 
   it("changes no generation key for outputs, alt, placeholder or position", () => {
     const key = parseDirective("grok:a fox", d).generationKey;
-    for (const params of ["w=320;640&as=srcset", "alt=A fox", "placeholder=color", "position=entropy&w=9&h=9"]) {
+    for (const params of [
+      "w=320;640&as=srcset",
+      "alt=A fox",
+      "placeholder=color",
+      "position=entropy&w=9&h=9",
+    ]) {
       expect(parseDirective(`grok:a fox?${params}`, d).generationKey).toBe(key);
     }
   });
@@ -435,7 +446,9 @@ describe("parseDirective: outputs, alt, style, placeholder, position", () => {
     expect(() => parseDirective("grok:a fox?placeholder=true", d)).toThrow(/did you mean "blur"/);
     expect(parseDirective("grok:a fox?w=9&h=9&position=attention", d).transform.position).toBe("attention");
     expect(parseDirective("grok:a fox?position=center", d).transform.position).toBeUndefined();
-    expect(() => parseDirective("grok:a fox?position=top", d)).toThrow(/Accepted values: center, attention, entropy/);
+    expect(() => parseDirective("grok:a fox?position=top", d)).toThrow(
+      /Accepted values: center, attention, entropy/,
+    );
   });
 
   it("appends the style's text to the prompt sent, so it is part of the key", () => {
@@ -445,7 +458,9 @@ describe("parseDirective: outputs, alt, style, placeholder, position", () => {
     expect(inked.generationKey).not.toBe(parseDirective("grok:a fox", styled).generationKey);
     const byDefault = parseDirective("grok:a fox", { ...styled, style: "film" });
     expect(byDefault.generation.prompt).toBe("a fox, 35mm film");
-    expect(parseDirective("grok:a fox?style=none", { ...styled, style: "film" }).generation.prompt).toBe("a fox");
+    expect(parseDirective("grok:a fox?style=none", { ...styled, style: "film" }).generation.prompt).toBe(
+      "a fox",
+    );
   });
 
   it("rejects an unknown style with the accepted names and what was meant", () => {

@@ -1,10 +1,5 @@
 import type { Directive, Fit, Generation, OutputFormat, PlaceholderKind, Tier, Transform } from "../types.js";
-import {
-  suggestBareValue,
-  suggestParam,
-  suggestValue,
-  suggestVariant,
-} from "./did-you-mean.js";
+import { suggestBareValue, suggestParam, suggestValue, suggestVariant } from "./did-you-mean.js";
 import { badDirective, didYouMeanText, list, rejectValue, rewriteHint } from "./directive-error.js";
 import { generationKey } from "./generation-key.js";
 import { isTier, TIER_NAMES, TIERS } from "./models.js";
@@ -31,6 +26,7 @@ import { OUTPUT_SHAPES, PLACEHOLDER_KINDS, POSITIONS, parseOutputs, resolveStyle
 
 export const DIRECTIVE_PREFIX = "grok:";
 export { OUTPUT_FORMATS, toOutputFormat } from "./param-values.js";
+
 const FITS = ["cover", "contain", "inside", "outside", "fill"] as const satisfies readonly Fit[];
 const DIRECTIVE_PARAMS = [
   "tier",
@@ -315,7 +311,10 @@ export function parseDirective(raw: string, defaults: DirectiveDefaults): Direct
   const h = params.has("h")
     ? positiveInt(raw, "h", params.get("h") as string, "positive integers (pixels)")
     : null;
-  const w = outputs.widths.reduce<number | null>((max, width) => (width === null || (max !== null && max >= width) ? max : width), null);
+  const w = outputs.widths.reduce<number | null>(
+    (max, width) => (width === null || (max !== null && max >= width) ? max : width),
+    null,
+  );
   const fitValue = params.get("fit");
   const fit =
     fitValue === undefined ? (w !== null && h !== null ? "cover" : null) : oneOf(raw, "fit", fitValue, FITS);
@@ -372,7 +371,8 @@ export function parseDirective(raw: string, defaults: DirectiveDefaults): Direct
  */
 function parsePick(raw: string, value: string | undefined, n: number): number {
   if (value === undefined) return 1;
-  const accepted = n === 1 ? "1 (the directive makes one image; add n=2 or more for several takes)" : `integers 1-${n}`;
+  const accepted =
+    n === 1 ? "1 (the directive makes one image; add n=2 or more for several takes)" : `integers 1-${n}`;
   const pick = positiveInt(raw, "pick", value, accepted);
   if (pick > n) {
     throw badDirective(
@@ -380,7 +380,10 @@ function parsePick(raw: string, value: string | undefined, n: number): number {
       `pick=${pick} is out of range: the task makes ${n} image${n === 1 ? "" : "s"} (n=${n}). Accepted values: ${accepted}`,
       {
         param: "pick",
-        hint: n === 1 ? `Remove pick=${pick}, or ask for more takes with n=${pick}.` : `Use pick=1 to pick=${n}, or raise n.`,
+        hint:
+          n === 1
+            ? `Remove pick=${pick}, or ask for more takes with n=${pick}.`
+            : `Use pick=1 to pick=${n}, or raise n.`,
       },
     );
   }

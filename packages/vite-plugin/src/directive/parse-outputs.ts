@@ -48,7 +48,9 @@ function parseWidths(raw: string, value: string | undefined): (number | null)[] 
   if (value === undefined) return [null];
   const parts = split(value);
   if (parts.length === 0) parts.push(value);
-  const widths = parts.map((part) => positiveInt(raw, "w", part, "positive integers (pixels), or several as w=320;640;1280"));
+  const widths = parts.map((part) =>
+    positiveInt(raw, "w", part, "positive integers (pixels), or several as w=320;640;1280"),
+  );
   return [...new Set(widths)].sort((a, b) => a - b);
 }
 
@@ -76,7 +78,9 @@ export function parseOutputs(
   let as: OutputShape = "metadata";
   if (asValue !== undefined) {
     if (!(OUTPUT_SHAPES as readonly string[]).includes(asValue)) {
-      throw rejectValue(raw, "as", asValue, OUTPUT_SHAPES, { suggestion: suggestValue("as", asValue, OUTPUT_SHAPES) });
+      throw rejectValue(raw, "as", asValue, OUTPUT_SHAPES, {
+        suggestion: suggestValue("as", asValue, OUTPUT_SHAPES),
+      });
     }
     as = asValue as OutputShape;
   }
@@ -97,10 +101,14 @@ export function parseOutputs(
     );
   }
   if (as === "srcset" && formats.length > 1) {
-    throw badDirective(raw, `as=srcset holds one format, and format=${params.get("format")} gives ${formats.length}`, {
-      param: "format",
-      hint: "Use as=picture for one srcset per format, or keep one format.",
-    });
+    throw badDirective(
+      raw,
+      `as=srcset holds one format, and format=${params.get("format")} gives ${formats.length}`,
+      {
+        param: "format",
+        hint: "Use as=picture for one srcset per format, or keep one format.",
+      },
+    );
   }
   const placeholderValue = params.get("placeholder");
   const placeholder =
@@ -119,7 +127,11 @@ export function parseOutputs(
 function checkPlaceholder(raw: string, value: string): PlaceholderKind {
   if ((PLACEHOLDER_KINDS as readonly string[]).includes(value)) return value as PlaceholderKind;
   const suggestion =
-    value === "true" ? "blur" : value === "false" ? "none" : suggestValue("placeholder", value, PLACEHOLDER_KINDS);
+    value === "true"
+      ? "blur"
+      : value === "false"
+        ? "none"
+        : suggestValue("placeholder", value, PLACEHOLDER_KINDS);
   throw rejectValue(raw, "placeholder", value, PLACEHOLDER_KINDS, { suggestion });
 }
 

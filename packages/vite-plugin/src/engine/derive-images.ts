@@ -46,13 +46,19 @@ async function deriveOne(
   warn: WarnDamaged,
 ): Promise<ReadyImage> {
   const source = directive.handoff === "source";
-  const primary = await deriveFile(directive, entry, original, clampTransform(directive.transform, original), {
-    cache,
-    warn,
-    source,
-    placeholder: directive.placeholder,
-    provenanceOn: options.provenance,
-  });
+  const primary = await deriveFile(
+    directive,
+    entry,
+    original,
+    clampTransform(directive.transform, original),
+    {
+      cache,
+      warn,
+      source,
+      placeholder: directive.placeholder,
+      provenanceOn: options.provenance,
+    },
+  );
   const image: ReadyImage = {
     ...primary,
     prompt: entry.prompt,
@@ -155,7 +161,10 @@ export async function placeholderImages(
   const store = new VariantStore(join(options.cacheDir, "placeholders"));
   const { generation } = directive;
   const render = async (transform: Transform, index: number, placeholder: Directive["placeholder"]) => {
-    const name = variantName(directive.generationKey.slice(0, 64), transform, { provenance: false, placeholder });
+    const name = variantName(directive.generationKey.slice(0, 64), transform, {
+      provenance: false,
+      placeholder,
+    });
     const imageName = `${name}-${index}`;
     const found = await store.check(imageName);
     let meta = found.state === "intact" ? found.meta : undefined;

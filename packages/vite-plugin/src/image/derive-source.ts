@@ -47,7 +47,11 @@ export async function deriveSource(
       if (!(error instanceof UnsupportedLayoutError)) throw error;
     }
   }
-  let pipeline = resized(sharp(original).autoOrient(), transform).webp({ lossless: true, exact: true, effort: 4 });
+  let pipeline = resized(sharp(original).autoOrient(), transform).webp({
+    lossless: true,
+    exact: true,
+    effort: 4,
+  });
   if (xmp !== undefined) pipeline = pipeline.withXmp(xmp);
   const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
   const result: DerivedVariant = { data, width: info.width, height: info.height, format: "webp" };

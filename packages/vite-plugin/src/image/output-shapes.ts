@@ -10,11 +10,15 @@ import type { Directive, OriginalRecord, Transform } from "../types.js";
  * enlarges, so a larger box would only name a different file for the same pixels (or, for a cover crop, change the
  * aspect ratio). `contain`, `inside` and `outside` boxes are left alone: their output already never exceeds it.
  */
-export function clampTransform(transform: Transform, original: Pick<OriginalRecord, "width" | "height">): Transform {
+export function clampTransform(
+  transform: Transform,
+  original: Pick<OriginalRecord, "width" | "height">,
+): Transform {
   const { w, h } = transform;
   if (w === null && h === null) return transform;
   if (w !== null && h === null) return w <= original.width ? transform : { ...transform, w: original.width };
-  if (w === null && h !== null) return h <= original.height ? transform : { ...transform, h: original.height };
+  if (w === null && h !== null)
+    return h <= original.height ? transform : { ...transform, h: original.height };
   const fit = transform.fit ?? "cover";
   if (fit !== "cover" && fit !== "fill") return transform;
   const shrink = Math.min(1, original.width / (w as number), original.height / (h as number));

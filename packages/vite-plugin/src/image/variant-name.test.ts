@@ -58,6 +58,8 @@ describe("variantName of the newer inputs", () => {
   });
   it("ignores format and quality for the source handoff", () => {
     const source = { ...flags, source: true };
-    expect(variantName(sha, { ...base, format: "avif", quality: 30 }, source)).toBe(variantName(sha, base, source));
+    expect(variantName(sha, { ...base, format: "avif", quality: 30 }, source)).toBe(
+      variantName(sha, base, source),
+    );
   });
 });

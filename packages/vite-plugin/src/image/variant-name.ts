@@ -33,7 +33,8 @@ export function variantName(originalSha256: string, transform: Transform, opts: 
   // Older inputs keep their old names: a new field only joins the list when it changes the output.
   const placeholder =
     opts.placeholder === "blur" ? true : opts.placeholder === "none" ? false : opts.placeholder;
-  const position = fit === "cover" && transform.position && transform.position !== "center" ? transform.position : null;
+  const position =
+    fit === "cover" && transform.position && transform.position !== "center" ? transform.position : null;
   const parts = [
     VARIANT_SCHEMA,
     sharp.versions.sharp,

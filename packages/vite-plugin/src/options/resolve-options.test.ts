@@ -88,7 +88,10 @@ describe("resolveOptions: defaults", () => {
   });
 
   it("reads styles, the default style and every placeholder spelling", () => {
-    const o = resolveOptions({ styles: { ink: "black ink drawing" }, style: "ink", placeholder: "color" }, ctx());
+    const o = resolveOptions(
+      { styles: { ink: "black ink drawing" }, style: "ink", placeholder: "color" },
+      ctx(),
+    );
     expect([o.styles, o.style, o.placeholder]).toEqual([{ ink: "black ink drawing" }, "ink", "color"]);
     expect(resolveOptions({ placeholder: false }, ctx()).placeholder).toBe("none");
     expect(Object.isFrozen(o.styles)).toBe(true);
@@ -100,7 +103,9 @@ describe("resolveOptions: defaults", () => {
     );
     expect(() => resolveOptions({ styles: { ink: "" } }, ctx())).toThrow(/non-empty prompt text/);
     expect(() => resolveOptions({ styles: { none: "x" } }, ctx())).toThrow(/reserved/);
-    expect(() => resolveOptions({ placeholder: "blurry" as never }, ctx())).toThrow(/Accepted values: true, false/);
+    expect(() => resolveOptions({ placeholder: "blurry" as never }, ctx())).toThrow(
+      /Accepted values: true, false/,
+    );
   });
 
   it("keeps an absolute cacheDir and a base path, accepts jpg", () => {

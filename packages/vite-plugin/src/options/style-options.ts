@@ -44,7 +44,8 @@ export function resolveStyles(
       styles[name] = text;
     }
   }
-  if (styleValue === undefined || styleValue === NO_STYLE) return { styles: Object.freeze(styles), style: undefined };
+  if (styleValue === undefined || styleValue === NO_STYLE)
+    return { styles: Object.freeze(styles), style: undefined };
   const names = Object.keys(styles);
   if (typeof styleValue !== "string" || !names.includes(styleValue)) {
     const meant = typeof styleValue === "string" ? closest(styleValue, names) : undefined;

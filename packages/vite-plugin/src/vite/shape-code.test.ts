@@ -15,7 +15,13 @@ const image: ReadyImage = {
   index: 0,
   status: "cached",
   placeholder: "#336699",
-  outputs: [out("a1", 320, "avif"), out("a2", 1024, "avif"), out("w1", 320, "webp"), out("w2", 1024, "webp"), out("w2", 1024, "webp")],
+  outputs: [
+    out("a1", 320, "avif"),
+    out("a2", 1024, "avif"),
+    out("w1", 320, "webp"),
+    out("w2", 1024, "webp"),
+    out("w2", 1024, "webp"),
+  ],
 };
 
 /** Runs module code with its imports replaced by their specifiers. */
@@ -47,14 +53,18 @@ describe("shapeCode", () => {
 
   it("writes a srcset string, with ?url for Astro's dev server", () => {
     const webp = { ...image, outputs: image.outputs?.filter((o) => o.format === "webp") };
-    const mod = evaluate(shapeCode([webp, webp], "a fox", { as: "srcset", build: false, astro: true, pick: 2 }));
+    const mod = evaluate(
+      shapeCode([webp, webp], "a fox", { as: "srcset", build: false, astro: true, pick: 2 }),
+    );
     expect(mod.default).toBe("/c/variants/w1.webp?url 320w, /c/variants/w2.webp?url 1024w");
     expect(mod.images).toHaveLength(2);
   });
 
   it("serves a stand-in without outputs at its one size", () => {
     const { outputs: _, ...standIn } = image;
-    const mod = evaluate(shapeCode([standIn], "a fox", { as: "picture", build: false, astro: false, pick: 1 }));
+    const mod = evaluate(
+      shapeCode([standIn], "a fox", { as: "picture", build: false, astro: false, pick: 1 }),
+    );
     expect(mod.default).toMatchObject({ sources: { webp: "/c/variants/fallback.webp 1024w" } });
   });
 });

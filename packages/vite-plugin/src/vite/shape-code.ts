@@ -28,7 +28,9 @@ function importSpec(file: string, opts: ShapeCodeOptions): string {
 
 /** Outputs of one image; a stand-in without outputs (a dev placeholder) serves its one file at every size. */
 function outputsOf(image: ReadyImage): readonly ReadyOutput[] {
-  return image.outputs ?? [{ file: image.file, width: image.width, height: image.height, format: image.format }];
+  return (
+    image.outputs ?? [{ file: image.file, width: image.width, height: image.height, format: image.format }]
+  );
 }
 
 export function shapeCode(images: readonly ReadyImage[], alt: string, opts: ShapeCodeOptions): string {
@@ -59,7 +61,9 @@ export function shapeCode(images: readonly ReadyImage[], alt: string, opts: Shap
     const outputs = outputsOf(image);
     const formats = [...new Set(outputs.map((o) => o.format))];
     if (opts.as === "srcset") return srcset(outputs);
-    const sources = formats.map((format) => `${format}: ${srcset(outputs.filter((o) => o.format === format))}`);
+    const sources = formats.map(
+      (format) => `${format}: ${srcset(outputs.filter((o) => o.format === format))}`,
+    );
     const fallback = outputs
       .filter((o) => o.format === formats[formats.length - 1])
       .reduce((a, b) => (b.width > a.width ? b : a));

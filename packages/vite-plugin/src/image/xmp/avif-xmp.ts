@@ -132,7 +132,10 @@ function writeIloc(iloc: Iloc): Uint8Array {
 }
 
 /** Item ids and whether one is already XMP, from `iinf`. */
-function readInfos(bytes: Uint8Array, b: Box): { count: number; entries: Box[]; hasXmp: boolean; ids: number[] } {
+function readInfos(
+  bytes: Uint8Array,
+  b: Box,
+): { count: number; entries: Box[]; hasXmp: boolean; ids: number[] } {
   const version = bytes[b.body] as number;
   const countSize = version === 0 ? 2 : 4;
   const count = readUint(view(bytes), b.body + 4, countSize);
@@ -162,23 +165,22 @@ export function insertAvifXmp(bytes: Uint8Array, xmp: string): Uint8Array {
   const ilocBox = find("iloc");
   const iinfBox = find("iinf");
   const pitmBox = find("pitm");
-  if (!ilocBox || !iinfBox || !pitmBox) throw new UnsupportedLayoutError("meta box without iloc, iinf or pitm");
+  if (!ilocBox || !iinfBox || !pitmBox)
+    throw new UnsupportedLayoutError("meta box without iloc, iinf or pitm");
   const infos = readInfos(bytes, iinfBox);
   if (infos.hasXmp) throw new UnsupportedLayoutError("already holds an XMP item");
   const iloc = parseIloc(bytes, ilocBox);
   const primary = readUint(view(bytes), pitmBox.body + 4, bytes[pitmBox.body] === 0 ? 2 : 4);
   const id = Math.max(0, ...infos.ids, ...iloc.items.map((item) => item.id)) + 1;
   if (id > 0xffff && iloc.version < 2) throw new UnsupportedLayoutError("too many items");
-  if (iloc.offsetSize === 0 && iloc.baseOffsetSize === 0) throw new UnsupportedLayoutError("iloc without offsets");
+  if (iloc.offsetSize === 0 && iloc.baseOffsetSize === 0)
+    throw new UnsupportedLayoutError("iloc without offsets");
 
   // infe version 2 (16-bit id) or 3: id, protection index 0, type `mime`, empty name, content type.
   const infeHead: number[] = [id > 0xffff ? 3 : 2, 0, 0, 0];
   writeUint(infeHead, id, id > 0xffff ? 4 : 2);
   writeUint(infeHead, 0, 2);
-  const infe = box(
-    "infe",
-    concat([new Uint8Array(infeHead), encoder.encode(`mime\0${XMP_CONTENT_TYPE}\0`)]),
-  );
+  const infe = box("infe", concat([new Uint8Array(infeHead), encoder.encode(`mime\0${XMP_CONTENT_TYPE}\0`)]));
   const iinfVersion = bytes[iinfBox.body] as number;
   const iinfHead: number[] = [iinfVersion, 0, 0, 0];
   writeUint(iinfHead, infos.count + 1, iinfVersion === 0 ? 2 : 4);
@@ -205,7 +207,13 @@ export function insertAvifXmp(bytes: Uint8Array, xmp: string): Uint8Array {
   );
 
   // The new iloc entry has a fixed size, so the growth is known before its offsets are.
-  iloc.items.push({ id, method: 0, dataRef: 0, baseOffset: 0, extents: [{ index: 0, offset: 0, length: 0 }] });
+  iloc.items.push({
+    id,
+    method: 0,
+    dataRef: 0,
+    baseOffset: 0,
+    extents: [{ index: 0, offset: 0, length: 0 }],
+  });
   const rebuild = () =>
     concat(
       children.flatMap((child) => {
@@ -233,10 +241,5 @@ export function insertAvifXmp(bytes: Uint8Array, xmp: string): Uint8Array {
   (added.extents[0] as { length: number }).length = iloc.lengthSize === 0 ? 0 : xmpBytes.length;
   const newMeta = box("meta", concat([metaHead, rebuild()]));
   if (newMeta.length !== grownMetaSize) throw new UnsupportedLayoutError("meta size changed while writing");
-  return concat([
-    bytes.subarray(0, meta.start),
-    newMeta,
-    bytes.subarray(meta.end),
-    box("mdat", xmpBytes),
-  ]);
+  return concat([bytes.subarray(0, meta.start), newMeta, bytes.subarray(meta.end), box("mdat", xmpBytes)]);
 }

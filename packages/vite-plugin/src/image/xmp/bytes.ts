@@ -17,7 +17,8 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
 
 export function ascii(bytes: Uint8Array, start: number, length: number): string {
   let text = "";
-  for (let i = start; i < start + length && i < bytes.length; i++) text += String.fromCharCode(bytes[i] as number);
+  for (let i = start; i < start + length && i < bytes.length; i++)
+    text += String.fromCharCode(bytes[i] as number);
   return text;
 }
 

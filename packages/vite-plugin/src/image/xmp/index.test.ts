@@ -3,7 +3,10 @@ import { describe, expect, it } from "vitest";
 import { provenanceXmp, TRAINED_ALGORITHMIC_MEDIA } from "../provenance-xmp.js";
 import { findGrokXmp, insertXmp } from "./index.js";
 
-const xmp = provenanceXmp({ model: "grok-imagine/text-to-image-lite", prompt: "a misty forest, café <at> dawn" });
+const xmp = provenanceXmp({
+  model: "grok-imagine/text-to-image-lite",
+  prompt: "a misty forest, café <at> dawn",
+});
 
 async function noise(channels: 3 | 4 = 3): Promise<sharp.Sharp> {
   const width = 48;
@@ -20,7 +23,10 @@ async function pixels(bytes: Uint8Array): Promise<Buffer> {
 const encodings: Record<string, (s: sharp.Sharp) => sharp.Sharp> = {
   jpeg: (s) => s.jpeg({ quality: 70 }),
   "jpeg with exif and old xmp": (s) =>
-    s.jpeg().withExif({ IFD0: { Copyright: "x" } }).withXmp('<x:xmpmeta xmlns:x="adobe:ns:meta/"></x:xmpmeta>'),
+    s
+      .jpeg()
+      .withExif({ IFD0: { Copyright: "x" } })
+      .withXmp('<x:xmpmeta xmlns:x="adobe:ns:meta/"></x:xmpmeta>'),
   png: (s) => s.png(),
   "png with alpha": (s) => s.ensureAlpha(0.5).png(),
   "webp lossy": (s) => s.webp({ quality: 60 }),
@@ -55,7 +61,9 @@ describe("insertXmp", () => {
   it("finds no packet in an unmarked image, nor a foreign one", async () => {
     const foreign = await (await noise())
       .jpeg()
-      .withXmp('<?xpacket begin="" id="x"?><x:xmpmeta xmlns:x="adobe:ns:meta/"></x:xmpmeta><?xpacket end="w"?>')
+      .withXmp(
+        '<?xpacket begin="" id="x"?><x:xmpmeta xmlns:x="adobe:ns:meta/"></x:xmpmeta><?xpacket end="w"?>',
+      )
       .toBuffer();
     expect(findGrokXmp(foreign)).toBeUndefined();
     expect(findGrokXmp(await (await noise()).png().toBuffer())).toBeUndefined();

@@ -49,14 +49,19 @@ function pngChunk(type: string, data: Uint8Array): Uint8Array {
 export function insertPngXmp(bytes: Uint8Array, xmp: string): Uint8Array {
   if (!PNG_SIGNATURE.every((b, i) => bytes[i] === b)) throw new UnsupportedLayoutError("not a PNG");
   // keyword, NUL, compression flag 0, method 0, empty language tag + NUL, empty translated keyword + NUL, text.
-  const data = concat([encoder.encode(PNG_XMP_KEYWORD), new Uint8Array([0, 0, 0, 0, 0]), encoder.encode(xmp)]);
+  const data = concat([
+    encoder.encode(PNG_XMP_KEYWORD),
+    new Uint8Array([0, 0, 0, 0, 0]),
+    encoder.encode(xmp),
+  ]);
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
   let at = 8;
   while (at + 12 <= bytes.length) {
     const length = view(bytes).getUint32(at);
     const type = ascii(bytes, at + 4, 4);
     const end = at + 12 + length;
-    const isXmp = type === "iTXt" && ascii(bytes, at + 8, PNG_XMP_KEYWORD.length + 1) === `${PNG_XMP_KEYWORD}\0`;
+    const isXmp =
+      type === "iTXt" && ascii(bytes, at + 8, PNG_XMP_KEYWORD.length + 1) === `${PNG_XMP_KEYWORD}\0`;
     if (!isXmp) parts.push(bytes.subarray(at, end));
     if (type === "IHDR") parts.push(pngChunk("iTXt", data));
     at = end;

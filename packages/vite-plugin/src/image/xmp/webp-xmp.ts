@@ -32,13 +32,22 @@ function readChunks(bytes: Uint8Array): Chunk[] {
 function simpleCanvas(chunk: Chunk): { width: number; height: number; alpha: boolean } {
   const d = chunk.data;
   if (chunk.type === "VP8 ") {
-    if (d[3] !== 0x9d || d[4] !== 0x01 || d[5] !== 0x2a) throw new UnsupportedLayoutError("bad VP8 frame header");
-    return { width: view(d).getUint16(6, true) & 0x3fff, height: view(d).getUint16(8, true) & 0x3fff, alpha: false };
+    if (d[3] !== 0x9d || d[4] !== 0x01 || d[5] !== 0x2a)
+      throw new UnsupportedLayoutError("bad VP8 frame header");
+    return {
+      width: view(d).getUint16(6, true) & 0x3fff,
+      height: view(d).getUint16(8, true) & 0x3fff,
+      alpha: false,
+    };
   }
   if (chunk.type === "VP8L") {
     if (d[0] !== 0x2f) throw new UnsupportedLayoutError("bad VP8L signature");
     const bits = view(d).getUint32(1, true);
-    return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1, alpha: ((bits >>> 28) & 1) === 1 };
+    return {
+      width: (bits & 0x3fff) + 1,
+      height: ((bits >>> 14) & 0x3fff) + 1,
+      alpha: ((bits >>> 28) & 1) === 1,
+    };
   }
   throw new UnsupportedLayoutError(`unexpected WebP chunk ${chunk.type}`);
 }
@@ -60,7 +69,8 @@ function vp8x(flags: number, width: number, height: number): Chunk {
  * its XMP flag set and any earlier `XMP ` chunk replaced. The bitstream is copied as is.
  */
 export function insertWebpXmp(bytes: Uint8Array, xmp: string): Uint8Array {
-  if (ascii(bytes, 0, 4) !== "RIFF" || ascii(bytes, 8, 4) !== "WEBP") throw new UnsupportedLayoutError("not a WebP");
+  if (ascii(bytes, 0, 4) !== "RIFF" || ascii(bytes, 8, 4) !== "WEBP")
+    throw new UnsupportedLayoutError("not a WebP");
   let chunks = readChunks(bytes).filter((chunk) => chunk.type !== "XMP ");
   const first = chunks[0];
   if (!first) throw new UnsupportedLayoutError("empty WebP");
