@@ -18,6 +18,7 @@ export interface S3State {
   readonly timers: Set<NodeJS.Timeout>;
   /** Writes of a key whose body is still arriving: a conditional write that meets one answers 409, as S3 does. */
   readonly writing: Map<string, number>;
+  readonly ignoreConditionalWrites: boolean;
 }
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -233,8 +234,8 @@ async function putObject(
   payloadHash: string,
 ): Promise<void> {
   const resource = `/${id}`;
-  const ifNoneMatch = req.headers["if-none-match"];
-  const ifMatch = req.headers["if-match"];
+  const ifNoneMatch = state.ignoreConditionalWrites ? undefined : req.headers["if-none-match"];
+  const ifMatch = state.ignoreConditionalWrites ? undefined : req.headers["if-match"];
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== "*") {
     req.resume();
     return sendS3Error(

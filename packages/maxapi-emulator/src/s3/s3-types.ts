@@ -64,6 +64,11 @@ export interface S3EmulatorOptions {
   maxObjectBytes?: number;
   /** Largest clock difference between a request's `x-amz-date` and the server. @default 15 minutes */
   maxSkewMs?: number;
+  /**
+   * Ignore `If-None-Match` and `If-Match` on writes, as some S3-compatible servers do (s3rver), to test what a client
+   * does on such a store. @default false
+   */
+  ignoreConditionalWrites?: boolean;
   /** Clock for `Last-Modified`, `Date` and the skew check. @default Date.now */
   now?: () => number;
 }

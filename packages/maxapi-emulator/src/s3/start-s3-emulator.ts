@@ -49,6 +49,7 @@ export async function startS3Emulator(options: S3EmulatorOptions = {}): Promise<
     now: options.now ?? Date.now,
     timers: new Set(),
     writing: new Map(),
+    ignoreConditionalWrites: options.ignoreConditionalWrites ?? false,
   };
   const handler = createS3Handler(state);
   const server: Server = createServer((req, res) => {

@@ -1,6 +1,7 @@
 import { copyFile, mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startS3Emulator } from "../../../maxapi-emulator/src/index.js";
 import { GrokImageError } from "../errors.js";
 import { BUCKET, type Machine, type Services, startMachine, startServices } from "./__test__/machines.js";
 
@@ -200,6 +201,20 @@ describe("damage and failures", () => {
     expect(services.api.counters.submits).toBe(0);
     const shown = `${error.message}\n${error.hint}\n${JSON.stringify(b.options)}\n${JSON.stringify(b.events)}`;
     expect(shown).not.toContain(secret);
+  });
+
+  it("a store that ignores create-only writes still shares images, and the build says machines may pay twice", async () => {
+    const lax = await startS3Emulator({ buckets: [BUCKET], ignoreConditionalWrites: true });
+    try {
+      const a = await machine({ env: { AWS_ENDPOINT_URL_S3: lax.url } });
+      const summary = await a.engine.prepare(a.uses("grok:a lax store"));
+      expect(summary.generated).toBe(1);
+      expect(a.warnings().join("\n")).toContain("ignores create-only writes (If-None-Match: *)");
+      expect(lax.listKeys(BUCKET, "site/entries/")).toHaveLength(1);
+      expect(lax.listKeys(BUCKET, "site/claims/")).toEqual([]);
+    } finally {
+      await lax.close();
+    }
   });
 
   it("placeholder mode goes on with placeholders when the store is down, and says why", async () => {

@@ -90,6 +90,8 @@ export class SharedCache {
   readonly #absent = new Map<string, number>();
   /** Entry versions found damaged: reported once, never used. */
   readonly #damaged = new Map<string, string>();
+  /** Whether the store honours create-only writes, checked once before the first claim. */
+  #conditionalWrites: Promise<void> | undefined;
 
   constructor(
     store: ObjectStore,
@@ -282,6 +284,8 @@ export class SharedCache {
         submittedAt: pending.submittedAt,
         attempt: pending.attempt,
       };
+      this.#conditionalWrites ??= this.#checkConditionalWrites();
+      await this.#conditionalWrites;
       const attempt = await this.#claims.attempt(key, generation, ownTask, signal);
       if (attempt.kind === "held") {
         if (attempt.takenOverFrom) {
@@ -321,6 +325,23 @@ export class SharedCache {
       }
       await sleepOrAbort(waitMs * (0.75 + Math.random() / 2), signal, generation);
       waitMs = Math.min(this.#maxPollMs, waitMs * 1.5);
+    }
+  }
+
+  /**
+   * Claims rest on the store refusing a second create-only write. A store that ignores `If-None-Match` (some
+   * S3-compatible servers do) still shares images, but machines that miss at the same time may each pay: say so.
+   */
+  async #checkConditionalWrites(): Promise<void> {
+    const probe = `claims/.probe-${this.#claims.owner.id}`;
+    const body = Buffer.from("conditional write probe\n");
+    const first = await this.store.put(probe, body, { condition: { ifNoneMatch: "*" } });
+    const second = first.ok ? await this.store.put(probe, body, { condition: { ifNoneMatch: "*" } }) : first;
+    await this.store.delete(probe).catch(() => {});
+    if (second.ok) {
+      this.#warn(
+        `The shared cache ${this.store.url} ignores create-only writes (If-None-Match: *): machines that miss the same image at the same time may each pay for it. Use a store that supports S3 conditional writes (AWS S3, Cloudflare R2, MinIO...).`,
+      );
     }
   }
 
