@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { fromMarkdownSpecifier, promptOf, toMarkdownSpecifier } from "./markdown-specifier.js";
+import { defaultAltOf, fromMarkdownSpecifier, promptOf, toMarkdownSpecifier } from "./markdown-specifier.js";
 
 describe("Markdown specifiers", () => {
   test("round-trip any directive, and carry no character Astro's HTML matching would escape or decode", () => {
@@ -34,5 +34,12 @@ describe("Markdown specifiers", () => {
     expect(promptOf("grok:a%20misty%20%20forest ?tier=pro")).toBe("a misty forest");
     expect(promptOf("grok:  a desert road  ")).toBe("a desert road");
     expect(promptOf("grok:100% cotton")).toBe("100% cotton");
+  });
+});
+
+describe("defaultAltOf", () => {
+  test("is the directive's alt= when it has one, else its prompt", () => {
+    expect(defaultAltOf("grok:a fox, soft light?w=300&alt=A%20red%20fox")).toBe("A red fox");
+    expect(defaultAltOf("grok:a  fox?w=300")).toBe("a fox");
   });
 });

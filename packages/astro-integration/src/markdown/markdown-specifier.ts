@@ -57,6 +57,25 @@ export function fromMarkdownSpecifier(id: string): string | undefined {
  * A default `alt` for `![](grok:...)`: the prompt as the directive module's `alt` export would give it
  * (percent-decoded, trimmed, inner whitespace collapsed). Astro requires alt text on optimized images.
  */
+/** The alt text an empty Markdown alt gets: the directive's `alt=` when it has one, else its prompt. */
+export function defaultAltOf(directive: string): string {
+  const query = directive.indexOf("?");
+  const alt =
+    query === -1
+      ? undefined
+      : directive
+          .slice(query + 1)
+          .split("&")
+          .find((segment) => segment.trim().startsWith("alt="));
+  if (alt === undefined) return promptOf(directive);
+  const value = alt.slice(alt.indexOf("=") + 1);
+  try {
+    return decodeURIComponent(value).trim().replace(/\s+/g, " ");
+  } catch {
+    return value.trim();
+  }
+}
+
 export function promptOf(directive: string): string {
   const body = directive.slice(DIRECTIVE_PREFIX.length);
   const query = body.indexOf("?");

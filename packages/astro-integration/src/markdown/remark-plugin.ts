@@ -1,4 +1,4 @@
-import { isDirectiveUrl, promptOf, toMarkdownSpecifier } from "./markdown-specifier.js";
+import { defaultAltOf, isDirectiveUrl, toMarkdownSpecifier } from "./markdown-specifier.js";
 import { type MdastLike, spacedImageReplacements } from "./spaced-image-replacements.js";
 
 interface MdastNode extends MdastLike {
@@ -23,7 +23,7 @@ function sourceOf(file: SourceFile | undefined): string | undefined {
 // spaced-image-replacements.ts.
 function rewrite(node: MdastNode, source: string | undefined): void {
   if (node.type === "image" && typeof node.url === "string" && isDirectiveUrl(node.url)) {
-    if (!node.alt) node.alt = promptOf(node.url);
+    if (!node.alt) node.alt = defaultAltOf(node.url);
     node.url = toMarkdownSpecifier(node.url);
   }
   if (!node.children) return;

@@ -1,4 +1,4 @@
-import { isDirectiveUrl, promptOf, toMarkdownSpecifier } from "./markdown-specifier.js";
+import { defaultAltOf, isDirectiveUrl, toMarkdownSpecifier } from "./markdown-specifier.js";
 import { type MdastLike, type Replacement, spacedImageReplacements } from "./spaced-image-replacements.js";
 
 /*
@@ -43,7 +43,7 @@ const plugin: SatteriImagePlugin = {
   // punctuation, applied to text only, never touches: it is the directive as written.
   image(node, ctx) {
     if (!isDirectiveUrl(node.url)) return;
-    if (!node.alt) ctx.setProperty(node, "alt", promptOf(node.url));
+    if (!node.alt) ctx.setProperty(node, "alt", defaultAltOf(node.url));
     ctx.setProperty(node, "url", toMarkdownSpecifier(node.url));
   },
   // `![alt](grok:a misty forest)` (spaces, so not an image to the parser) is text, possibly several text nodes

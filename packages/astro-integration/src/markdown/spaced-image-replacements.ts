@@ -1,4 +1,4 @@
-import { promptOf, toMarkdownSpecifier } from "./markdown-specifier.js";
+import { defaultAltOf, toMarkdownSpecifier } from "./markdown-specifier.js";
 import { unescapeMarkdown } from "./unescape-markdown.js";
 
 /*
@@ -140,7 +140,7 @@ function imageOf(match: RegExpExecArray, pieces: readonly Piece[]): ImageNode {
     type: "image",
     url: toMarkdownSpecifier(directive),
     // Astro requires alt text on optimized images: an empty alt becomes the prompt, as for `![](grok:...)`.
-    alt: alt.trim() === "" ? promptOf(directive) : alt,
+    alt: alt.trim() === "" ? defaultAltOf(directive) : alt,
     // As the parser reads a real image's title: as written, never curled.
     title: written("t1") ?? written("t2") ?? null,
   };
