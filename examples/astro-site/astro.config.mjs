@@ -7,7 +7,7 @@ export default defineConfig({
   site: "https://example.com",
   integrations: [
     // Every option can also come from the environment (MAXAPI_KEY, MAXAPI_BASE_URL, GROK_IMAGE_MODE...).
-    grokImage({ tier: "lite", format: "webp", quality: 82 }),
+    grokImage({ tier: "lite" }),
     mdx(),
   ],
 });
