@@ -27,8 +27,12 @@ export interface GrokImageOptions {
   cacheDir?: string;
   /** What a cache miss does. @default process.env.GROK_IMAGE_MODE ?? (CI ? "frozen" : "generate") */
   mode?: Mode;
-  /** Tasks in flight at once (submit + poll), and downloads. @default 8 */
-  concurrency?: number;
+  /**
+   * MaxAPI tasks in flight at once (from submit until the task is terminal; downloads run outside it). `"auto"`
+   * starts at 8, grows while the API accepts without a 429, and halves on a 429 (honouring `Retry-After`), up to
+   * 64; a number fixes it. @default "auto"
+   */
+  concurrency?: number | "auto";
   /** Seconds one task may take, submit to downloaded. @default 300 */
   timeout?: number;
   /** USD budget for the misses of one build. @default process.env.GROK_IMAGE_MAX_COST ?? no limit */
@@ -86,7 +90,7 @@ export interface ResolvedOptions {
   /** Absolute path. */
   readonly cacheDir: string;
   readonly mode: Mode;
-  readonly concurrency: number;
+  readonly concurrency: number | "auto";
   /** Milliseconds. */
   readonly timeoutMs: number;
   readonly maxCost: number | undefined;

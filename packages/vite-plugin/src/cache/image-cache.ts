@@ -1,7 +1,6 @@
 import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { GrokImageError } from "../errors.js";
-import { readImageInfo } from "../image/read-image-info.js";
 import type { ManifestEntry, OriginalRecord, OutputFormat } from "../types.js";
 import { cacheAccessError } from "./cache-access-error.js";
 import { listTrash } from "./cache-trash.js";
@@ -19,7 +18,7 @@ import { entryProblem, type Manifest, serializeManifest } from "./manifest-file.
 import { ManifestStore } from "./manifest-store.js";
 import { PendingJournal, type PendingRecord } from "./pending-journal.js";
 import { type VariantCheck, type VariantMeta, VariantStore } from "./variant-store.js";
-import { type VerifyReport, verifyCache } from "./verify-cache.js";
+import type { VerifyReport } from "./verify-cache.js";
 import { sweepStaleTemps, writeFileAtomic } from "./write-file-atomic.js";
 
 /** The `.grok-images/` directory. Every method is safe to call from several processes sharing the directory. */
@@ -262,6 +261,8 @@ class DirectoryCache implements ImageCache {
   }
 
   async storeOriginal(bytes: Buffer): Promise<OriginalRecord> {
+    // sharp loads here, when an original is stored, never on a cache hit.
+    const { readImageInfo } = await import("../image/read-image-info.js");
     const info = await readImageInfo(bytes);
     const record: OriginalRecord = {
       sha256: sha256Hex(bytes),
@@ -445,7 +446,7 @@ class DirectoryCache implements ImageCache {
       // An unreadable manifest is the finding; the files are still checked against the last good copy.
       this.manifest.problems = [error.message];
     }
-    return verifyCache(this);
+    return (await import("./verify-cache.js")).verifyCache(this);
   }
 }
 

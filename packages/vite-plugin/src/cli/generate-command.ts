@@ -20,7 +20,7 @@ export interface GenerateArgs extends ProjectArgs {
    * `frozen` default under CI do not apply. `--mode frozen` turns it into a check that fails on any miss.
    */
   mode?: string | undefined;
-  /** Tasks in flight at once. @default the config's `concurrency`, else 8 */
+  /** Tasks in flight at once (`auto` or a number). @default the config's `concurrency`, else "auto" */
   concurrency?: number | string | undefined;
   /** USD budget for this run. @default the config's `maxCost`, else GROK_IMAGE_MAX_COST, else no limit */
   maxCost?: number | string | undefined;

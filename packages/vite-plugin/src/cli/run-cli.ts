@@ -96,7 +96,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .command("generate [root]", "Generate every cache miss ahead of a build (the paid step)")
     .option("--tier <tier>", TIER_HELP, str)
     .option("--mode <mode>", "generate, frozen or placeholder (default: generate)", str)
-    .option("--concurrency <n>", "Tasks in flight at once (default: 8)", str)
+    .option("--concurrency <n>", "Tasks in flight at once: auto, or a number (default: auto)", str)
     .option(
       "--max-cost <usd>",
       "Refuse to start when the misses would cost more (default: GROK_IMAGE_MAX_COST)",

@@ -4,10 +4,8 @@ import type { ImageCache } from "../cache/image-cache.js";
 import { type VariantMeta, VariantStore } from "../cache/variant-store.js";
 import { writeFileAtomic } from "../cache/write-file-atomic.js";
 import { GrokImageError } from "../errors.js";
-import { deriveSource } from "../image/derive-source.js";
-import { type DerivedVariant, deriveVariant } from "../image/derive-variant.js";
+import type { DerivedVariant } from "../image/derive-variant.js";
 import { clampTransform, outputTransforms } from "../image/output-shapes.js";
-import { renderPlaceholderImage } from "../image/placeholder.js";
 import { variantName } from "../image/variant-name.js";
 import type { Directive, ManifestEntry, OriginalRecord, ResolvedOptions, Transform } from "../types.js";
 import type { ImageStatus, ReadyImage, ReadyOutput } from "./engine-types.js";
@@ -127,9 +125,15 @@ function deriveFile(
       if (found.state === "damaged") warn(damagedVariantError(directive, found.file, found.problem));
       const bytes = await cache.readOriginal(original);
       const opts = { provenance, placeholder: how.placeholder };
+      // sharp loads with these, when something is derived: a cache hit never loads it.
       const derived = source
-        ? await deriveSource(bytes, original.format, transform, opts)
-        : await deriveVariant(bytes, transform, opts);
+        ? await (await import("../image/derive-source.js")).deriveSource(
+            bytes,
+            original.format,
+            transform,
+            opts,
+          )
+        : await (await import("../image/derive-variant.js")).deriveVariant(bytes, transform, opts);
       const meta = sidecarOf(derived);
       await cache.writeVariant(name, derived.data, meta);
       return ready(meta);
@@ -173,6 +177,8 @@ export async function placeholderImages(
       await mkdir(store.dir, { recursive: true });
       await writeFileAtomic(join(store.dir, ".gitignore"), "*\n", { ifExists: "keep" });
       const label = `${generation.prompt}${generation.n > 1 ? ` (${index + 1}/${generation.n})` : ""}`;
+      const { deriveVariant } = await import("../image/derive-variant.js");
+      const { renderPlaceholderImage } = await import("../image/placeholder.js");
       const derived = await deriveVariant(await renderPlaceholderImage(label, transform), transform, {
         provenance: null,
         placeholder,

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import sharp from "sharp";
 import type { PlaceholderKind, Transform } from "../types.js";
 import type { Provenance } from "./provenance-xmp.js";
+import { sharpVersion } from "./sharp-version.js";
 
 /** Bump when the derivation changes in a way the other inputs do not capture (encoder options, XMP layout). */
 const VARIANT_SCHEMA = 1;
@@ -37,7 +37,7 @@ export function variantName(originalSha256: string, transform: Transform, opts: 
     fit === "cover" && transform.position && transform.position !== "center" ? transform.position : null;
   const parts = [
     VARIANT_SCHEMA,
-    sharp.versions.sharp,
+    sharpVersion(),
     originalSha256,
     transform.w,
     transform.h,

@@ -36,7 +36,7 @@ describe("resolveOptions: defaults", () => {
       tier: "lite",
       cacheDir: path.join(ROOT, ".grok-images"),
       mode: "generate",
-      concurrency: 8,
+      concurrency: "auto",
       timeoutMs: 300_000,
       maxCost: undefined,
       format: "webp",
@@ -49,6 +49,11 @@ describe("resolveOptions: defaults", () => {
       root: ROOT,
     });
     expect(Object.isFrozen(o)).toBe(true);
+  });
+
+  it('takes concurrency "auto" (the default) or a fixed number', () => {
+    expect(resolveOptions({ concurrency: "auto" }, ctx()).concurrency).toBe("auto");
+    expect(resolveOptions({ concurrency: 12 }, ctx()).concurrency).toBe(12);
   });
 
   it("keeps explicit values", () => {
@@ -202,6 +207,7 @@ describe("resolveOptions: validation", () => {
     [{ tier: "ultra" }, '"tier"', "lite, standard, pro"],
     [{ mode: "offline" }, '"mode"', "generate, frozen, placeholder"],
     [{ concurrency: 0 }, '"concurrency"', "integers >= 1"],
+    [{ concurrency: "fast" }, '"concurrency"', '"auto", integers >= 1'],
     [{ concurrency: 2.5 }, '"concurrency"', "integers >= 1"],
     [{ timeout: 0 }, '"timeout"', "seconds > 0"],
     [{ timeout: "300" }, '"timeout"', "seconds > 0"],

@@ -9,12 +9,12 @@ import {
   badOption,
   checkBoolean,
   checkHttpUrl,
-  checkPositiveInteger,
   resolveBaseUrl,
   resolveMaxCost,
   type Source,
   show,
 } from "./check-option.js";
+import { resolveConcurrency } from "./concurrency-option.js";
 import { REMOTE_CACHE_ENV, resolveRemoteCache } from "./remote-cache-option.js";
 import { resolvePlaceholder, resolveStyles } from "./style-options.js";
 
@@ -23,7 +23,7 @@ export const DEFAULTS = Object.freeze({
   baseUrl: "https://api.maxapi.io",
   tier: "lite",
   cacheDir: ".grok-images",
-  concurrency: 8,
+  concurrency: "auto",
   timeout: 300,
   format: "webp",
   quality: 80,
@@ -223,7 +223,7 @@ function resolveRest(
       `${show(quality)} is not accepted. Accepted values: integers 1-100`,
     );
   }
-  const concurrency = checkPositiveInteger(u.concurrency ?? DEFAULTS.concurrency, { option: "concurrency" });
+  const concurrency = resolveConcurrency(u.concurrency ?? DEFAULTS.concurrency);
   // A dev server answers whatever a browser asks: unless told otherwise, it spends at most this per start.
   const maxCost =
     resolveMaxCost(maxCostIn.value, maxCostIn.source) ??
