@@ -1,3 +1,10 @@
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { startS3Emulator } from "../src/index.js";
 import { type SignedRequest, verifySigV4 } from "../src/s3/verify-sigv4.js";
@@ -164,5 +171,54 @@ describe("the S3 emulator over HTTP", () => {
     emulator.deleteObject("cache", "originals/a.png");
     expect(emulator.listKeys("cache")).toEqual([]);
     expect(() => emulator.getObject("nope", "a")).toThrow(/no bucket/);
+  });
+});
+
+describe("the maxapi-s3-emulator command", () => {
+  it("prints the variables a build needs, applies a faults file, and exits cleanly on SIGTERM", async () => {
+    const packageDir = fileURLToPath(new URL("..", import.meta.url));
+    execFileSync(
+      process.execPath,
+      [join(packageDir, "../../node_modules/typescript/bin/tsc"), "-b", packageDir],
+      {
+        stdio: "inherit",
+      },
+    );
+    const dir = await mkdtemp(join(tmpdir(), "s3-emulator-cli-"));
+    const faults = join(dir, "faults.json");
+    await writeFile(
+      faults,
+      JSON.stringify({
+        faults: [{ key: "/^slow\\//", fault: { type: "error", status: 503, code: "SlowDown" } }],
+      }),
+    );
+    const child = spawn(
+      process.execPath,
+      [join(packageDir, "dist/s3-cli.js"), "--port", "0", "--bucket", "ci", "--faults", faults],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      const lines: string[] = [];
+      for await (const line of createInterface({ input: child.stdout })) {
+        lines.push(line);
+        if (lines.length === 6) break;
+      }
+      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(lines[0] ?? "")?.[1];
+      expect(url).toBeDefined();
+      expect(lines.slice(1)).toEqual([
+        `AWS_ENDPOINT_URL_S3=${url}`,
+        "AWS_REGION=us-east-1",
+        "AWS_ACCESS_KEY_ID=emulator-access-key",
+        "AWS_SECRET_ACCESS_KEY=emulator-secret-key",
+        "GROK_IMAGE_REMOTE_CACHE=s3://ci/grok-images",
+      ]);
+      expect((await fetch(`${url}/ci/slow/x`)).status).toBe(503);
+      expect((await fetch(`${url}/ci/fast/x`)).status).toBe(403);
+    } finally {
+      child.kill("SIGTERM");
+      const [code] = await once(child, "exit");
+      expect(code).toBe(0);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
