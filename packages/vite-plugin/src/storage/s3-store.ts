@@ -208,7 +208,7 @@ export class S3Store implements ObjectStore {
         ...init.headers,
         "x-amz-content-sha256": body ? createHash("sha256").update(body).digest("hex") : EMPTY_SHA256,
       },
-      ...(body ? { body } : {}),
+      // No body: the signature covers its sha256 (the header above); the bytes themselves go out through undici.
       accessKeyId: credentials.accessKeyId,
       secretAccessKey: credentials.secretAccessKey,
       ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
