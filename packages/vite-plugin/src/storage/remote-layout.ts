@@ -59,6 +59,9 @@ export function parseEntry(key: string, body: Buffer): { entry: ManifestEntry } 
   const problem = entryProblem(value.entry);
   if (problem) return { problem };
   const entry = value.entry as ManifestEntry;
+  // The format names a file (`originals/<sha256>.<ext>`): anything but a short word could point outside the cache.
+  if (entry.originals.some((o) => !/^[a-z0-9]{1,10}$/.test(o.format)))
+    return { problem: "an original has a bad format" };
   const generation = { ...entry, tier: "lite" } as unknown as Generation;
   if (generationKey(generation) !== key)
     return { problem: "its model, prompt and parameters belong to another key" };
