@@ -167,15 +167,28 @@ export async function emulatorProcess(args: { latencyMs: number; imageScale: num
     child.once("exit", (code) => reject(new Error(`the emulator exited early with code ${code}`)));
     child.once("error", reject);
   });
+  let closed: Promise<void> | undefined;
   return {
     url,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: () => {
+      closed ??= new Promise<void>((resolve) => {
         child.removeAllListeners("exit");
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once("exit", () => resolve());
         child.kill("SIGTERM");
-      }),
+      });
+      return closed;
+    },
   };
+}
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Runs `worker` over `items`, `limit` at a time, as a bundler loads modules. */

@@ -1,0 +1,192 @@
+// Cached site builds: an Astro site whose N images are `grok:` directives, every one a cache hit, against the same
+// site with the same N image files imported as plain local files. Both sites are written under `test/.tmp/` (inside
+// the repository, so Astro resolves the workspace's packages), built once each to fill the caches (the grok cache
+// from the emulator, Astro's own image cache for both), then built alternately, `runs` times each, as child
+// processes (`astro build`), and compared by median wall time. With `profile`, one more build of each site runs
+// under `node --cpu-prof` and the profiles are summarized (see cpu-profile.ts).
+import { spawn } from "node:child_process";
+import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { extname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type ProfileSummary, summarizeProfile } from "./cpu-profile.ts";
+import {
+  API_KEY,
+  config,
+  directiveUses,
+  eachLimit,
+  emulatorProcess,
+  engineFor,
+  FAST_CLIENT,
+  median,
+  report,
+} from "./support.ts";
+
+interface SiteConfig {
+  directives: number;
+  /** Timed builds of each site. */
+  runs: number;
+  /** Also profile one cached build of each site. */
+  profile?: boolean;
+  /** Leave the two sites in place (for a look at them). */
+  keep?: boolean;
+}
+
+const repo = fileURLToPath(new URL("..", import.meta.url));
+const ASTRO = join(repo, "test/node_modules/astro/bin/astro.mjs");
+const PER_PAGE = 20;
+const PROMPT = "bench site image";
+
+const { directives, runs, profile = false, keep = false } = config<SiteConfig>();
+const base = join(repo, "test/.tmp", `bench-site-${directives}-${process.pid}`);
+const grokRoot = join(base, "grok");
+const localRoot = join(base, "local");
+
+/** The pages of a site: `PER_PAGE` images each, every one through `<Image>` as Astro's docs recommend. */
+async function writeSite(root: string, integration: boolean, source: (i: number) => string): Promise<void> {
+  await mkdir(join(root, "src/pages"), { recursive: true });
+  await writeFile(
+    join(root, "package.json"),
+    '{ "name": "bench-site", "private": true, "type": "module" }\n',
+  );
+  await writeFile(
+    join(root, "astro.config.mjs"),
+    integration
+      ? 'import { defineConfig } from "astro/config";\nimport grokImage from "astro-grok-image";\n\nexport default defineConfig({ integrations: [grokImage()] });\n'
+      : 'import { defineConfig } from "astro/config";\n\nexport default defineConfig({});\n',
+  );
+  const pages = Math.ceil(directives / PER_PAGE);
+  for (let page = 0; page < pages; page++) {
+    const ids = Array.from({ length: PER_PAGE }, (_, j) => page * PER_PAGE + j).filter((i) => i < directives);
+    const code = [
+      "---",
+      'import { Image } from "astro:assets";',
+      ...ids.map((i) => `import image${i} from ${JSON.stringify(source(i))};`),
+      "---",
+      `<html lang="en"><head><meta charset="utf-8" /><title>Page ${page}</title></head><body>`,
+      ...ids.map((i) => `<Image src={image${i}} alt="image ${i}" width={128} />`),
+      "</body></html>",
+      "",
+    ].join("\n");
+    await writeFile(join(root, "src/pages", `page-${page}.astro`), code);
+  }
+}
+
+interface BuildRun {
+  ms: number;
+  output: string;
+}
+
+function astroBuild(
+  root: string,
+  env: NodeJS.ProcessEnv,
+  nodeFlags: readonly string[] = [],
+): Promise<BuildRun> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [...nodeFlags, ASTRO, "build"], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk;
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      output += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const ms = performance.now() - started;
+      if (code === 0) resolve({ ms, output });
+      else reject(new Error(`astro build in ${root} exited with ${code}:\n${output.slice(-3000)}`));
+    });
+  });
+}
+
+function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith("VITEST") && key !== "NODE_ENV" && key !== "CI" && !key.startsWith("GROK_IMAGE_"))
+      env[key] = value;
+  }
+  return { ...env, ASTRO_TELEMETRY_DISABLED: "1", NO_COLOR: "1", FORCE_COLOR: "0", ...extra };
+}
+
+async function profiled(root: string, env: NodeJS.ProcessEnv, dir: string): Promise<ProfileSummary> {
+  await rm(dir, { recursive: true, force: true });
+  await astroBuild(root, env, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+  const files = (await readdir(dir)).filter((f) => f.endsWith(".cpuprofile"));
+  // The build runs in the main thread; a worker's profile, if any, is the smaller one.
+  const summaries = await Promise.all(files.map((f) => summarizeProfile(join(dir, f))));
+  return summaries.sort((a, b) => b.totalMs - a.totalMs)[0] as ProfileSummary;
+}
+
+await rm(base, { recursive: true, force: true });
+const emulator = await emulatorProcess({ latencyMs: 20, imageScale: 0.25 });
+try {
+  const uses = directiveUses(grokRoot, directives, PROMPT);
+  await writeSite(grokRoot, true, (i) => `grok:${PROMPT} number ${i}`);
+  // Fill the grok cache (originals) through the engine with short poll delays: the cold path is not measured here.
+  const filling = engineFor(grokRoot, emulator.url, 32, FAST_CLIENT);
+  await filling.prepare(uses);
+  // The files the grok modules import (the variants), derived now; the local site gets byte-identical copies.
+  const files: string[] = new Array(directives);
+  await eachLimit(uses, 4, async (use) => {
+    const [image] = await filling.images(use);
+    files[uses.indexOf(use)] = image?.file as string;
+  });
+  await filling.close();
+  await mkdir(join(localRoot, "src/assets"), { recursive: true });
+  await Promise.all(
+    files.map((file, i) => copyFile(file, join(localRoot, "src/assets", `image-${i}${extname(file)}`))),
+  );
+  await writeSite(localRoot, false, (i) => `../assets/image-${i}${extname(files[i] as string)}`);
+  await emulator.close();
+
+  // A real key and generate mode, as on a developer's machine, but an API origin where nothing listens: a cached
+  // build that made any request would fail.
+  const grokEnv = baseEnv({
+    MAXAPI_KEY: API_KEY,
+    MAXAPI_BASE_URL: "http://127.0.0.1:9",
+    GROK_IMAGE_MODE: "generate",
+  });
+  const localEnv = baseEnv({});
+  // The first build of each fills Astro's image cache (node_modules/.astro); every timed build is a cached one.
+  const firstGrok = await astroBuild(grokRoot, grokEnv);
+  const firstLocal = await astroBuild(localRoot, localEnv);
+  const grokMs: number[] = [];
+  const localMs: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    // Alternate which goes first, so a drift in the machine's load weighs on both alike.
+    const order = run % 2 === 0 ? (["grok", "local"] as const) : (["local", "grok"] as const);
+    for (const which of order) {
+      if (which === "grok") grokMs.push((await astroBuild(grokRoot, grokEnv)).ms);
+      else localMs.push((await astroBuild(localRoot, localEnv)).ms);
+    }
+  }
+  const grokMedian = median(grokMs);
+  const localMedian = median(localMs);
+  const profiles = profile
+    ? {
+        grokProfile: await profiled(grokRoot, grokEnv, join(base, "profile-grok")),
+        localProfile: await profiled(localRoot, localEnv, join(base, "profile-local")),
+      }
+    : {};
+  report({
+    directives,
+    runs,
+    pages: Math.ceil(directives / PER_PAGE),
+    firstGrokMs: firstGrok.ms,
+    firstLocalMs: firstLocal.ms,
+    grokMs,
+    localMs,
+    grokMedianMs: grokMedian,
+    localMedianMs: localMedian,
+    ratio: grokMedian / localMedian,
+    ...profiles,
+  });
+} finally {
+  await emulator.close();
+  if (!keep) await rm(base, { recursive: true, force: true });
+}
