@@ -141,7 +141,8 @@ class DirectoryCache implements ImageCache {
     this.locksDir = join(dir, "locks");
     this.manifest = new ManifestStore(dir, this.locksDir, options);
     this.pending = new PendingJournal(join(dir, "pending"));
-    this.variants = new VariantStore(join(dir, "variants"));
+    // The record of verified variants is per machine (inodes, change times): it lives in the git-ignored locks/.
+    this.variants = new VariantStore(join(dir, "variants"), join(dir, "locks", "verified-variants.json"));
   }
 
   get manifestProblems(): readonly string[] {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { OutputFormat } from "../types.js";
 import { fileExtension } from "./file-extension.js";
 import { sha256Hex } from "./hash-file.js";
+import { VerifiedVariants } from "./verified-variants.js";
 import { writeFileAtomic } from "./write-file-atomic.js";
 
 /** The sidecar `variants/<name>.json`: what a hit needs to know about a variant without decoding it. */
@@ -35,9 +36,12 @@ const OUTPUT_FORMATS: readonly string[] = ["webp", "avif", "jpeg", "png"];
 /** The `variants/` directory: derived files named by their transform key, each with a JSON sidecar. */
 export class VariantStore {
   readonly dir: string;
+  /** What this machine has verified already; without it, every check reads and hashes. */
+  readonly #verified: VerifiedVariants | undefined;
 
-  constructor(dir: string) {
+  constructor(dir: string, verifiedFile?: string) {
     this.dir = dir;
+    this.#verified = verifiedFile === undefined ? undefined : new VerifiedVariants(verifiedFile);
   }
 
   path(name: string, format: OutputFormat): string {
@@ -53,6 +57,9 @@ export class VariantStore {
    * decoding: a hit stays a hash of a small file.
    */
   async check(name: string): Promise<VariantCheck> {
+    // Verified on this machine and not written since: one stat, no read, no hash.
+    const known = await this.#verified?.lookup(name, (meta) => this.path(name, meta.format));
+    if (known) return { state: "intact", meta: known };
     const sidecar = this.sidecarPath(name);
     let text: string;
     try {
@@ -78,6 +85,7 @@ export class VariantStore {
     }
     if (sha256Hex(data) !== meta.sha256)
       return { state: "damaged", file, problem: "does not match its sha256" };
+    await this.#verified?.record(name, file, meta);
     return { state: "intact", meta };
   }
 
@@ -93,6 +101,7 @@ export class VariantStore {
       sha256: sha256Hex(data),
     };
     await writeFileAtomic(this.sidecarPath(name), `${JSON.stringify(sidecar, null, 2)}\n`);
+    await this.#verified?.record(name, this.path(name, meta.format), sidecar);
   }
 }
 

@@ -1,0 +1,72 @@
+import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { VariantMeta } from "./variant-store.js";
+import { VerifiedVariants } from "./verified-variants.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "grok-verified-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const META: VariantMeta = { width: 4, height: 2, format: "webp", bytes: 6, sha256: "ab".repeat(32) };
+
+async function variant(name: string, bytes = "abcdef"): Promise<string> {
+  const file = join(dir, `${name}.webp`);
+  await writeFile(file, bytes);
+  return file;
+}
+
+describe("VerifiedVariants", () => {
+  it("answers for a verified file, across instances once written, until the file changes", async () => {
+    const file = await variant("a");
+    const record = join(dir, "verified.json");
+    const verified = new VerifiedVariants(record, { racyMs: 0 });
+    expect(await verified.lookup("a", () => file)).toBeUndefined();
+    await verified.record("a", file, META);
+    expect(await verified.lookup("a", () => file)).toEqual(META);
+
+    // The next build reads it back.
+    await verified.flush();
+    const next = new VerifiedVariants(record, { racyMs: 0 });
+    expect(await next.lookup("a", () => file)).toEqual(META);
+
+    // Cut short: the identity no longer matches, and the entry is forgotten.
+    await writeFile(file, "abc");
+    expect(await next.lookup("a", () => file)).toBeUndefined();
+    await writeFile(file, "abcdef");
+    expect(await next.lookup("a", () => file)).toBeUndefined();
+  });
+
+  it("forgets a file replaced by another (a checkout, a restore) or deleted", async () => {
+    const file = await variant("b");
+    const verified = new VerifiedVariants(join(dir, "verified.json"), { racyMs: 0 });
+    await verified.record("b", file, META);
+    const copy = await variant("b-copy");
+    await rename(copy, file);
+    expect(await verified.lookup("b", () => file)).toBeUndefined();
+
+    await verified.record("b", file, META);
+    await rm(file);
+    expect(await verified.lookup("b", () => file)).toBeUndefined();
+  });
+
+  it("does not record a file changed a moment ago: its next write could keep the same times", async () => {
+    const file = await variant("c");
+    const verified = new VerifiedVariants(join(dir, "verified.json"));
+    await verified.record("c", file, META);
+    expect(await verified.lookup("c", () => file)).toBeUndefined();
+  });
+
+  it("starts empty from a missing or unreadable record", async () => {
+    const file = await variant("d");
+    await writeFile(join(dir, "torn.json"), "{ not json");
+    for (const record of ["missing.json", "torn.json"]) {
+      expect(await new VerifiedVariants(join(dir, record)).lookup("d", () => file)).toBeUndefined();
+    }
+  });
+});
