@@ -16,7 +16,9 @@ describe("forHost", () => {
 describe("hostEncodeNotice", () => {
   it("names the directive and the params Astro's options override, once per directive", () => {
     const notice = hostEncodeNotice(astro("grok:a fox?format=avif&w=300&quality=60"));
-    expect(notice).toContain("grok:a fox?format=avif&w=300&quality=60: format= and quality= have no effect in Astro");
+    expect(notice).toContain(
+      "grok:a fox?format=avif&w=300&quality=60: format= and quality= have no effect in Astro",
+    );
     expect(notice).toContain("<Image format quality>");
     expect(hostEncodeNotice(astro("grok:a fox?w=300"))).toBeUndefined();
     expect(hostEncodeNotice(astro("grok:a format=avif poster"))).toBeUndefined();

@@ -1,4 +1,4 @@
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import { describe, expect, it } from "vitest";
 import { provenanceXmp, TRAINED_ALGORITHMIC_MEDIA } from "../provenance-xmp.js";
 import { findGrokXmp, insertXmp } from "./index.js";
@@ -8,7 +8,7 @@ const xmp = provenanceXmp({
   prompt: "a misty forest, café <at> dawn",
 });
 
-async function noise(channels: 3 | 4 = 3): Promise<sharp.Sharp> {
+async function noise(channels: 3 | 4 = 3): Promise<Sharp> {
   const width = 48;
   const height = 32;
   const data = Buffer.alloc(width * height * channels);
@@ -20,7 +20,7 @@ async function pixels(bytes: Uint8Array): Promise<Buffer> {
   return sharp(bytes).raw().toBuffer();
 }
 
-const encodings: Record<string, (s: sharp.Sharp) => sharp.Sharp> = {
+const encodings: Record<string, (s: Sharp) => Sharp> = {
   jpeg: (s) => s.jpeg({ quality: 70 }),
   "jpeg with exif and old xmp": (s) =>
     s
