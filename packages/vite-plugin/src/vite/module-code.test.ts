@@ -27,7 +27,10 @@ describe("moduleCode", () => {
   });
 
   it("exports the picked image as the default, and imports the dev client first when asked", async () => {
-    const code = moduleCode(images, "fox", "url", false, { pick: 2, clientImport: "virtual:grok-image/dev-client" });
+    const code = moduleCode(images, "fox", "url", false, {
+      pick: 2,
+      clientImport: "virtual:grok-image/dev-client",
+    });
     expect(code.startsWith('import "virtual:grok-image/dev-client";\n')).toBe(true);
     expect(code).toContain("export default images[1];");
     // A pick beyond the images (a placeholder of fewer images) falls back to the last one, never undefined.
