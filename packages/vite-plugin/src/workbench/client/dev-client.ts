@@ -34,8 +34,8 @@ const READY: typeof READY_EVENT = "grok-image:ready";
 const FAILED: typeof FAILED_EVENT = "grok-image:failed";
 const HELLO: typeof HELLO_EVENT = "grok-image:hello";
 /** The names of waiting images (see waiting-images.ts); never percent-encoded, so they match in any URL. */
-const NAME = /grok-(?:generating|waiting)-[A-Za-z0-9_-]+/;
-const NAMES = /grok-(?:generating|waiting)-[A-Za-z0-9_-]+/g;
+const NAME = /grok-(?:generating|waiting|failed)-[A-Za-z0-9_-]+/;
+const NAMES = /grok-(?:generating|waiting|failed)-[A-Za-z0-9_-]+/g;
 const MARK = "data-grok-image";
 const STYLE = `img[${MARK}=generating]{animation:grok-image-wait 1.2s ease-in-out infinite alternate}
 @keyframes grok-image-wait{to{opacity:.55}}
@@ -97,7 +97,7 @@ function start(hot: HotContext): void {
     const state =
       names.length === 0
         ? undefined
-        : problem !== undefined
+        : problem !== undefined || names.some((name) => name.startsWith("grok-failed-"))
           ? "failed"
           : names.some((name) => name.startsWith("grok-waiting-"))
             ? "waiting"
