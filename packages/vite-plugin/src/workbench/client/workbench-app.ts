@@ -92,7 +92,7 @@ function card(d: WorkbenchDirective): string {
       const picked = k === (d.pick ?? 1);
       const image = url
         ? `<img src="${esc(url)}" alt="take ${k}: ${esc(d.prompt ?? "")}" loading="lazy">`
-        : `<span class="pending">${d.state === "generating" || d.state === "queued" ? "generating…" : "no image yet"}</span>`;
+        : `<span class="pending">${d.state === "generating" || d.state === "queued" ? "generating…" : d.state === "failed" ? "failed" : "no image yet"}</span>`;
       const use =
         url && d.editable && !picked
           ? `<button data-action="pick" data-k="${k}">Use this take</button>`
@@ -107,7 +107,8 @@ function card(d: WorkbenchDirective): string {
       ? `<button data-action="reroll">Reroll · about ${usd(d.costUsd)}</button>`
       : "",
     d.state === "failed" && d.key
-      ? `<button data-action="retry">Retry · about ${usd(d.costUsd ?? 0)}</button>`
+      ? // Moderation says the same prompt fails again: the button says so, without hiding it.
+        `<button data-action="retry">${d.error?.code === "GROK_MODERATION" ? "Retry anyway" : "Retry"} · about ${usd(d.costUsd ?? 0)}</button>`
       : "",
   ].join("");
   return `<article class="directive ${esc(d.state)}" data-id="${esc(d.id)}">
