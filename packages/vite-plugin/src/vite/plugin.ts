@@ -119,6 +119,8 @@ export function grokImage(
   let devLedger = createLedger();
   /** The dev loop and workbench of the running dev server. */
   let session: DevSession | undefined;
+  /** Whether loads answer at once with waiting images (a dev server with pages), rather than wait for the image. */
+  let devLoop = false;
   const host = internal.host ?? "vite";
   /**
    * First importer seen per directive as written, for error messages. Keyed by the directive, not the id: Astro's
@@ -283,6 +285,8 @@ export function grokImage(
 
     configResolved(config) {
       const command = config.command;
+      // Vitest runs a dev server too, with no page to swap an image into: a test's import waits for its image.
+      devLoop = command === "serve" && !config.plugins.some((plugin) => plugin.name.startsWith("vitest"));
       // `.env` files feed the options like the shell does (MAXAPI_KEY, GROK_IMAGE_MODE...), the shell winning.
       const env =
         config.envDir === false
@@ -386,14 +390,14 @@ export function grokImage(
         }
         const current = getEngine();
         try {
-          if (command === "serve") {
+          if (devLoop) {
             // Never block a page on a generation: it runs on, and the page swaps the image in when it is done.
             const running = await current.start(use);
             if (running) return await waitingModule(use, id, "generating", running.done);
           }
           const images = await current.images(use);
           usedKeys.add(use.directive.generationKey);
-          if (command === "serve" && images.some((image) => image.status === "placeholder")) {
+          if (devLoop && images.some((image) => image.status === "placeholder")) {
             // Placeholder mode (no key): swapped when another process (`grok-image generate`) fills the cache.
             return await waitingModule(use, id, "waiting");
           }
@@ -407,7 +411,7 @@ export function grokImage(
             moduleType: "js",
           };
         } catch (error) {
-          const failure = command === "serve" ? current.failure(use.directive.generationKey) : undefined;
+          const failure = devLoop ? current.failure(use.directive.generationKey) : undefined;
           // A failed generation keeps a dev page working: a waiting image marked as failed, the error in the overlay
           // and the log, and the workbench's retry.
           if (failure) return await waitingModule(use, id, "failed", undefined, failure);

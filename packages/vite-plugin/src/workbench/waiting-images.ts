@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { mkdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { writeFileAtomic } from "../cache/write-file-atomic.js";
 import type { ReadyImage } from "../engine/engine-types.js";
 import { escapeXml } from "../image/provenance-xmp.js";
@@ -16,8 +16,11 @@ import type { Directive, ResolvedOptions } from "../types.js";
 /** Why a directive has no image yet: it is being generated, it may not be (budget, no key), or it failed. */
 export type WaitingKind = "generating" | "waiting" | "failed";
 
-/** Every waiting image's name matches this; the dev client uses the same pattern. */
-export const WAITING_NAME = /grok-(?:generating|waiting|failed)-[A-Za-z0-9_-]+/;
+/**
+ * Every waiting image's name matches this (kind, a 20-digit hash, the take's index); the dev client uses the same
+ * pattern. Precise enough that no folder of a path ever looks like one.
+ */
+export const WAITING_NAME = /grok-(?:generating|waiting|failed)-[0-9a-f]{20}-[0-9]+/;
 
 /** The long side of a generation whose size nothing says (lite images are 1024 x 1024). */
 const BASE_SIZE = 1024;
@@ -113,14 +116,9 @@ export async function waitingImages(
   );
 }
 
-/** Whether a file is a waiting image (by its name). */
-export function isWaitingFile(file: string): boolean {
-  return WAITING_NAME.test(file);
-}
-
 /** The name the dev client looks for in URLs: the file name without its extension. */
 export function waitingName(file: string): string {
-  return WAITING_NAME.exec(file)?.[0] ?? "";
+  return WAITING_NAME.exec(basename(file))?.[0] ?? "";
 }
 
 /** A calm, unmistakably unfinished picture: a soft gradient, the headline and the prompt. */

@@ -34,8 +34,8 @@ const READY: typeof READY_EVENT = "grok-image:ready";
 const FAILED: typeof FAILED_EVENT = "grok-image:failed";
 const HELLO: typeof HELLO_EVENT = "grok-image:hello";
 /** The names of waiting images (see waiting-images.ts); never percent-encoded, so they match in any URL. */
-const NAME = /grok-(?:generating|waiting|failed)-[A-Za-z0-9_-]+/;
-const NAMES = /grok-(?:generating|waiting|failed)-[A-Za-z0-9_-]+/g;
+const NAME = /grok-(?:generating|waiting|failed)-[0-9a-f]{20}-[0-9]+/;
+const NAMES = /grok-(?:generating|waiting|failed)-[0-9a-f]{20}-[0-9]+/g;
 const MARK = "data-grok-image";
 const STYLE = `img[${MARK}=generating]{animation:grok-image-wait 1.2s ease-in-out infinite alternate}
 @keyframes grok-image-wait{to{opacity:.55}}
