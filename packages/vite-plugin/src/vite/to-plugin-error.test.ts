@@ -83,4 +83,19 @@ describe("toPluginError", () => {
     expect(out.message).toContain('> 1 | import cat from "grok:a sleeping cat?tier=ultra";');
     expect(out.message).toContain("src/other.ts:1:17");
   });
+
+  it("gives Astro's dev overlay the hint in its own field, with a title, and the message without it", () => {
+    const error = new GrokImageError("GROK_BAD_DIRECTIVE", 'Invalid directive "grok:x?tier=ultra".', {
+      directive: "grok:x?tier=ultra",
+      hint: "Use tier=pro.",
+    });
+    const out = toPluginError(error, "/p/src/pages/index.astro", { hintApart: true }) as ReturnType<
+      typeof toPluginError
+    > & { hint?: string; title?: string };
+    expect(out.message).not.toContain("hint:");
+    expect(out.hint).toBe("Use tier=pro.");
+    expect(out.title).toBe("Invalid grok: directive");
+    // Vite's overlay (and any build) keeps the hint in the message.
+    expect(toPluginError(error).message).toContain("hint: Use tier=pro.");
+  });
 });
