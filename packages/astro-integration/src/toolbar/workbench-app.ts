@@ -37,13 +37,15 @@ export default {
 iframe{border:0;width:100%;height:100%;border-radius:inherit;background:transparent}`;
     const frame = document.createElement("iframe");
     frame.title = "grok-image workbench";
-    frame.src = `${WORKBENCH}?embed=toolbar`;
+    // Loaded when the app opens (Astro initializes every app with the page).
+    frame.src = "about:blank";
     const panel = document.createElement("astro-dev-toolbar-window");
     panel.append(frame);
     canvas.append(style, panel);
-    // Each opening shows the page as it is now (images swapped, directives edited).
+    // Each opening shows the page as it is now (images swapped, directives edited); a closed app polls nothing.
     app.addEventListener("app-toggled", (event) => {
-      if ((event as CustomEvent<{ state: boolean }>).detail?.state) frame.src = `${WORKBENCH}?embed=toolbar`;
+      const open = (event as CustomEvent<{ state: boolean }>).detail?.state === true;
+      frame.src = open ? `${WORKBENCH}?embed=toolbar` : "about:blank";
     });
     void notify(app);
     setInterval(() => void notify(app), POLL_MS);
