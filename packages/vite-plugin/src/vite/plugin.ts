@@ -19,6 +19,7 @@ import type { OverlayError } from "../workbench/dev-loop.js";
 import { type DevSession, startDevSession } from "../workbench/dev-session.js";
 import { DEV_CLIENT_ID } from "../workbench/protocol.js";
 import { type WaitingKind, waitingImages } from "../workbench/waiting-images.js";
+import { CACHED_FILE, cachedFileId } from "./cached-file-id.js";
 import { forHost, hostEncodeNotice } from "./host-handoff.js";
 import { locateDirective } from "./locate-directive.js";
 import { type ImageImport, moduleCode } from "./module-code.js";
@@ -323,9 +324,12 @@ export function grokImage(
     },
 
     resolveId: {
-      filter: { id: /^(?:grok:|virtual:grok-image\/)/ },
+      filter: { id: [/^(?:grok:|virtual:grok-image\/)/, CACHED_FILE] },
       async handler(source, importer) {
         if (source === DEV_CLIENT_ID) return need().command === "serve" ? DEV_CLIENT_RESOLVED : null;
+        const cached =
+          need().command === "build" ? cachedFileId(source, importer, need().options.cacheDir) : undefined;
+        if (cached) return cached;
         if (!isDirectiveId(source)) return null;
         const raw = stripViteQuery(source);
         const file = importerFile(importer);
