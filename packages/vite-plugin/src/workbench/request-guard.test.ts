@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
-import { crossOriginReason, hasToken, newToken, TOKEN_HEADER } from "./request-guard.js";
+import { crossOriginReason, hasToken, newToken, remoteReason, TOKEN_HEADER } from "./request-guard.js";
 
 const request = (headers: Record<string, string>) =>
   ({ headers: { host: "localhost:5173", ...headers } }) as unknown as IncomingMessage;
@@ -35,5 +35,22 @@ describe("hasToken", () => {
     expect(hasToken(request({ [TOKEN_HEADER]: token }), token)).toBe(true);
     expect(hasToken(request({ [TOKEN_HEADER]: `${token}x` }), token)).toBe(false);
     expect(hasToken(request({}), token)).toBe(false);
+  });
+});
+
+describe("remoteReason", () => {
+  const from = (remoteAddress: string) =>
+    ({ headers: {}, socket: { remoteAddress } }) as unknown as IncomingMessage;
+
+  it("lets actions from this machine in, over IPv4 and IPv6", () => {
+    for (const address of ["127.0.0.1", "127.3.2.1", "::1", "::ffff:127.0.0.1"]) {
+      expect(remoteReason(from(address))).toBeUndefined();
+    }
+  });
+
+  it("refuses actions from other machines on the network (a dev server started with --host)", () => {
+    for (const address of ["192.168.1.20", "10.0.0.5", "::ffff:192.168.1.20", "fe80::1"]) {
+      expect(remoteReason(from(address))).toMatch(/only answer this machine.*came from/);
+    }
   });
 });

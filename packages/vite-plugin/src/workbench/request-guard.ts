@@ -7,6 +7,8 @@ import type { IncomingMessage } from "node:http";
  * The workbench's reads show the project's prompts and hand out the token; its actions write source files and lead
  * to paid generations. So every workbench request must come from a page of this very origin, and every action
  * must also carry the per-server token, which only such a page can read (it is in the workbench's own HTML).
+ * Actions also only answer this machine: with `--host`, a client on the network can read the page (and so the
+ * token), as it can read every source file the server serves, but it must not edit them or spend the budget.
  */
 
 /** The header that carries the token on actions. */
@@ -47,4 +49,14 @@ export function hasToken(req: IncomingMessage, token: string): boolean {
   const given = Buffer.from(header(req, TOKEN_HEADER) ?? "");
   const expected = Buffer.from(token);
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Loopback addresses, as Node reports a socket's remote end (IPv4, IPv6, and IPv4 mapped into IPv6). */
+const LOOPBACK = /^(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
+
+/** Why an action may not come from where it came from (another machine), or undefined for this machine. */
+export function remoteReason(req: IncomingMessage): string | undefined {
+  const address = req.socket?.remoteAddress;
+  if (address !== undefined && LOOPBACK.test(address)) return undefined;
+  return `its actions only answer this machine, and the request came from ${address ?? "an unknown address"}`;
 }

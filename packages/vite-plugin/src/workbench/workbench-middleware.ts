@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Connect } from "vite";
 import { browserCode } from "./browser-code.js";
-import { crossOriginReason, hasToken, TOKEN_HEADER } from "./request-guard.js";
+import { crossOriginReason, hasToken, remoteReason, TOKEN_HEADER } from "./request-guard.js";
 import { ActionError, type WorkbenchActions } from "./workbench-actions.js";
 import { renderWorkbenchPage, WORKBENCH_PATH } from "./workbench-page.js";
 import type { WorkbenchState } from "./workbench-state.js";
@@ -65,7 +65,7 @@ export function workbenchMiddleware(routes: WorkbenchRoutes): Connect.NextHandle
     if (pathname !== WORKBENCH_PATH.slice(0, -1) && !pathname.startsWith(WORKBENCH_PATH)) return next();
     const route = pathname.slice(WORKBENCH_PATH.length);
     const action = req.method === "POST";
-    const refused = crossOriginReason(req, action);
+    const refused = crossOriginReason(req, action) ?? (action ? remoteReason(req) : undefined);
     if (refused) {
       json(res, 403, { error: `The grok-image workbench refused this request: ${refused}.` });
       return;
