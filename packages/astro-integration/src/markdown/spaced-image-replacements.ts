@@ -1,5 +1,5 @@
+import { unescapeMarkdown } from "vite-plugin-grok-image/markdown";
 import { defaultAltOf, toMarkdownSpecifier } from "./markdown-specifier.js";
-import { unescapeMarkdown } from "./unescape-markdown.js";
 
 /*
  * `![alt](grok:a misty forest)` is how the spec writes a Markdown directive, but CommonMark forbids spaces in a
@@ -12,7 +12,7 @@ import { unescapeMarkdown } from "./unescape-markdown.js";
  * pipeline runs remark-smartypants before user plugins). A prompt taken from there is not the one written: the
  * `%20` and `<…>` spellings (real images, whose URL the parser leaves alone) and `.astro` imports of it would be a
  * second paid generation, and a curled title stops looking like a title and lands in the last param. Reading the
- * source also makes the raw directive the same string `findDirectives` gives the CLI (see unescape-markdown.ts).
+ * source also makes the raw directive the same string `findDirectives` gives the CLI (both use `unescapeMarkdown` of vite-plugin-grok-image).
  * The alt and the prose kept around the image do come from the values, so they keep the page's typography, as
  * a real image's alt does. A text node without a position (made by a plugin, not the parser) is read from its
  * value alone.

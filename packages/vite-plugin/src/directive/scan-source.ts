@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { createLimiter } from "../shared/limiter.js";
 import { DIRECTIVE_PREFIX } from "./parse-directive.js";
+import { unescapeMarkdown } from "./unescape-markdown.js";
 
 /*
  * A lexical scan, not a parse: fast enough for `grok-image scan` over a whole tree, and the bundler (which does
@@ -106,19 +107,6 @@ function unescapeJs(body: string): string {
       return JS_ESCAPES[ch as string] ?? (ch as string);
     },
   );
-}
-
-const ENTITIES: Readonly<Record<string, string>> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
-
-/** CommonMark destination decoding: backslash escapes of ASCII punctuation and character references. */
-function unescapeMarkdown(text: string): string {
-  return text
-    .replace(/\\([!-/:-@[-`{-~])/g, "$1")
-    .replace(/&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos));/g, (all, dec, hex, name) => {
-      if (name) return ENTITIES[name] as string;
-      const code = Number.parseInt(dec ?? hex, dec ? 10 : 16);
-      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : all;
-    });
 }
 
 /** The literal-space form as the bundler receives it: spaces percent-encoded, as if written `%20`. */

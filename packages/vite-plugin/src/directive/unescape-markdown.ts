@@ -1,8 +1,8 @@
 /*
- * The Markdown plugins read a literal-space directive from the source as written, where backslash escapes and
- * entities are still in place. They decode them exactly as `findDirectives` in vite-plugin-grok-image does
- * (`src/directive/scan-source.ts`), which the CLI's `scan` and `prune` use: the same raw directive comes out of
- * both, so the build and the CLI agree on every generation key. `directive-spellings.test.ts` pins the agreement.
+ * How a Markdown image destination is decoded into the directive it names. One function for the CLI's scan
+ * (`scan-source.ts`) and the Astro integration's Markdown plugins (through the `vite-plugin-grok-image/markdown`
+ * entry), which read a literal-space directive from the source as written: the same raw directive comes out of
+ * both, so the build and the CLI agree on every generation key.
  */
 
 const ENTITIES: Readonly<Record<string, string>> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
