@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { Emulator } from "maxapi-emulator";
@@ -8,6 +7,7 @@ import { type GrokImageOptions, grokImage } from "vite-plugin-grok-image";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, requireBrowser } from "../helpers/browser.js";
 import { type CapturedLogger, captureLogger } from "../helpers/capture-logger.js";
+import { type NodeRun, runNode } from "../helpers/run-node.js";
 import { type TempProject, tempProjects } from "../helpers/temp-project.js";
 import { grokTestOptions, startTestEmulator, TEST_API_KEY } from "../helpers/with-emulator.js";
 
@@ -215,23 +215,6 @@ describe.skipIf(!browserReady)("vite dev: the page never waits for a generation"
   });
 });
 
-function runCli(
-  args: readonly string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, CI: "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk;
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      output += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, output }));
-  });
+function runCli(args: readonly string[], env: Record<string, string>): Promise<NodeRun> {
+  return runNode([CLI, ...args], { env: { ...process.env, CI: "", ...env } });
 }

@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { inspect } from "node:util";
 import type { Emulator } from "maxapi-emulator";
 import { grokImage } from "vite-plugin-grok-image";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type NodeRun, runNode } from "../helpers/run-node.js";
 import { type TempProject, tempProject } from "../helpers/temp-project.js";
 import { startTestEmulator } from "../helpers/with-emulator.js";
 
@@ -34,23 +34,8 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, NO_COLOR: "1", FORCE_COLOR: "0", ...extra };
 }
 
-function run(
-  args: readonly string[],
-  cwd: string,
-  env = childEnv(),
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk;
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      output += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, output }));
-  });
+function run(args: readonly string[], cwd: string, env = childEnv()): Promise<NodeRun> {
+  return runNode(args, { cwd, env });
 }
 
 beforeAll(async () => {
