@@ -92,4 +92,22 @@ describe("astro build: one plan before anything is paid", () => {
       process.env.GROK_IMAGE_MODE = "generate";
     }
   });
+
+  test("a build without a key lists every miss once, with where it is written, and asks for nothing", async () => {
+    const project = await copyFixture();
+    const key = process.env.MAXAPI_KEY;
+    delete process.env.MAXAPI_KEY;
+    try {
+      const before = api.requests();
+      const error = await buildFailure(project);
+      expect(api.requests() - before).toBe(0);
+      expect(error.message).toContain("GROK_NO_API_KEY");
+      expect(error.message.split("no MaxAPI key is set")).toHaveLength(2);
+      expect(error.message).toContain("(in src/content/notes/harbour.md:3:9)");
+      expect(error.message).toContain("(in src/content/notes/meadow.mdx:7:13)");
+      expect(error.message.match(/\$0\.001/g)).toHaveLength(4);
+    } finally {
+      process.env.MAXAPI_KEY = key;
+    }
+  });
 });
