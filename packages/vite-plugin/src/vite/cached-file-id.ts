@@ -8,17 +8,14 @@ import path from "node:path";
 export const CACHED_FILE = /[\\/]variants[\\/][0-9a-f]{32}\.[a-z]+(?:\?no-inline)?$/;
 
 /**
- * The id of a cache file imported by one of the plugin's own modules, as it stands: it is absolute and exists, so
+ * The id of a cache file imported by the plugin's code (a `grok:` module, or a module a cached directive was
+ * inlined into), as it stands: it is absolute and exists, so
  * Vite's resolver (which would first try it as a root-relative URL, then with every extension, about ten failed
  * `stat`s each) has nothing to find. A build of thousands of cached images is spared tens of thousands of lookups.
  * Undefined for anything else, which resolves as usual.
  */
-export function cachedFileId(
-  source: string,
-  importer: string | undefined,
-  cacheDir: string,
-): string | undefined {
-  if (!importer?.startsWith("\0grok-image:") || !CACHED_FILE.test(source)) return undefined;
+export function cachedFileId(source: string, cacheDir: string): string | undefined {
+  if (!path.isAbsolute(source) || !CACHED_FILE.test(source)) return undefined;
   const file = source.replace(/\?no-inline$/, "");
   const relative = path.relative(cacheDir, file);
   if (relative.startsWith("..") || path.isAbsolute(relative)) return undefined;

@@ -21,6 +21,7 @@ import { DEV_CLIENT_ID } from "../workbench/protocol.js";
 import { type WaitingKind, waitingImages } from "../workbench/waiting-images.js";
 import { CACHED_FILE, cachedFileId } from "./cached-file-id.js";
 import { forHost, hostEncodeNotice } from "./host-handoff.js";
+import { inlineDirectives, type ParseModule } from "./inline-directives.js";
 import { locateDirective } from "./locate-directive.js";
 import { type ImageImport, moduleCode } from "./module-code.js";
 import { toPluginError } from "./to-plugin-error.js";
@@ -231,6 +232,39 @@ export function grokImage(
     }
   };
   /**
+   * In a build, the code a directive's module would have, for its importer to hold itself (inline-directives.ts),
+   * exactly as `load` makes it: generated or cached, or refused. Undefined keeps the import (a directive the plan
+   * did not validate), which then resolves and loads as before; a failure throws, as `load` would.
+   */
+  const inlineModuleCode = async (source: string, importer: string): Promise<string | undefined> => {
+    if (!isDirectiveId(source)) return undefined;
+    const plan = await getPlan();
+    if (plan.error) return undefined;
+    const file = importerFile(importer);
+    let directive: Directive;
+    try {
+      directive = parse(stripViteQuery(source), file);
+    } catch {
+      return undefined;
+    }
+    const use: DirectiveUse = { directive, importer: file, ...plan.locate(file, directive.generationKey) };
+    const current = getEngine();
+    let images: ReadyImage[];
+    try {
+      images = await current.images(use);
+    } catch (error) {
+      if (current.isRefused(directive.generationKey)) return REFUSED_MODULE;
+      throw await located(error, directive.raw, file);
+    }
+    usedKeys.add(directive.generationKey);
+    const encodeNotice = hostEncodeNotice(directive);
+    if (encodeNotice) sayOnce("warn", encodeNotice);
+    return moduleCode(images, directive.alt, imageImport, true, {
+      pick: directive.pick,
+      as: directive.output.as,
+    });
+  };
+  /**
    * A dev server's error as the overlays show it: with the file, line and column of the directive and a code
    * frame, read from the file now (a build reports bad directives from its plan, located already).
    */
@@ -327,8 +361,7 @@ export function grokImage(
       filter: { id: [/^(?:grok:|virtual:grok-image\/)/, CACHED_FILE] },
       async handler(source, importer) {
         if (source === DEV_CLIENT_ID) return need().command === "serve" ? DEV_CLIENT_RESOLVED : null;
-        const cached =
-          need().command === "build" ? cachedFileId(source, importer, need().options.cacheDir) : undefined;
+        const cached = need().command === "build" ? cachedFileId(source, need().options.cacheDir) : undefined;
         if (cached) return cached;
         if (!isDirectiveId(source)) return null;
         const raw = stripViteQuery(source);
@@ -342,6 +375,26 @@ export function grokImage(
         const id = toVirtualId(raw, directive.generation.prompt);
         if (file && !importers.has(raw)) importers.set(raw, file);
         return id;
+      },
+    },
+
+    // A build imports each cached image from the module that names it: no module per directive in between.
+    transform: {
+      order: "post",
+      filter: { code: "grok:" },
+      async handler(code, id) {
+        if (need().command !== "build" || id.startsWith("\0")) return null;
+        let inlined: string | undefined;
+        try {
+          inlined = await inlineDirectives(
+            code,
+            (text) => this.parse(text) as unknown as ReturnType<ParseModule>,
+            (source) => inlineModuleCode(source, id),
+          );
+        } catch (error) {
+          this.error(error as Error);
+        }
+        return inlined === undefined ? null : { code: inlined, map: null };
       },
     },
 

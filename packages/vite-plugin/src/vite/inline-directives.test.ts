@@ -1,0 +1,94 @@
+import { parseAst } from "vite";
+import { describe, expect, it } from "vitest";
+import type { ReadyImage } from "../engine/engine-types.js";
+import { inlineDirectives, type ParseModule } from "./inline-directives.js";
+import { moduleCode } from "./module-code.js";
+
+const parse = parseAst as unknown as ParseModule;
+
+function image(index: number): ReadyImage {
+  return {
+    file: `/site/.grok-images/variants/${String(index).repeat(32)}.jpg`,
+    width: 640,
+    height: 480,
+    format: "jpeg",
+    prompt: "a paper boat",
+    model: "grok-imagine/text-to-image-lite",
+    index,
+    status: "cached",
+  } as ReadyImage;
+}
+
+/** Runs a module whose imports are all default imports, with each imported file standing as `{ file }`. */
+function run(code: string, names: readonly string[]): Record<string, unknown> {
+  const body = code
+    .replace(/import (\w+) from ("[^"]+");/g, "const $1 = { file: $2 };")
+    .replace(/export const (\w+) =/g, "const $1 =")
+    .replace(/export default (.+);/, "const __default = $1;");
+  return new Function(`${body}\nreturn { ${names.join(", ")} };`)() as Record<string, unknown>;
+}
+
+describe("inlineDirectives", () => {
+  it("gives the importer exactly the exports the directive's module has, on the lines it had", async () => {
+    for (const host of ["metadata", "url"] as const) {
+      const module = moduleCode([image(1), image(2)], "two boats", host, true, { pick: 2 });
+      const code = [
+        'import { Image } from "astro:assets";',
+        "import boat, {",
+        "  images as boats,",
+        "  alt,",
+        '} from "grok:a paper boat?n=2&pick=2";',
+        "export const page = [boat, boats, alt];",
+      ].join("\n");
+      const inlined = await inlineDirectives(code, parse, async () => module);
+      expect(inlined).toBeDefined();
+      expect(inlined).not.toContain("grok:");
+      expect(inlined?.split("\n")).toHaveLength(code.split("\n").length);
+      expect(inlined?.split("\n").at(-1)).toBe("export const page = [boat, boats, alt];");
+
+      const original = run(module, ["images", "alt", "__default"]);
+      const rewritten = run((inlined as string).replace('import { Image } from "astro:assets";', ""), [
+        "boat",
+        "boats",
+        "alt",
+      ]);
+      expect(rewritten).toEqual({ boat: original.__default, boats: original.images, alt: original.alt });
+      expect(rewritten.boat).toBe((rewritten.boats as unknown[])[1]);
+    }
+  });
+
+  it("keeps every import it cannot stand in for", async () => {
+    const module = moduleCode([image(3)], "a boat", "metadata", true);
+    const moduleOf = async (specifier: string) => (specifier.includes("uncached") ? undefined : module);
+    const kept = [
+      'import * as all from "grok:a namespace";',
+      'import { other } from "grok:an unknown export";',
+      'import data from "grok:with attributes" with { type: "json" };',
+      'import missing from "grok:uncached";',
+    ];
+    const code = [
+      ...kept,
+      'import ok from "grok:a boat";',
+      "run();",
+      'import late from "grok:after a statement";',
+    ];
+    const inlined = await inlineDirectives(code.join("\n"), parse, moduleOf);
+    const lines = inlined?.split("\n") ?? [];
+    expect(lines.slice(0, kept.length)).toEqual(kept);
+    expect(lines[kept.length]).toContain("const ok = ");
+    expect(lines.slice(-2)).toEqual(["run();", 'import late from "grok:after a statement";']);
+  });
+
+  it("inlines srcset modules alike, and leaves a module alone when nothing can be inlined", async () => {
+    const code = 'import boat from "grok:a boat?as=srcset&w=320;640";\nexport default boat;\n';
+    const srcset = moduleCode([image(4), image(5)], "a boat", "url", true, { as: "srcset" });
+    const inlined = await inlineDirectives(code, parse, async () => srcset);
+    expect(run((inlined as string).replace("export default boat;", ""), ["boat"]).boat).toEqual(
+      run(srcset, ["__default"]).__default,
+    );
+    expect(await inlineDirectives(code, parse, async () => undefined)).toBeUndefined();
+    // A module with more than image imports (the dev client) is not a shape this reads.
+    const withClient = moduleCode([image(6)], "a boat", "url", false, { clientImport: "virtual:client" });
+    expect(await inlineDirectives(code, parse, async () => withClient)).toBeUndefined();
+  });
+});
