@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { forHost } from "../packages/vite-plugin/dist/vite/host-handoff.js";
 import { type ProfileSummary, summarizeProfile } from "./cpu-profile.ts";
 import {
   API_KEY,
@@ -27,8 +28,10 @@ interface SiteConfig {
   runs: number;
   /** Also profile one cached build of each site. */
   profile?: boolean;
-  /** Leave the two sites in place (for a look at them). */
+  /** Leave the two sites in place (for a look at them, or `reuse`). */
   keep?: boolean;
+  /** Measure the two sites a kept run left in this directory instead of making new ones. */
+  reuse?: string;
 }
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -36,8 +39,8 @@ const ASTRO = join(repo, "test/node_modules/astro/bin/astro.mjs");
 const PER_PAGE = 20;
 const PROMPT = "bench site image";
 
-const { directives, runs, profile = false, keep = false } = config<SiteConfig>();
-const base = join(repo, "test/.tmp", `bench-site-${directives}-${process.pid}`);
+const { directives, runs, profile = false, keep = false, reuse } = config<SiteConfig>();
+const base = reuse ?? join(repo, "test/.tmp", `bench-site-${directives}-${process.pid}`);
 const grokRoot = join(base, "grok");
 const localRoot = join(base, "local");
 
@@ -73,8 +76,15 @@ async function writeSite(root: string, integration: boolean, source: (i: number)
 
 interface BuildRun {
   ms: number;
+  /** CPU time of the build process, every thread (user + system): steadier than wall time on a busy machine. */
+  cpuMs: number;
   output: string;
 }
+
+/** Reports the process's CPU time on stderr as it exits. */
+const CPU_PROBE = `data:text/javascript,${encodeURIComponent(
+  'import { writeSync } from "node:fs"; process.on("exit", () => { const u = process.cpuUsage(); writeSync(2, "\\n__cpu__ " + (u.user + u.system) / 1000 + "\\n"); });',
+)}`;
 
 function astroBuild(
   root: string,
@@ -83,7 +93,7 @@ function astroBuild(
 ): Promise<BuildRun> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [...nodeFlags, ASTRO, "build"], {
+    const child = spawn(process.execPath, [...nodeFlags, "--import", CPU_PROBE, ASTRO, "build"], {
       cwd: root,
       env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -98,7 +108,8 @@ function astroBuild(
     child.on("error", reject);
     child.on("close", (code) => {
       const ms = performance.now() - started;
-      if (code === 0) resolve({ ms, output });
+      const cpuMs = Number(/__cpu__ ([\d.]+)/.exec(output)?.[1] ?? Number.NaN);
+      if (code === 0) resolve({ ms, cpuMs, output });
       else reject(new Error(`astro build in ${root} exited with ${code}:\n${output.slice(-3000)}`));
     });
   });
@@ -122,13 +133,26 @@ async function profiled(root: string, env: NodeJS.ProcessEnv, dir: string): Prom
   return summaries.sort((a, b) => b.totalMs - a.totalMs)[0] as ProfileSummary;
 }
 
-await rm(base, { recursive: true, force: true });
-const emulator = await emulatorProcess({ latencyMs: 20, imageScale: 0.25 });
-try {
-  const uses = directiveUses(grokRoot, directives, PROMPT);
+/** Writes both sites, fills the grok cache, and gives the local site the very files the grok modules import. */
+async function makeSites(): Promise<void> {
+  await rm(base, { recursive: true, force: true });
+  const emulator = await emulatorProcess({ latencyMs: 20, imageScale: 0.5 });
+  try {
+    await fillSites(emulator.url);
+  } finally {
+    await emulator.close();
+  }
+}
+
+async function fillSites(apiUrl: string): Promise<void> {
+  // As the Astro integration loads them: Astro gets the original pixels and encodes them itself.
+  const uses = directiveUses(grokRoot, directives, PROMPT).map((use) => ({
+    ...use,
+    directive: forHost(use.directive, "metadata"),
+  }));
   await writeSite(grokRoot, true, (i) => `grok:${PROMPT} number ${i}`);
   // Fill the grok cache (originals) through the engine with short poll delays: the cold path is not measured here.
-  const filling = engineFor(grokRoot, emulator.url, 32, FAST_CLIENT);
+  const filling = engineFor(grokRoot, apiUrl, 32, FAST_CLIENT);
   await filling.prepare(uses);
   // The files the grok modules import (the variants), derived now; the local site gets byte-identical copies.
   const files: string[] = new Array(directives);
@@ -142,7 +166,10 @@ try {
     files.map((file, i) => copyFile(file, join(localRoot, "src/assets", `image-${i}${extname(file)}`))),
   );
   await writeSite(localRoot, false, (i) => `../assets/image-${i}${extname(files[i] as string)}`);
-  await emulator.close();
+}
+
+try {
+  if (!reuse) await makeSites();
 
   // A real key and generate mode, as on a developer's machine, but an API origin where nothing listens: a cached
   // build that made any request would fail.
@@ -157,12 +184,16 @@ try {
   const firstLocal = await astroBuild(localRoot, localEnv);
   const grokMs: number[] = [];
   const localMs: number[] = [];
+  const grokCpuMs: number[] = [];
+  const localCpuMs: number[] = [];
   for (let run = 0; run < runs; run++) {
     // Alternate which goes first, so a drift in the machine's load weighs on both alike.
     const order = run % 2 === 0 ? (["grok", "local"] as const) : (["local", "grok"] as const);
     for (const which of order) {
-      if (which === "grok") grokMs.push((await astroBuild(grokRoot, grokEnv)).ms);
-      else localMs.push((await astroBuild(localRoot, localEnv)).ms);
+      const grok = which === "grok";
+      const build = await astroBuild(grok ? grokRoot : localRoot, grok ? grokEnv : localEnv);
+      (grok ? grokMs : localMs).push(build.ms);
+      (grok ? grokCpuMs : localCpuMs).push(build.cpuMs);
     }
   }
   const grokMedian = median(grokMs);
@@ -184,9 +215,11 @@ try {
     grokMedianMs: grokMedian,
     localMedianMs: localMedian,
     ratio: grokMedian / localMedian,
+    grokCpuMs,
+    localCpuMs,
+    cpuRatio: median(grokCpuMs) / median(localCpuMs),
     ...profiles,
   });
 } finally {
-  await emulator.close();
-  if (!keep) await rm(base, { recursive: true, force: true });
+  if (!keep && !reuse) await rm(base, { recursive: true, force: true });
 }
