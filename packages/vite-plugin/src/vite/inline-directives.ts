@@ -167,7 +167,7 @@ function renamed(source: string, node: EsNode, names: ReadonlyMap<string, string
       if (childKey !== "type" && childKey !== "start" && childKey !== "end") visit(child, current, childKey);
     }
   };
-  visit(node);
+  if (names.size > 0 || source.slice(node.start, node.end).includes("\n")) visit(node);
   const inTemplate = (at: number) => templates.some((t) => at >= t.start && at < t.end);
   let out = source
     .slice(node.start, node.end)
