@@ -57,12 +57,8 @@ export interface SlotClock {
 
 const realClock: SlotClock = {
   now: () => performance.now(),
-  setTimeout: (callback, ms) => {
-    const timer = setTimeout(callback, ms);
-    // A pause must not keep a process alive on its own: whoever waits on a slot holds a promise, not the timer.
-    timer.unref();
-    return timer;
-  },
+  // Not unref'd: a submit waiting out a Retry-After may be the only work left, and the process must wait for it.
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
