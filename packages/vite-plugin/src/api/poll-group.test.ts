@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { generation, useEmulatorClient } from "./__test__/support.js";
-import { MAX_WAKES, PollGroup } from "./poll-group.js";
+import { FOLLOWER_STRETCH, MAX_WAKES, PollGroup, SCOUTS } from "./poll-group.js";
 
 describe("PollGroup", () => {
   it("brings forward only sleeping waits of the finished task's model, at most MAX_WAKES times", async () => {
@@ -36,6 +36,31 @@ describe("PollGroup", () => {
       for (const waiter of [finisher, lite, pro]) waiter.leave();
     }
     expect(group.size).toBe(0);
+  });
+
+  it("lets its first SCOUTS blind waits sample the schedule, and stretches the others until a scout leaves", () => {
+    const group = new PollGroup();
+    for (let i = 0; i < SCOUTS + 3; i++) group.submitted(`blind-${i}`, "lite");
+    const waits = Array.from({ length: SCOUTS + 3 }, (_, i) => group.join(`blind-${i}`));
+    // Scouts are counted per model: another model's first waits sample their own timeline.
+    group.submitted("pro-0", "pro");
+    const pro = group.join("pro-0");
+    expect(waits.map((waiter) => group.blind(waiter))).toEqual([
+      ...Array(SCOUTS).fill(1),
+      ...Array(3).fill(FOLLOWER_STRETCH),
+    ]);
+    expect(group.blind(pro)).toBe(1);
+    (waits[0] as (typeof waits)[0]).leave();
+    group.submitted("blind-next", "lite");
+    const next = group.join("blind-next");
+    expect(group.blind(next)).toBe(1);
+    for (const waiter of [...waits, next, pro]) waiter.leave();
+    expect(group.size).toBe(0);
+    // Every scout place is free again.
+    for (let i = 0; i < SCOUTS; i++) group.submitted(`again-${i}`, "lite");
+    const fresh = Array.from({ length: SCOUTS }, (_, i) => group.join(`again-${i}`));
+    expect(fresh.map((waiter) => group.blind(waiter))).toEqual(Array(SCOUTS).fill(1));
+    for (const waiter of fresh) waiter.leave();
   });
 
   it("learns durations per model, and nothing from a wait of unknown model", () => {

@@ -3,6 +3,13 @@ import { phaseOf, wakeAt } from "./poll-schedule.js";
 
 /** A sibling's finish may bring one wait's query forward this often: each costs a query, and queries are few. */
 export const MAX_WAKES = 2;
+/**
+ * Blind waits (no duration known yet) that sample the timeline at once. A build that submits 64 tasks together
+ * needs a few of them to find when the first one ends, not 64 sampling schedules: the others query later
+ * (`FOLLOWER_STRETCH` times the schedule) and are woken by the first finish, so a task costs about two queries.
+ */
+export const SCOUTS = 8;
+export const FOLLOWER_STRETCH = 6;
 /** Models remembered from submits whose wait has not begun; a bound, should a caller never wait for some. */
 const MAX_REMEMBERED = 1024;
 
@@ -15,6 +22,8 @@ export class PollGroup {
   readonly #waiters = new Set<PollWaiter>();
   readonly #submitted = new Map<string, string>();
   #phases = 0;
+  /** Scouts in progress per model (a task resumed from an earlier run has none until answered). */
+  readonly #scouts = new Map<string | undefined, number>();
 
   /** Remembers a submitted task's model, so its wait can use that model's estimate from the first query on. */
   submitted(taskId: string, model: string): void {
@@ -45,6 +54,19 @@ export class PollGroup {
   }
 
   /**
+   * A wait starts without an estimate: how much to stretch its schedule. The first `SCOUTS` at a time of its model
+   * sample it as it is (1); the others wait for a scout's finish to wake them, querying `FOLLOWER_STRETCH` times
+   * later.
+   */
+  blind(waiter: PollWaiter): number {
+    const scouts = this.#scouts.get(waiter.model) ?? 0;
+    if (scouts >= SCOUTS) return FOLLOWER_STRETCH;
+    this.#scouts.set(waiter.model, scouts + 1);
+    waiter.scout = waiter.model ?? null;
+    return 1;
+  }
+
+  /**
    * A task of `model` succeeded after `durationMs`: learn it, and bring forward the query of every sibling that
    * has waited about as long, since its task, submitted about as early, is likely done too.
    */
@@ -63,7 +85,9 @@ export class PollGroup {
   }
 
   leave(waiter: PollWaiter): void {
-    this.#waiters.delete(waiter);
+    if (!this.#waiters.delete(waiter) || waiter.scout === false) return;
+    const model = waiter.scout ?? undefined;
+    this.#scouts.set(model, (this.#scouts.get(model) ?? 1) - 1);
   }
 
   /** Waits in progress (for tests and diagnostics). */
@@ -79,6 +103,11 @@ export class PollWaiter {
   model: string | undefined;
   /** How often siblings brought this wait's query forward. */
   wakes = 0;
+  /**
+   * The model this blind wait samples the schedule for, for its siblings (`null`: a model not known yet), or false
+   * when it is no scout (see `PollGroup.blind`).
+   */
+  scout: string | null | false = false;
   #sleep: { untilMs: number; timer: ReturnType<typeof setTimeout>; done: () => void } | undefined;
 
   constructor(group: PollGroup, model: string | undefined) {

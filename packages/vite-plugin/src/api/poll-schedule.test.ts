@@ -12,8 +12,8 @@ import {
 } from "./poll-schedule.js";
 
 /** The elapsed times of the first `count` queries of a plan that never learns anything. */
-function blindQueries(schedule: Required<PollSchedule>, phase: number, count: number): number[] {
-  const plan = new PollPlan(schedule, phase);
+function blindQueries(schedule: Required<PollSchedule>, phase: number, count: number, stretch = 1): number[] {
+  const plan = new PollPlan(schedule, phase, stretch);
   const times: number[] = [];
   let elapsed = 0;
   for (let i = 0; i < count; i++) {
@@ -48,6 +48,10 @@ describe("PollPlan without an estimate", () => {
     expect(
       blindQueries({ initialDelayMs: 30, maxDelayMs: 60, factor: 1.6 }, 1 - 1e-12, 4).map(Math.round),
     ).toEqual([30, 48, 77, 123]);
+  });
+
+  it("stretched (a follower of the group's scouts), queries that many times later, gaps included", () => {
+    expect(blindQueries(DEFAULT_POLL, 0, 5, 6)).toEqual([9000, 18_000, 36_000, 72_000, 132_000]);
   });
 
   it("keeps its later queries in place when a sibling brings one forward", () => {

@@ -63,11 +63,17 @@ export class PollPlan {
   /** Elapsed time of the next query on the geometric schedule. */
   #due: number;
   #fineSteps = 0;
+  readonly #stretch: number;
 
-  constructor(schedule: Required<PollSchedule>, phase: number) {
+  /**
+   * @param stretch how much later than the schedule a blind wait queries (its points and its longest gap): a wait
+   *   that leaves the sampling to its siblings and counts on their finish to wake it (see `PollGroup.blind`).
+   */
+  constructor(schedule: Required<PollSchedule>, phase: number, stretch = 1) {
     this.#schedule = schedule;
+    this.#stretch = stretch;
     // The phase shifts the whole schedule by a share of one growth step, so concurrent waits interleave.
-    this.#due = schedule.initialDelayMs * growth(schedule) ** (phase - 1);
+    this.#due = schedule.initialDelayMs * stretch * growth(schedule) ** (phase - 1);
   }
 
   /** Time since the wait began at which to send the next query, planned at `elapsedMs`. */
@@ -83,10 +89,11 @@ export class PollPlan {
       return elapsedMs + Math.min(step, maxDelayMs);
     }
     // A query brought forward by a sibling's finish leaves the schedule's later points where they were.
+    const maxGapMs = maxDelayMs * this.#stretch;
     while (this.#due <= elapsedMs) {
-      this.#due = Math.min(this.#due * growth(this.#schedule), this.#due + maxDelayMs);
+      this.#due = Math.min(this.#due * growth(this.#schedule), this.#due + maxGapMs);
     }
-    return Math.min(this.#due, elapsedMs + maxDelayMs);
+    return Math.min(this.#due, elapsedMs + maxGapMs);
   }
 }
 

@@ -43,8 +43,11 @@ export async function pollTask(
     let lastStatus: string | undefined;
     for (;;) {
       const estimate = group.estimate(waiter.model);
-      // Only a wait that starts blind takes a phase, so the blind ones of a batch spread evenly among themselves.
-      plan ??= new PollPlan(schedule, estimate ? 0 : group.nextPhase());
+      // Only a wait that starts blind takes a phase, so the blind ones of a batch spread evenly among themselves;
+      // past the group's first few, they query later and count on a sibling's finish to wake them.
+      plan ??= estimate
+        ? new PollPlan(schedule, 0)
+        : new PollPlan(schedule, group.nextPhase(), group.blind(waiter));
       await waiter.sleepUntil(plan.next(waiter.elapsedMs(), estimate), signal);
       const info = await query(signal);
       const model = info.input.model;
