@@ -57,6 +57,32 @@ describe("inlineDirectives", () => {
     }
   });
 
+  it("renames the image bindings only where they stand for themselves, never inside a string", async () => {
+    // "${image0}" spelled out of parts, so that it is plainly a string here too.
+    const tricky = {
+      ...image(7),
+      prompt: `image0 says "$${"{"}image0}" \\ \`image0\` {image0: 1}`,
+      index: 0,
+    };
+    for (const host of ["metadata", "url"] as const) {
+      const module = moduleCode([tricky as ReadyImage], 'alt "image0"', host, true);
+      const inlined = await inlineDirectives('import x, { alt } from "grok:x";\n', parse, async () => module);
+      expect(inlined).toBeDefined();
+      const original = run(module, ["images", "alt", "__default"]);
+      expect(run(inlined as string, ["x", "alt"])).toEqual({ x: original.__default, alt: original.alt });
+    }
+  });
+
+  it("stands in for a refused miss as its module does: no image, an empty alt", async () => {
+    const refused = 'export const images = [];\nexport const alt = "";\nexport default undefined;\n';
+    const inlined = await inlineDirectives(
+      'import x, { images } from "grok:x";\n',
+      parse,
+      async () => refused,
+    );
+    expect(run(inlined as string, ["x", "images"])).toEqual({ x: undefined, images: [] });
+  });
+
   it("keeps every import it cannot stand in for", async () => {
     const module = moduleCode([image(3)], "a boat", "metadata", true);
     const moduleOf = async (specifier: string) => (specifier.includes("uncached") ? undefined : module);

@@ -4,9 +4,9 @@
  * between a page and its images. A site with thousands of images otherwise pays for thousands of extra modules
  * (every plugin's hooks, resolution, linking), which local images never cost.
  *
- * What is inlined is exactly the code the directive's own module would have (`moduleCode()`, read back with the
- * bundler's parser), so the two can never disagree; anything this does not recognise keeps its import and loads
- * through the plugin as before. Only leading static imports are rewritten (a constant must exist before any
+ * What is inlined is exactly the code the directive's own module would have (`moduleCode()`, read back as text),
+ * so the two can never disagree; anything this does not recognise keeps its import and loads through the plugin
+ * as before. The importer is parsed with the bundler's parser. Only leading static imports are rewritten (a constant must exist before any
  * statement of the module runs), with default, `images` and `alt` bindings; line numbers are kept.
  */
 
@@ -52,7 +52,7 @@ export async function inlineDirectives(
   const replacements: { start: number; end: number; text: string }[] = [];
   for (const [i, { node, bindings }] of candidates.entries()) {
     const module = modules[i];
-    const text = module && inlined(module, bindings, `${PREFIX}${replacements.length}`, parse);
+    const text = module && inlined(module, bindings, `${PREFIX}${replacements.length}`);
     if (!text) continue;
     // As many lines as the statement it replaces (padded), so everything after it keeps its line.
     const lines = lineBreaks(code.slice(node.start, node.end)) - lineBreaks(text);
@@ -87,93 +87,119 @@ function importBindings(node: EsNode): Binding[] | undefined {
   return bindings.length > 0 ? bindings : undefined;
 }
 
+/** `moduleCode()`'s plain shape: default imports of files, then `images`, `alt` and the default export. */
+const MODULE_SHAPE =
+  /^((?:import [A-Za-z_$][\w$]* from "(?:[^"\\\n]|\\.)*";\n)*)export const images = ([^\n]*(?:\n[^\n]*)*?);\nexport const alt = ("(?:[^"\\\n]|\\.)*");\nexport default (images\[\d+\]|undefined);\n$/;
+const IMPORT_LINE = /^import ([A-Za-z_$][\w$]*) from ("(?:[^"\\\n]|\\.)*");$/;
+
 /**
  * The statements that stand for `module` imported with `bindings`, on one line; undefined unless the module has
- * exactly the shape `moduleCode()` gives a plain image import: default imports of files, then `images`, `alt` and
- * the default export.
+ * exactly the shape `moduleCode()` gives: default imports of files, then `images`, `alt` and the default export.
+ * Read as text, not parsed: it is the plugin's own output, and a shape this does not match keeps its import.
  */
-function inlined(
-  module: string,
-  bindings: readonly Binding[],
-  name: string,
-  parse: ParseModule,
-): string | undefined {
+function inlined(module: string, bindings: readonly Binding[], name: string): string | undefined {
+  const shape = MODULE_SHAPE.exec(module);
+  if (!shape) return undefined;
+  const [, importLines = "", images = "", alt = "", first = ""] = shape;
   const locals = new Map<string, string>();
   const imports: string[] = [];
-  const exported = new Map<string, EsNode>();
-  for (const node of parse(module).body) {
-    if (node.type === "ImportDeclaration") {
-      const [spec, ...more] = node.specifiers as EsNode[];
-      if (!spec || more.length > 0 || spec.type !== "ImportDefaultSpecifier") return undefined;
-      const local = `${name}_${locals.size}`;
-      locals.set((spec.local as { name: string }).name, local);
-      imports.push(
-        `import ${local} from ${module.slice((node.source as EsNode).start, (node.source as EsNode).end)};`,
-      );
-    } else if (node.type === "ExportNamedDeclaration") {
-      const declaration = node.declaration as EsNode | null;
-      const [declarator, ...more] = (declaration?.declarations as EsNode[] | undefined) ?? [];
-      const id = (declarator?.id as { name?: unknown } | undefined)?.name;
-      if (!declarator?.init || more.length > 0 || typeof id !== "string") return undefined;
-      exported.set(id, declarator.init as EsNode);
-    } else if (node.type === "ExportDefaultDeclaration") {
-      exported.set("default", node.declaration as EsNode);
-    } else return undefined;
+  for (const line of importLines.split("\n")) {
+    if (line === "") continue;
+    const [, local, spec] = IMPORT_LINE.exec(line) ?? [];
+    if (!local || !spec) return undefined;
+    const renamedTo = `${name}_${locals.size}`;
+    locals.set(local, renamedTo);
+    imports.push(`import ${renamedTo} from ${spec};`);
   }
-  const images = exported.get("images");
-  const alt = exported.get("alt");
-  const first = exported.get("default");
-  if (!images || !alt || !first || exported.size !== 3) return undefined;
-  const text = (node: EsNode, names: ReadonlyMap<string, string>) => renamed(module, node, names);
   const list = `${name}_images`;
+  const entries = renamed(images, locals);
+  if (entries === undefined) return undefined;
   const values: Record<string, string> = {
     images: list,
-    alt: text(alt, new Map()),
-    default: text(first, new Map([["images", list]])),
+    alt,
+    default: first === "undefined" ? first : first.replace(/^images/, list),
   };
-  const statements = [...imports, `const ${list} = ${text(images, locals)};`];
+  const statements = [...imports, `const ${list} = ${entries};`];
   for (const { imported, local } of bindings) statements.push(`const ${local} = ${values[imported]};`);
   return statements.join(" ");
 }
 
-function lineBreaks(text: string): number {
-  return text.split("\n").length - 1;
+/**
+ * `code` on one line, with the identifiers in `names` renamed wherever they stand for themselves: not inside a
+ * string, not as an object key or after a dot. Line breaks between tokens become spaces; undefined for a line
+ * break inside a template string (it would change the string) or an unterminated string.
+ */
+function renamed(code: string, names: ReadonlyMap<string, string>): string | undefined {
+  let out = "";
+  /** Open template literals, each with the depth of `{` inside its current `${ }`. */
+  const templates: number[] = [];
+  let i = 0;
+  while (i < code.length) {
+    const c = code[i] as string;
+    const inTemplateText = templates.length > 0 && (templates.at(-1) as number) < 0;
+    if (inTemplateText) {
+      if (c === "\\") {
+        out += code.slice(i, i + 2);
+        i += 2;
+      } else if (c === "`") {
+        templates.pop();
+        out += c;
+        i++;
+      } else if (c === "$" && code[i + 1] === "{") {
+        templates[templates.length - 1] = 0;
+        out += "${";
+        i += 2;
+      } else if (c === "\n") {
+        return undefined;
+      } else {
+        out += c;
+        i++;
+      }
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      const end = stringEnd(code, i);
+      if (end < 0) return undefined;
+      out += code.slice(i, end);
+      i = end;
+    } else if (c === "`") {
+      templates.push(-1);
+      out += c;
+      i++;
+    } else if (c === "{" || c === "}") {
+      if (templates.length > 0) {
+        const depth = templates.at(-1) as number;
+        // The `}` that closes a `${`: back to the template's text.
+        templates[templates.length - 1] = c === "{" ? depth + 1 : depth === 0 ? -1 : depth - 1;
+      }
+      out += c;
+      i++;
+    } else if (/[A-Za-z_$]/.test(c)) {
+      const [word] = /^[A-Za-z_$][\w$]*/.exec(code.slice(i)) as RegExpExecArray;
+      const before = code.slice(0, i).trimEnd().at(-1);
+      const isKey = /^\s*:/.test(code.slice(i + word.length)) && (before === "{" || before === ",");
+      out += before !== "." && !isKey ? (names.get(word) ?? word) : word;
+      i += word.length;
+    } else {
+      out += c === "\n" ? " " : c;
+      i++;
+    }
+  }
+  return templates.length === 0 ? out : undefined;
 }
 
-/**
- * The source of `node` on one line (line breaks outside template strings become spaces), with the identifiers
- * in `names` renamed (object keys and member names left alone).
- */
-function renamed(source: string, node: EsNode, names: ReadonlyMap<string, string>): string {
-  const edits: { start: number; end: number; text: string }[] = [];
-  const templates: EsNode[] = [];
-  const visit = (value: unknown, parent?: EsNode, key?: string): void => {
-    if (Array.isArray(value)) {
-      for (const item of value) visit(item, parent, key);
-      return;
-    }
-    if (typeof value !== "object" || value === null) return;
-    const current = value as EsNode;
-    if (current.type === "TemplateElement") templates.push(current);
-    if (current.type === "Identifier") {
-      const renamedTo = names.get(current.name as string);
-      const isKey = parent?.type === "Property" && key === "key" && !parent.computed;
-      const isMember = parent?.type === "MemberExpression" && key === "property" && !parent.computed;
-      if (renamedTo && !isKey && !isMember)
-        edits.push({ start: current.start, end: current.end, text: renamedTo });
-      return;
-    }
-    for (const [childKey, child] of Object.entries(current)) {
-      if (childKey !== "type" && childKey !== "start" && childKey !== "end") visit(child, current, childKey);
-    }
-  };
-  if (names.size > 0 || source.slice(node.start, node.end).includes("\n")) visit(node);
-  const inTemplate = (at: number) => templates.some((t) => at >= t.start && at < t.end);
-  let out = source
-    .slice(node.start, node.end)
-    .replace(/\n/g, (lf, offset: number) => (inTemplate(node.start + offset) ? lf : " "));
-  for (const edit of edits.sort((a, b) => b.start - a.start)) {
-    out = out.slice(0, edit.start - node.start) + edit.text + out.slice(edit.end - node.start);
+/** The index just past the string literal starting at `start`, or -1 when it does not end on its line. */
+function stringEnd(code: string, start: number): number {
+  const quote = code[start];
+  for (let i = start + 1; i < code.length; i++) {
+    const c = code[i];
+    if (c === "\\") i++;
+    else if (c === quote) return i + 1;
+    else if (c === "\n") return -1;
   }
-  return out;
+  return -1;
+}
+
+function lineBreaks(text: string): number {
+  return text.split("\n").length - 1;
 }

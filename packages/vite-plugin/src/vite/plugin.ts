@@ -383,7 +383,7 @@ export function grokImage(
       order: "post",
       filter: { code: "grok:" },
       async handler(code, id) {
-        if (need().command !== "build" || id.startsWith("\0")) return null;
+        if (need().command !== "build" || id.startsWith("\0") || !code.includes("grok:")) return null;
         let inlined: string | undefined;
         try {
           inlined = await inlineDirectives(
