@@ -1,4 +1,4 @@
-import type { BigIntStats } from "node:fs";
+import { type BigIntStats, statSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import type { VariantMeta } from "./variant-store.js";
 import { writeFileAtomic } from "./write-file-atomic.js";
@@ -31,7 +31,14 @@ export class VerifiedVariants {
     const entries = await this.#load();
     const known = entries.get(name);
     if (!known) return undefined;
-    const info = await stat(path(known.meta), { bigint: true }).catch(() => undefined);
+    // Synchronous on purpose: a few microseconds for an entry the kernel has cached, where thousands of hits
+    // queued on the thread pool (which the bundler's own reads share) keep a build waiting.
+    let info: BigIntStats | undefined;
+    try {
+      info = statSync(path(known.meta), { bigint: true, throwIfNoEntry: false });
+    } catch {
+      // Unreadable: the full check says what is wrong.
+    }
     if (info && identity(info) === known.identity) return known.meta;
     entries.delete(name);
     this.#saveSoon();
