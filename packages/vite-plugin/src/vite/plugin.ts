@@ -241,9 +241,12 @@ export function grokImage(
     const plan = await getPlan();
     if (plan.error) return undefined;
     const file = importerFile(importer);
+    const raw = stripViteQuery(source);
+    const scanned = plan.parsed(raw);
     let directive: Directive;
     try {
-      directive = parse(stripViteQuery(source), file);
+      // Parsed once already by the plan's scan, with the same options.
+      directive = scanned ? forHost(scanned, imageImport) : parse(raw, file);
     } catch {
       return undefined;
     }
@@ -549,14 +552,18 @@ interface PlanIndex {
   readonly written: WrittenDirectives;
   /** Line and column of a directive in a file, when the scan found it there. */
   locate(file: string | undefined, generationKey: string): { line?: number; column?: number };
+  /** The directive as the scan parsed it (the plugin's options, no host handoff), when it found it written so. */
+  parsed(raw: string): Directive | undefined;
 }
 
 async function makePlan(engine: Engine, markdownRoots: readonly string[], dev: boolean): Promise<PlanIndex> {
   const scan: ProjectScan = await scanProject(engine.options, { markdownRoots });
   const at = new Map<string, { line: number; column: number }>();
+  const parsed = new Map<string, Directive>();
   for (const use of scan.uses) {
     const where = `${use.importer}\0${use.directive.generationKey}`;
     if (!at.has(where)) at.set(where, { line: use.line, column: use.column });
+    parsed.set(use.directive.raw, use.directive);
   }
   // A dev server pays as pages ask, each load within what is left of its budget; a build reserves its plan's cost.
   // A build with a bad directive fails on them before anything else: no plan line that it will not follow.
@@ -574,6 +581,7 @@ async function makePlan(engine: Engine, markdownRoots: readonly string[], dev: b
           )
         : undefined,
     locate: (file, key) => (file ? (at.get(`${file}\0${key}`) ?? {}) : {}),
+    parsed: (raw) => parsed.get(raw),
   };
 }
 
