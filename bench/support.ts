@@ -11,6 +11,8 @@ import { createEngine } from "../packages/vite-plugin/dist/engine/create-engine.
 import type { DirectiveUse, Engine, EngineDeps } from "../packages/vite-plugin/dist/engine/engine-types.js";
 import { resolveOptions } from "../packages/vite-plugin/dist/options/resolve-options.js";
 
+export { median } from "./stats.ts";
+
 export const API_KEY = "sk-bench-0000";
 
 /** Variant of every directive the memory scenario fills and the all-hit scenario reads back. */
@@ -180,15 +182,6 @@ export async function emulatorProcess(args: { latencyMs: number; imageScale: num
       return closed;
     },
   };
-}
-
-/** The middle value (the mean of the two middle ones for an even count). */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Runs `worker` over `items`, `limit` at a time, as a bundler loads modules. */
