@@ -95,7 +95,7 @@ if (only.has("site")) {
   for (const directives of quick ? [50] : [200, 2000]) {
     results.push({
       kind: "site",
-      ...scenario("site-build.ts", { directives, runs: quick ? 3 : 5, profile: !quick }),
+      ...scenario("site-build.ts", { directives, runs: quick ? 3 : 7, profile: !quick }),
     });
   }
 }
