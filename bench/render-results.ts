@@ -320,6 +320,23 @@ function renderSites(sites: readonly ScenarioResult[]): string[] {
           `${grok.pluginInclusiveMs.toFixed(0)} ms. A single profile is as noisy as a single run.`,
       ),
     );
+    const localMedianMs = num(r, "localMedianMs");
+    const extra = rows.filter((row) => row.grok - row.local > 0 && row.name !== "vite-plugin-grok-image");
+    lines.push(
+      `Reading: this pair of profiles differs by ${(grok.totalMs - local.totalMs).toFixed(0)} ms ` +
+        `(${(((grok.totalMs - local.totalMs) / localMedianMs) * 100).toFixed(1)}% of the local site's median build). ` +
+        `The plugin's own code, with the Node.js calls it makes, accounts for ${grok.pluginInclusiveMs.toFixed(0)} ms ` +
+        `(${((grok.pluginInclusiveMs / localMedianMs) * 100).toFixed(1)}%): the project scan, the plan, reading the manifest, ` +
+        "one `stat` per hit and writing each directive into its importer. The largest other differences: " +
+        extra
+          .slice(0, 3)
+          .map((row) => `${row.name} +${(row.grok - row.local).toFixed(0)} ms`)
+          .join(", ") +
+        ". `(idle)` is the main thread waiting (file-system calls on the thread pool, the bundler's native " +
+        "threads); `node` is Node's own code, mostly module loading and file-system calls. A single pair of " +
+        "profiles differs by as much again from one run to the next on a busy machine.",
+      "",
+    );
     if (grok.plugin.length) {
       lines.push(
         `Largest self times in the plugin at ${num(r, "directives")} images: ` +

@@ -117,18 +117,24 @@ if (only.has("vite")) {
 const argv = process.argv.slice(2);
 const command = `node bench/run.ts${argv.length ? ` ${argv.join(" ")}` : ""}`;
 const cpus = os.cpus();
-const markdown = renderResults(results, {
+const run = {
   command,
   date: new Date().toISOString(),
   machine: `${cpus[0]?.model ?? "unknown CPU"}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.platform()} ${os.release()}`,
   node: process.version,
   durationS: (Date.now() - started) / 1000,
-});
+};
+const markdown = renderResults(results, run);
 process.stdout.write(`\n${markdown}\n`);
 // A filtered or quick run is a smoke test: only the full run is the record.
 const target = join(repo, quick || values.only ? "bench/results/RESULTS.partial.md" : "bench/RESULTS.md");
 await mkdir(dirname(target), { recursive: true });
 await writeFile(target, markdown);
+// The figures as measured, so `node bench/render.ts` can write the tables again without measuring again.
+await writeFile(
+  join(repo, "bench/results/last-run.json"),
+  `${JSON.stringify({ target, run, results }, null, 2)}\n`,
+);
 process.stderr.write(`wrote ${target}\n`);
 const missed = TARGETS.filter((t) => t.met(results) === false);
 if (missed.length) process.stderr.write(`targets missed: ${missed.map((t) => t.name).join("; ")}\n`);
