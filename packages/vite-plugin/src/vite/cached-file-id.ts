@@ -3,9 +3,10 @@ import path from "node:path";
 /**
  * What a `grok:` module imports in a build: a variant file of the cache by its absolute path (`<cacheDir>/variants/
  * <32 hex>.<ext>`, `?no-inline` for plain Vite). The regular expression is the resolveId filter that lets these
- * through to the plugin, and nothing else worth a call.
+ * through to the plugin, and nothing else worth a call (a module a directive was inlined into imports them by a
+ * relative path, which the bundler resolves itself).
  */
-export const CACHED_FILE = /[\\/]variants[\\/][0-9a-f]{32}\.[a-z]+(?:\?no-inline)?$/;
+export const CACHED_FILE = /^(?:[A-Za-z]:)?[\\/].*[\\/]variants[\\/][0-9a-f]{32}\.[a-z]+(?:\?no-inline)?$/;
 
 /**
  * The id of a cache file imported by the plugin's code (a `grok:` module, or a module a cached directive was

@@ -73,6 +73,13 @@ describe("inlineDirectives", () => {
     }
   });
 
+  it("imports the files relative to the importing file, as a local image would be", async () => {
+    const module = moduleCode([image(8)], "a boat", "url", true);
+    const code = 'import boat from "grok:a boat";\n';
+    const inlined = await inlineDirectives(code, parse, async () => module, "/site/src/pages/index.astro");
+    expect(inlined).toContain(`from "../../.grok-images/variants/${"8".repeat(32)}.jpg?no-inline";`);
+  });
+
   it("stands in for a refused miss as its module does: no image, an empty alt", async () => {
     const refused = 'export const images = [];\nexport const alt = "";\nexport default undefined;\n';
     const inlined = await inlineDirectives(

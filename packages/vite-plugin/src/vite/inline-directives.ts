@@ -1,3 +1,5 @@
+import path from "node:path";
+
 /*
  * In a build, a `grok:` import of a cached directive is written straight into the module that names it: its
  * image files are imported there and its exports become constants, so the bundle has no module per directive
@@ -37,6 +39,7 @@ export async function inlineDirectives(
   code: string,
   parse: ParseModule,
   moduleOf: (specifier: string) => Promise<string | undefined>,
+  importer?: string,
 ): Promise<string | undefined> {
   if (code.includes(PREFIX)) return undefined;
   const candidates: { node: EsNode; bindings: Binding[]; source: string }[] = [];
@@ -52,7 +55,7 @@ export async function inlineDirectives(
   const replacements: { start: number; end: number; text: string }[] = [];
   for (const [i, { node, bindings }] of candidates.entries()) {
     const module = modules[i];
-    const text = module && inlined(module, bindings, `${PREFIX}${replacements.length}`);
+    const text = module && inlined(module, bindings, `${PREFIX}${replacements.length}`, importer);
     if (!text) continue;
     // As many lines as the statement it replaces (padded), so everything after it keeps its line.
     const lines = lineBreaks(code.slice(node.start, node.end)) - lineBreaks(text);
@@ -102,7 +105,12 @@ const IMPORT_LINE = /^import ([A-Za-z_$][\w$]*) from ("(?:[^"\\\n]|\\.)*");$/;
  * exactly the shape `moduleCode()` gives: default imports of files, then `images`, `alt` and the default export.
  * Read as text, not parsed: it is the plugin's own output, and a shape this does not match keeps its import.
  */
-function inlined(module: string, bindings: readonly Binding[], name: string): string | undefined {
+function inlined(
+  module: string,
+  bindings: readonly Binding[],
+  name: string,
+  importer: string | undefined,
+): string | undefined {
   const shape = MODULE_SHAPE.exec(module);
   if (!shape) return undefined;
   const [, importLines = "", images = "", alt = "", first = ""] = shape;
@@ -114,7 +122,7 @@ function inlined(module: string, bindings: readonly Binding[], name: string): st
     if (!local || !spec) return undefined;
     const renamedTo = `${name}_${locals.size}`;
     locals.set(local, renamedTo);
-    imports.push(`import ${renamedTo} from ${spec};`);
+    imports.push(`import ${renamedTo} from ${importer ? relativeSpecifier(spec, importer) : spec};`);
   }
   const list = `${name}_images`;
   const entries = renamed(images, locals);
@@ -127,6 +135,20 @@ function inlined(module: string, bindings: readonly Binding[], name: string): st
   const statements = [...imports, `const ${list} = ${entries};`];
   for (const { imported, local } of bindings) statements.push(`const ${local} = ${values[imported]};`);
   return statements.join(" ");
+}
+
+/**
+ * An absolute file specifier (a JSON string) as a path relative to the importing file, the way a local image is
+ * imported: the bundler resolves it at once, with no plugin asked. Anything else is kept.
+ */
+function relativeSpecifier(spec: string, importer: string): string {
+  const value = JSON.parse(spec) as string;
+  const query = value.indexOf("?");
+  const file = query < 0 ? value : value.slice(0, query);
+  if (!path.isAbsolute(file) || !path.isAbsolute(importer)) return spec;
+  let relative = path.relative(path.dirname(importer), file).split(path.sep).join("/");
+  if (!relative.startsWith(".")) relative = `./${relative}`;
+  return JSON.stringify(relative + (query < 0 ? "" : value.slice(query)));
 }
 
 /**

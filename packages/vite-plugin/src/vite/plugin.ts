@@ -393,6 +393,7 @@ export function grokImage(
             code,
             (text) => this.parse(text) as unknown as ReturnType<ParseModule>,
             (source) => inlineModuleCode(source, id),
+            importerFile(id),
           );
         } catch (error) {
           this.error(error as Error);
