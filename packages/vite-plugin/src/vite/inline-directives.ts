@@ -43,7 +43,7 @@ export async function inlineDirectives(
 ): Promise<string | undefined> {
   if (code.includes(PREFIX)) return undefined;
   const candidates: { node: EsNode; bindings: Binding[]; source: string }[] = [];
-  for (const node of parse(code).body) {
+  for (const node of leadingStatements(code, parse)) {
     if (node.type !== "ImportDeclaration") break;
     const source = (node.source as EsNode & { value?: unknown }).value;
     if (typeof source !== "string" || !source.startsWith("grok:")) continue;
@@ -72,6 +72,24 @@ export async function inlineDirectives(
   }
   parts.push(code.slice(from));
   return parts.join("");
+}
+
+/**
+ * The statements of `code` up to the line of its last `grok:` (all a module's imports, in a module whose imports
+ * come first), parsed alone when they parse alone: a compiled page is mostly markup code after them. The whole
+ * module otherwise.
+ */
+function leadingStatements(code: string, parse: ParseModule): EsNode[] {
+  const last = Math.max(code.lastIndexOf('"grok:'), code.lastIndexOf("'grok:"));
+  const lineEnd = last < 0 ? -1 : code.indexOf("\n", last);
+  if (lineEnd > 0 && lineEnd < code.length - 1) {
+    try {
+      return parse(code.slice(0, lineEnd + 1)).body;
+    } catch {
+      // The cut fell inside a statement: parse it all.
+    }
+  }
+  return parse(code).body;
 }
 
 /** The default / `images` / `alt` bindings of an import, or undefined for any other form (namespace, attributes). */
@@ -158,6 +176,8 @@ function relativeSpecifier(spec: string, importer: string): string {
  */
 function renamed(code: string, names: ReadonlyMap<string, string>): string | undefined {
   let out = "";
+  /** The last character outside whitespace before the current one (strings and words count as "a"). */
+  let before = "";
   /** Open template literals, each with the depth of `{` inside its current `${ }`. */
   const templates: number[] = [];
   let i = 0;
@@ -189,6 +209,8 @@ function renamed(code: string, names: ReadonlyMap<string, string>): string | und
       if (end < 0) return undefined;
       out += code.slice(i, end);
       i = end;
+      before = "a";
+      continue;
     } else if (c === "`") {
       templates.push(-1);
       out += c;
@@ -201,19 +223,27 @@ function renamed(code: string, names: ReadonlyMap<string, string>): string | und
       }
       out += c;
       i++;
-    } else if (/[A-Za-z_$]/.test(c)) {
-      const [word] = /^[A-Za-z_$][\w$]*/.exec(code.slice(i)) as RegExpExecArray;
-      const before = code.slice(0, i).trimEnd().at(-1);
-      const isKey = /^\s*:/.test(code.slice(i + word.length)) && (before === "{" || before === ",");
+    } else if (IDENTIFIER_START.test(c)) {
+      IDENTIFIER.lastIndex = i;
+      const [word] = IDENTIFIER.exec(code) as RegExpExecArray;
+      COLON_AHEAD.lastIndex = i + word.length;
+      const isKey = COLON_AHEAD.test(code) && (before === "{" || before === ",");
       out += before !== "." && !isKey ? (names.get(word) ?? word) : word;
       i += word.length;
+      before = "a";
+      continue;
     } else {
       out += c === "\n" ? " " : c;
       i++;
     }
+    if (!/\s/.test(c)) before = code[i - 1] as string;
   }
   return templates.length === 0 ? out : undefined;
 }
+
+const IDENTIFIER_START = /[A-Za-z_$]/;
+const IDENTIFIER = /[A-Za-z_$][\w$]*/y;
+const COLON_AHEAD = /\s*:/y;
 
 /** The index just past the string literal starting at `start`, or -1 when it does not end on its line. */
 function stringEnd(code: string, start: number): number {
