@@ -78,6 +78,9 @@ describe("inlineDirectives", () => {
     const code = 'import boat from "grok:a boat";\n';
     const inlined = await inlineDirectives(code, parse, async () => module, "/site/src/pages/index.astro");
     expect(inlined).toContain(`from "../../.grok-images/variants/${"8".repeat(32)}.jpg?no-inline";`);
+    // From the project root, the cache's dot folder must not read as a package name.
+    const fromRoot = await inlineDirectives(code, parse, async () => module, "/site/main.js");
+    expect(fromRoot).toContain(`from "./.grok-images/variants/${"8".repeat(32)}.jpg?no-inline";`);
   });
 
   it("stands in for a refused miss as its module does: no image, an empty alt", async () => {

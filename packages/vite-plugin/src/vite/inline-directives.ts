@@ -164,10 +164,22 @@ function relativeSpecifier(spec: string, importer: string): string {
   const query = value.indexOf("?");
   const file = query < 0 ? value : value.slice(0, query);
   if (!path.isAbsolute(file) || !path.isAbsolute(importer)) return spec;
-  let relative = path.relative(path.dirname(importer), file).split(path.sep).join("/");
-  if (!relative.startsWith(".")) relative = `./${relative}`;
-  return JSON.stringify(relative + (query < 0 ? "" : value.slice(query)));
+  // Every image of a page sits in the one variants folder: the folder's relative path is worked out once.
+  const from = path.dirname(importer);
+  const to = path.dirname(file);
+  const key = `${from}\0${to}`;
+  let folder = relativeFolders.get(key);
+  if (folder === undefined) {
+    folder = path.relative(from, to).split(path.sep).join("/");
+    // `.grok-images/...` would read as a package name: only `..` may start a relative path bare.
+    folder = folder === "" ? "." : folder === ".." || folder.startsWith("../") ? folder : `./${folder}`;
+    if (relativeFolders.size > 1000) relativeFolders.clear();
+    relativeFolders.set(key, folder);
+  }
+  return JSON.stringify(`${folder}/${path.basename(file)}${query < 0 ? "" : value.slice(query)}`);
 }
+
+const relativeFolders = new Map<string, string>();
 
 /**
  * `code` on one line, with the identifiers in `names` renamed wherever they stand for themselves: not inside a
