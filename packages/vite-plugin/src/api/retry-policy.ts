@@ -1,5 +1,6 @@
 import pRetry from "p-retry";
 import type { GrokImageError } from "../errors.js";
+import { sleep } from "../shared/sleep.js";
 
 /** The request phases the client retries separately; a job is never retried as a whole. */
 export type Phase = "submit" | "query" | "download" | "cancel";
@@ -143,23 +144,4 @@ export async function withRetry<T>(
     if (attempts > 1) error.error.message += ` (gave up after ${attempts} attempts)`;
     throw error.error;
   }
-}
-
-/** A timer that rejects with the signal's reason as soon as the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -12,6 +12,8 @@
  * no task for it, so sending it again pays nothing twice.
  */
 
+import { sleep } from "../shared/sleep.js";
+
 /** The `concurrency` option: a fixed number of tasks in flight, or adaptive. */
 export type ConcurrencySetting = number | "auto";
 
@@ -215,28 +217,13 @@ export function holdSlot(slots: TaskSlots | undefined, signal: AbortSignal | und
         const refused = slot;
         slot = undefined;
         slot = await slots.throttled(refused, retryAfterMs, signal);
-      } else await pause(retryAfterMs ?? DEFAULT_THROTTLE_PAUSE_MS, signal);
+      } else await sleep(retryAfterMs ?? DEFAULT_THROTTLE_PAUSE_MS, signal);
     },
     release() {
       slot?.release();
       slot = undefined;
     },
   };
-}
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /**

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RemoteCacheOptions, RemoteCredentials, ResolvedRemoteCache } from "../types.js";
-import { badOption, type Source, show } from "./check-option.js";
+import { badOption, checkHttpUrl, type Source, show } from "./check-option.js";
 
 /*
  * The `remoteCache` option (SPEC section 12), read the way the AWS tools read their configuration: the location
@@ -127,17 +127,7 @@ function envName(env: NodeJS.ProcessEnv): Source {
 }
 
 function checkEndpoint(value: unknown, source: Source): string {
-  let url: URL | undefined;
-  if (typeof value === "string") {
-    try {
-      url = new URL(value);
-    } catch {}
-  }
-  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
-    const shown =
-      typeof value === "string" ? JSON.stringify(value.replace(/\/\/[^/@]*@/, "//***@")) : show(value);
-    throw badOption(source, `${shown} is not an endpoint. Accepted values: http:// or https:// URLs`);
-  }
+  const url = checkHttpUrl(value, source, "an endpoint");
   if (url.username || url.password) {
     throw badOption(
       source,
