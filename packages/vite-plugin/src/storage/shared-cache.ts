@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { hashFile, sha256Hex } from "../cache/hash-file.js";
 import type { ImageCache } from "../cache/image-cache.js";
 import { writeFileAtomic } from "../cache/write-file-atomic.js";
+import type { EngineEvent } from "../engine/engine-types.js";
 import { GrokImageError } from "../errors.js";
 import type { Generation, ManifestEntry, OriginalRecord, ResolvedOptions } from "../types.js";
 import { Claims, type ClaimTask, type HeldClaim } from "./claim.js";
@@ -42,17 +43,7 @@ export interface SharedCacheTuning {
 }
 
 /** The engine events the shared cache reports (a subset of the engine's own). */
-export type SharedEvent =
-  | {
-      type: "task";
-      key: string;
-      prompt: string;
-      model: string;
-      state: string;
-      taskId?: string;
-      detail?: string;
-    }
-  | { type: "warn"; message: string };
+export type SharedEvent = Extract<EngineEvent, { type: "task" | "warn" }>;
 
 /** What a generation ends with: the same shape as the engine's outcome. */
 export interface SharedOutcome {
