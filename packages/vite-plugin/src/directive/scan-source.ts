@@ -225,9 +225,14 @@ const RELATIVE_IMPORT =
   /\b(?:import|export)\b(?:[\w$*{}\s,]+?\bfrom)?\s*["'](\.{1,2}\/[^"'\n]+)["']|\bimport\s*\(\s*["'](\.{1,2}\/[^"'\n]+)["']\s*[,)]/g;
 const RESOLVE_EXTENSIONS = [...SCRIPT_EXTENSIONS, ".mdx"];
 
-/** The file a relative specifier names, tried the way bundlers do (as is, with an extension, `.js` as `.ts`, index). */
-async function resolveRelative(from: string, specifier: string): Promise<string | undefined> {
-  const base = path.resolve(path.dirname(from), specifier.split("?")[0] as string);
+/**
+ * The file a relative specifier names, tried the way bundlers do (as is, with an extension, `.js` as `.ts`, index),
+ * when it can hold directives; `base` is the specifier resolved against its importer's folder.
+ */
+async function resolveRelative(base: string): Promise<string | undefined> {
+  // An image, a stylesheet, a JSON file: never a source, and a site may import thousands of them.
+  const ext = path.extname(base).toLowerCase();
+  if (ext !== "" && !RESOLVE_EXTENSIONS.includes(ext) && languageOf(base) === undefined) return undefined;
   const stem = base.replace(/\.(?:m|c)?js$/, "");
   const candidates = [
     base,
@@ -256,16 +261,25 @@ async function importsOutside(
     // A file under the root can only leave it through a `../`; one outside may import its neighbours by `./`.
     if (!outside.includes(file) && !code.includes("../")) continue;
     for (const match of code.matchAll(RELATIVE_IMPORT)) {
-      const target = await resolveRelative(file, (match[1] ?? match[2]) as string);
+      const specifier = (match[1] ?? match[2]) as string;
+      const base = path.resolve(path.dirname(file), specifier.split("?")[0] as string);
+      // Whatever a path under the root names (itself, with an extension, its index) was listed already: only
+      // paths out of it are looked up, one `stat` per candidate, so a page's `../assets/*.jpg` costs nothing.
+      if (isInside(root, base)) continue;
+      const target = await resolveRelative(base);
       if (!target || seen.has(target) || target.includes(`${path.sep}node_modules${path.sep}`)) continue;
       seen.add(target);
-      const rel = path.relative(root, target);
-      if (!rel.startsWith("..") && !path.isAbsolute(rel)) continue;
+      if (isInside(root, target)) continue;
       outside.push(target);
       queue.push(target);
     }
   }
   return outside;
+}
+
+function isInside(root: string, file: string): boolean {
+  const rel = path.relative(root, file);
+  return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel);
 }
 
 /**
