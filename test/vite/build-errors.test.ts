@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import type { Emulator } from "maxapi-emulator";
 import { build } from "vite";
 import { grokImage } from "vite-plugin-grok-image";
@@ -74,6 +75,17 @@ describe("vite build failures", () => {
     expect(error.message).toContain("lite, standard, pro");
     // A code frame points at the directive.
     expect(error.message).toMatch(/> +2 \| import pines from "grok:pines in fog\?with=960";/);
+  });
+
+  it("a bad directive in a file no module imports fails the build too, with nothing paid for the others", async () => {
+    const { root, resolve } = await projects.copy("vite-basic");
+    await writeFile(resolve("src/drafts.ts"), 'export { default } from "grok:a draft?fit=squash";\n');
+    const error = await buildError(root, grokTestOptions(emulator));
+    // The plan did not hold the bundler up, but nothing used a directive before it was checked.
+    expect(emulator.counters.submits).toBe(0);
+    expect(error.message).toContain("src/drafts.ts:1:26");
+    expect(error.message).toContain("grok:a draft?fit=squash");
+    expect(existsSync(resolve("dist"))).toBe(false);
   });
 
   it("a failed generation fails the build with the API's reason and the task id", async () => {

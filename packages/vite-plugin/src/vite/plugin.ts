@@ -191,7 +191,16 @@ export function grokImage(
     planned ??= makePlan(getEngine(), internal.markdownRoots ?? [], need().command === "serve");
     return planned;
   };
-  /** The plan's scan errors, said once per dev server. */
+  /**
+   * Whether a build's plan may not be followed: a bad directive anywhere in the project, or a plan that cannot be
+   * made (a shared cache that cannot be read). Such a build uses no directive: each one loads as a refused module,
+   * and buildEnd fails the build with the plan's one report, as it does for refusals. Nothing is paid, and the
+   * bundler was never held up waiting for the plan.
+   */
+  const planFails = async (): Promise<boolean> => {
+    const plan = await getPlan().catch(() => undefined);
+    return plan === undefined || plan.error !== undefined;
+  }; /** The plan's scan errors, said once per dev server. */
   let scanErrorsShown = false;
   /** Lines a dev server says once, however often a page asks (a flood of requests must not flood the log). */
   const said = new Set<string>();
@@ -238,8 +247,8 @@ export function grokImage(
    */
   const inlineModuleCode = async (source: string, importer: string): Promise<string | undefined> => {
     if (!isDirectiveId(source)) return undefined;
+    if (await planFails()) return REFUSED_MODULE;
     const plan = await getPlan();
-    if (plan.error) return undefined;
     const file = importerFile(importer);
     const raw = stripViteQuery(source);
     const scanned = plan.parsed(raw);
@@ -373,6 +382,8 @@ export function grokImage(
         try {
           directive = parse(raw, file);
         } catch (error) {
+          // A build names every bad directive of the project at once, in the plan's report at its end.
+          if (need().command === "build" && (await planFails())) return toVirtualId(raw, "invalid directive");
           this.error(await located(error, raw, file));
         }
         const id = toVirtualId(raw, directive.generation.prompt);
@@ -402,15 +413,12 @@ export function grokImage(
       },
     },
 
-    buildStart: {
-      async handler() {
-        // A build plans everything before its first module loads: a bad directive anywhere fails it with
-        // nothing paid. A dev server (and Astro's sync server, which never loads an image) plans on first use.
-        if (need().command !== "build") return;
-        // A plan that cannot be made (a shared cache that cannot be read) fails the build like any build error.
-        const plan = await getPlan().catch((error: unknown) => this.error(toPluginError(error)));
-        if (plan.error) this.error(toPluginError(plan.error));
-      },
+    buildStart() {
+      // A build plans everything as it starts: a bad directive anywhere fails it (at buildEnd, with one report)
+      // with nothing paid. The bundler does not wait for the plan: it reads and transforms modules meanwhile, and
+      // only a directive's first use waits for it (planFails), so a cached build spends no time on the plan alone.
+      // A dev server (and Astro's sync server, which never loads an image) plans on first use.
+      if (need().command === "build") getPlan().catch(() => {});
     },
 
     load: {
@@ -421,6 +429,7 @@ export function grokImage(
         if (raw === undefined) return null;
         const importer = importers.get(raw);
         const { command } = need();
+        if (command === "build" && (await planFails())) return { code: REFUSED_MODULE, moduleType: "js" };
         const plan = await getPlan();
         if (command === "serve" && plan.error && !scanErrorsShown) {
           scanErrorsShown = true;
@@ -490,7 +499,12 @@ export function grokImage(
     },
 
     async buildEnd(error) {
-      if (need().command !== "build" || !engine) return;
+      if (need().command !== "build") return;
+      if (!error && planned) {
+        const plan = await planned.catch((failure: unknown) => this.error(toPluginError(failure)));
+        if (plan.error) this.error(toPluginError(plan.error));
+      }
+      if (!engine) return;
       engine.report();
       const refusal = engine.refusal();
       if (usedKeys.size > 0) {
