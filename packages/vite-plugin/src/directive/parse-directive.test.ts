@@ -54,6 +54,25 @@ describe("parseDirective: defaults", () => {
   });
 });
 
+describe("parseDirective: parsed once per options", () => {
+  it("gives the same directive for the same text and options, and parses again for other options", () => {
+    const first = parseDirective("grok:a quiet harbour?w=640", DEFAULTS);
+    expect(parseDirective("grok:a quiet harbour?w=640", DEFAULTS)).toBe(first);
+    const other = parseDirective("grok:a quiet harbour?w=640", { ...DEFAULTS, format: "avif" });
+    expect(other).not.toBe(first);
+    expect(other.transform.format).toBe("avif");
+    expect(first.transform.format).toBe("webp");
+  });
+
+  it("throws for a bad directive every time it is asked", () => {
+    for (let i = 0; i < 2; i++) {
+      expect(() => parseDirective("grok:a quiet harbour?tier=ultra", DEFAULTS)).toThrow(
+        /lite, standard, pro/,
+      );
+    }
+  });
+});
+
 describe("parseDirective: params", () => {
   it("reads every param", () => {
     const d = parse(

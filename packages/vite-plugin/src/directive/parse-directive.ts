@@ -260,6 +260,30 @@ function parseListed(
  * close, what was likely meant; callers set the error's `importer` (and `loc` when they know the source).
  */
 export function parseDirective(raw: string, defaults: DirectiveDefaults): Directive {
+  let known = parsedWith.get(defaults);
+  if (!known) {
+    known = new Map();
+    parsedWith.set(defaults, known);
+  }
+  let directive = known.get(raw);
+  if (!directive) {
+    directive = parseOnce(raw, defaults);
+    // A long-running dev server meets new spellings as files are edited: the memo stays a bounded cache.
+    if (known.size >= MAX_REMEMBERED) known.clear();
+    known.set(raw, directive);
+  }
+  return directive;
+}
+
+/**
+ * Directives already parsed with each defaults object (a build's resolved options), by text: a build parses each
+ * directive at least twice (the plan's scan, the module that names it) and a site may name thousands. Directives
+ * are frozen, so one object serves every caller; a bad directive is not kept, and throws anew each time.
+ */
+const parsedWith = new WeakMap<DirectiveDefaults, Map<string, Directive>>();
+const MAX_REMEMBERED = 20_000;
+
+function parseOnce(raw: string, defaults: DirectiveDefaults): Directive {
   if (!isDirectiveId(raw)) {
     throw badDirective(raw, `it does not start with "${DIRECTIVE_PREFIX}"`);
   }

@@ -264,6 +264,33 @@ describe("engine against the emulator", () => {
     expect(error.hint).toContain("grok-image verify");
   });
 
+  it("cachedImages serves a cached generation without a plan and never pays: a miss or a damaged original is left to images()", async () => {
+    const cached = use("grok:a cached teapot?w=48");
+    const first = engineFor();
+    await first.prepare([cached]);
+    const [made] = await first.images(cached);
+    await first.close();
+    emu.reset();
+
+    const events: EngineEvent[] = [];
+    const engine = engineFor({}, events);
+    const [hit] = (await engine.cachedImages(cached)) ?? [];
+    expect(hit).toMatchObject({ file: made?.file, width: 48, status: "cached" });
+    expect(await engine.cachedImages(use("grok:a teapot nobody generated"))).toBeUndefined();
+    engine.report();
+    expect(events.find((e) => e.type === "summary")).toMatchObject({ summary: { directives: 1, hits: 1 } });
+
+    const originals = await readdir(join(root, ".grok-images/originals"));
+    await writeFile(
+      join(root, ".grok-images/originals", originals[0] as string),
+      "not the bytes we paid for",
+    );
+    await rm(join(root, ".grok-images/variants"), { recursive: true });
+    expect(await engineFor().cachedImages(cached)).toBeUndefined();
+    expect(emu.counters.submits).toBe(0);
+    expect(emu.counters.tasksCreated).toBe(0);
+  });
+
   it("gives each failure its own clear error without failing the rest of the batch", async () => {
     emu.inject({
       phase: "submit",

@@ -383,6 +383,32 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     if (summary.directives > 0) emit({ type: "summary", summary });
   }
 
+  async function cachedImages(use: DirectiveUse): Promise<ReadyImage[] | undefined> {
+    const { directive } = use;
+    const key = directive.generationKey;
+    const state = keys.get(key)?.state;
+    if (state !== undefined && state !== "cached" && state !== "generated") return undefined;
+    const store = await getCache();
+    const entry = store.lookup(key);
+    if (!entry) return undefined;
+    const status = state === "generated" ? "generated" : "cached";
+    let ready: ReadyImage[];
+    try {
+      ready = await deriveImages(directive, entry, status, store, options, (damaged) =>
+        emit({ type: "warn", message: formatError(damaged) }),
+      );
+    } catch (error) {
+      // A damaged original is repaired (or paid for again) by images(), once the plan allows.
+      if (GrokImageError.isInstance(error) && error.code === "GROK_CACHE_CORRUPT") return undefined;
+      throw error;
+    }
+    if (!seen.has(directive.raw)) seen.set(directive.raw, use);
+    if (state === undefined) keys.set(key, { state: "cached" });
+    totals.directives++;
+    if (status === "cached") totals.hits++;
+    return ready;
+  }
+
   async function images(use: DirectiveUse): Promise<ReadyImage[]> {
     const { directive } = use;
     const key = directive.generationKey;
@@ -491,6 +517,7 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     plan,
     prepare,
     images,
+    cachedImages,
     statuses,
     start,
     refresh,

@@ -119,6 +119,12 @@ export interface Engine {
    * first when the directive was not part of a batch (e.g. a dynamic import found late).
    */
   images(use: DirectiveUse): Promise<ReadyImage[]>;
+  /**
+   * The images of a directive whose generation the local cache holds, as `images()` gives them, without a plan or
+   * a batch: nothing can be paid here, so a build need not have checked its directives yet. Undefined when the
+   * cache does not hold it, or holds a damaged original (which `images()` repairs, once the plan allows).
+   */
+  cachedImages(use: DirectiveUse): Promise<ReadyImage[] | undefined>;
   /** Every directive seen so far (dev review page). */
   statuses(): DirectiveStatus[];
   /**

@@ -247,25 +247,28 @@ export function grokImage(
    */
   const inlineModuleCode = async (source: string, importer: string): Promise<string | undefined> => {
     if (!isDirectiveId(source)) return undefined;
-    if (await planFails()) return REFUSED_MODULE;
-    const plan = await getPlan();
     const file = importerFile(importer);
-    const raw = stripViteQuery(source);
-    const scanned = plan.parsed(raw);
     let directive: Directive;
     try {
-      // Parsed once already by the plan's scan, with the same options.
-      directive = scanned ? forHost(scanned, imageImport) : parse(raw, file);
+      directive = parse(stripViteQuery(source), file);
     } catch {
+      // The import stays, and fails the build with every other bad directive of the plan.
       return undefined;
     }
-    const use: DirectiveUse = { directive, importer: file, ...plan.locate(file, directive.generationKey) };
     const current = getEngine();
-    let images: ReadyImage[];
+    const key = directive.generationKey;
+    let images: ReadyImage[] | undefined;
     try {
-      images = await current.images(use);
+      // A cached image is written in at once: nothing can be paid, so it does not wait for the plan, and the
+      // bundler reaches the page's images sooner. Anything else waits for the plan, which may refuse it.
+      images = await current.cachedImages({ directive, importer: file });
+      if (!images) {
+        if (await planFails()) return REFUSED_MODULE;
+        const plan = await getPlan();
+        images = await current.images({ directive, importer: file, ...plan.locate(file, key) });
+      }
     } catch (error) {
-      if (current.isRefused(directive.generationKey)) return REFUSED_MODULE;
+      if (current.isRefused(key)) return REFUSED_MODULE;
       throw await located(error, directive.raw, file);
     }
     usedKeys.add(directive.generationKey);
@@ -567,19 +570,21 @@ interface PlanIndex {
   readonly written: WrittenDirectives;
   /** Line and column of a directive in a file, when the scan found it there. */
   locate(file: string | undefined, generationKey: string): { line?: number; column?: number };
-  /** The directive as the scan parsed it (the plugin's options, no host handoff), when it found it written so. */
-  parsed(raw: string): Directive | undefined;
 }
 
 async function makePlan(engine: Engine, markdownRoots: readonly string[], dev: boolean): Promise<PlanIndex> {
   const scan: ProjectScan = await scanProject(engine.options, { markdownRoots });
-  const at = new Map<string, { line: number; column: number }>();
-  const parsed = new Map<string, Directive>();
-  for (const use of scan.uses) {
-    const where = `${use.importer}\0${use.directive.generationKey}`;
-    if (!at.has(where)) at.set(where, { line: use.line, column: use.column });
-    parsed.set(use.directive.raw, use.directive);
-  }
+  // Made on first use: only a miss or an error asks where its directive is written.
+  let at: Map<string, { line: number; column: number }> | undefined;
+  const where = () => {
+    if (at) return at;
+    at = new Map();
+    for (const use of scan.uses) {
+      const key = `${use.importer}\0${use.directive.generationKey}`;
+      if (!at.has(key)) at.set(key, { line: use.line, column: use.column });
+    }
+    return at;
+  };
   // A dev server pays as pages ask, each load within what is left of its budget; a build reserves its plan's cost.
   // A build with a bad directive fails on them before anything else: no plan line that it will not follow.
   if (dev || scan.errors.length === 0) await engine.plan(scan.uses, { payAsLoaded: dev });
@@ -595,8 +600,7 @@ async function makePlan(engine: Engine, markdownRoots: readonly string[], dev: b
             engine.options.root,
           )
         : undefined,
-    locate: (file, key) => (file ? (at.get(`${file}\0${key}`) ?? {}) : {}),
-    parsed: (raw) => parsed.get(raw),
+    locate: (file, key) => (file ? (where().get(`${file}\0${key}`) ?? {}) : {}),
   };
 }
 
