@@ -1,4 +1,5 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 
 /** Something in built HTML that still carries a `grok:` directive instead of a generated image. */
@@ -51,13 +52,17 @@ export function findUnresolvedIn(html: string): { tag: string; kind: UnresolvedT
   return found;
 }
 
-/** Every unresolved image in the `.html` files under `outDir`. */
+/**
+ * Every unresolved image in the `.html` files under `outDir`. The pages are read synchronously, one after the other:
+ * the build is over and nothing else runs, and a site of thousands of pages would otherwise wait on as many
+ * thread-pool round trips.
+ */
 export async function findUnresolvedHtml(outDir: string): Promise<UnresolvedTag[]> {
   const files = (await readdir(outDir, { recursive: true })).filter((file) => file.endsWith(".html")).sort();
   const found: UnresolvedTag[] = [];
   for (const file of files) {
     const page = file.split(path.sep).join("/");
-    const html = await readFile(path.join(outDir, file), "utf8");
+    const html = readFileSync(path.join(outDir, file), "utf8");
     for (const unresolved of findUnresolvedIn(html)) found.push({ page, ...unresolved });
   }
   return found;

@@ -1,6 +1,6 @@
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { createLimiter } from "../shared/limiter.js";
 import { DIRECTIVE_PREFIX } from "./parse-directive.js";
 import { unescapeMarkdown } from "./unescape-markdown.js";
 
@@ -183,7 +183,6 @@ const SKIPPED_DIRS = new Set([
   ".vite",
   ".grok-images",
 ]);
-const MAX_OPEN_FILES = 64;
 
 /** The syntaxes a file may hold, by extension; `undefined` for files the scan ignores. */
 export function languageOf(file: string): SourceLanguage | undefined {
@@ -282,24 +281,53 @@ function isInside(root: string, file: string): boolean {
   return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel);
 }
 
+/** What a scan read: every directive found, and the text of each file it read (for lines, columns and frames). */
+export interface ScannedSources {
+  readonly directives: ScannedDirective[];
+  readonly sources: ReadonlyMap<string, string>;
+}
+
 /**
  * Every directive under `root` in script, Markdown and MDX files, skipping dependencies, build output, the
  * folders of tools (`.git`, `.astro`, ...) and the cache dir, plus the files outside the root that these import by
  * a relative path (a monorepo's shared module). Sorted by file, then position.
  */
 export async function scanTree(root: string, options: ScanTreeOptions = {}): Promise<ScannedDirective[]> {
+  return (await scanSources(root, options)).directives;
+}
+
+/** `scanTree`, with the text of every file it read. */
+export async function scanSources(root: string, options: ScanTreeOptions = {}): Promise<ScannedSources> {
   const absRoot = path.resolve(root);
   const files = await listSourceFiles(absRoot, options);
-  // A bound on concurrent reads keeps open file handles well under the usual ulimit on big trees.
-  const limit = createLimiter(MAX_OPEN_FILES);
-  const read = (file: string) => limit(() => readFile(file, "utf8"));
-  const texts = new Map(await Promise.all(files.map(async (file) => [file, await read(file)] as const)));
-  const outside = await importsOutside(absRoot, files, async (file) => texts.get(file) ?? read(file));
-  const results = await Promise.all(
-    [...files, ...outside.sort()].map(async (file) => {
-      const code = texts.get(file) ?? (await read(file));
-      return findDirectives(code, languageOf(file)).map((d) => ({ ...d, file }));
-    }),
+  const sources = await readTexts(files);
+  const read = (file: string) => {
+    let text = sources.get(file);
+    if (text === undefined) {
+      text = readFileSync(file, "utf8");
+      sources.set(file, text);
+    }
+    return text;
+  };
+  const outside = await importsOutside(absRoot, files, async (file) => read(file));
+  const directives = [...files, ...outside.sort()].flatMap((file) =>
+    findDirectives(read(file), languageOf(file)).map((d) => ({ ...d, file })),
   );
-  return results.flat();
+  return { directives, sources };
 }
+
+/**
+ * The files' texts, read synchronously in batches with the event loop let run between them. A source file is small:
+ * one synchronous read costs a fraction of the thread-pool round trips of a promise read (open, stat, read, close),
+ * and a build's scan runs while the bundler works, which the batches leave room for.
+ */
+async function readTexts(files: readonly string[]): Promise<Map<string, string>> {
+  const texts = new Map<string, string>();
+  for (const [i, file] of files.entries()) {
+    texts.set(file, readFileSync(file, "utf8"));
+    if (i % READ_BATCH === READ_BATCH - 1) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return texts;
+}
+
+const READ_BATCH = 64;

@@ -1,8 +1,7 @@
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { locationOf } from "../directive/code-frame.js";
 import { parseDirective } from "../directive/parse-directive.js";
-import { languageOf, scanTree } from "../directive/scan-source.js";
+import { languageOf, scanSources } from "../directive/scan-source.js";
 import type { DirectiveUse } from "../engine/engine-types.js";
 import { GrokImageError } from "../errors.js";
 import type { ResolvedOptions } from "../types.js";
@@ -57,24 +56,18 @@ export async function scanProject(
   options: ResolvedOptions,
   scan: ScanProjectOptions = {},
 ): Promise<ProjectScan> {
-  const found = await scanTree(options.root, {
+  const { directives: found, sources } = await scanSources(options.root, {
     ignore: [...NEVER_BUILT, ...(scan.ignore ?? [])],
     cacheDir: options.cacheDir,
   });
   const markdownRoots = (scan.markdownRoots ?? []).map((dir) => path.resolve(dir) + path.sep);
   const isSource = (file: string) =>
     languageOf(file) === "script" || markdownRoots.some((dir) => file.startsWith(dir));
-  const sources = new Map<string, Promise<string>>();
   const uses: FoundUse[] = [];
   const errors: BadDirective[] = [];
   for (const { raw, file, index } of found) {
     if (!isSource(file)) continue;
-    let text = sources.get(file);
-    if (!text) {
-      text = readFile(file, "utf8").catch(() => "");
-      sources.set(file, text);
-    }
-    const source = await text;
+    const source = sources.get(file) ?? "";
     const { line, column } = locationOf(source, index);
     try {
       uses.push({ directive: parseDirective(raw, options), importer: file, line, column });

@@ -131,6 +131,8 @@ export function grokImage(
   const importers = new Map<string, string>();
   /** Generation keys the current build loaded, in all its environments: `grok-image prune` keeps them. */
   let usedKeys = new Set<string>();
+  /** What this build last wrote to `used.json`: its environments write it once between them when they agree. */
+  let recorded = { size: 0, complete: false };
   /** The images each directive loaded, for the review page. */
   const loaded = new Map<string, readonly ReadyImage[]>();
 
@@ -363,6 +365,7 @@ export function grokImage(
         engine = undefined;
         planned = undefined;
         usedKeys = new Set();
+        recorded = { size: 0, complete: false };
       }
       // The cache may live outside the served roots (GROK_IMAGE_CACHE_DIR=/ci/cache): let the dev server read it.
       const allow = config.server.fs.allow as string[];
@@ -510,10 +513,13 @@ export function grokImage(
       if (!engine) return;
       engine.report();
       const refusal = engine.refusal();
-      if (usedKeys.size > 0) {
+      const complete = !error && !refusal;
+      // Keys are only ever added during a build: a later environment that used no new one has nothing to record.
+      if (usedKeys.size > 0 && (usedKeys.size !== recorded.size || complete !== recorded.complete)) {
         const { cacheDir, root } = need().options;
         // A build that failed may not have loaded everything it uses: it adds to the record instead of replacing it.
-        await recordUsedKeys(cacheDir, root, usedKeys, !error && !refusal);
+        await recordUsedKeys(cacheDir, root, usedKeys, complete);
+        recorded = { size: usedKeys.size, complete };
       }
       if (refusal && !error) this.error(toPluginError(refusal));
     },
