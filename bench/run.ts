@@ -95,7 +95,11 @@ if (only.has("site")) {
   for (const directives of quick ? [50] : [200, 2000]) {
     results.push({
       kind: "site",
-      ...scenario("site-build.ts", { directives, runs: quick ? 3 : 7, profile: !quick }),
+      ...scenario("site-build.ts", {
+        directives,
+        runs: quick ? 3 : directives > 1000 ? 9 : 11,
+        profile: !quick,
+      }),
     });
   }
 }

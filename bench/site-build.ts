@@ -1,11 +1,13 @@
 // Cached site builds: an Astro site whose N images are `grok:` directives, every one a cache hit, against the same
-// site with the same N image files imported as plain local files. Both sites are written under `test/.tmp/` (inside
-// the repository, so Astro resolves the workspace's packages), built once each to fill the caches (the grok cache
-// from the emulator, Astro's own image cache for both), then built alternately, `runs` times each, as child
-// processes (`astro build`), and compared by median wall time. With `profile`, one more build of each site runs
-// under `node --cpu-prof` and the profiles are summarized (see cpu-profile.ts).
+// site with the same N image files imported as plain local files, and that local site once more with the
+// integration added (what the integration costs a site that uses no directive). The sites are written to a RAM disk
+// when there is one (see `scratch`), built once each to fill the caches (the grok cache from the emulator, Astro's
+// own image cache for all), then built in rotation, `runs` times each, as child processes (`astro build`), and
+// compared by median wall time. With `profile`, one more build of the grok and local sites runs under
+// `node --cpu-prof` and the profiles are summarized (see cpu-profile.ts).
 import { spawn } from "node:child_process";
-import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { copyFile, cp, mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { forHost } from "../packages/vite-plugin/dist/vite/host-handoff.js";
@@ -40,9 +42,18 @@ const PER_PAGE = 20;
 const PROMPT = "bench site image";
 
 const { directives, runs, profile = false, keep = false, reuse } = config<SiteConfig>();
-const base = reuse ?? join(repo, "test/.tmp", `bench-site-${directives}-${process.pid}`);
+/*
+ * The sites live on a RAM disk when the machine has one (Linux's /dev/shm): every build writes thousands of files,
+ * and a virtual machine's disk then swings the same build's time by half from one run to the next, drowning a
+ * difference of a few percent. Both sites get the same disk, so the plugin's own reads and writes are still counted.
+ * Elsewhere they go under `test/.tmp/`. A `node_modules` link lets Astro resolve the workspace's packages.
+ */
+const scratch = existsSync("/dev/shm") ? "/dev/shm" : join(repo, "test/.tmp");
+const base = reuse ?? join(scratch, `grok-bench-site-${directives}-${process.pid}`);
 const grokRoot = join(base, "grok");
 const localRoot = join(base, "local");
+/** The local site with the integration added and no directive: what the integration costs a site that uses none. */
+const plainRoot = join(base, "plain");
 
 /** The pages of a site: `PER_PAGE` images each, every one through `<Image>` as Astro's docs recommend. */
 async function writeSite(root: string, integration: boolean, source: (i: number) => string): Promise<void> {
@@ -136,6 +147,9 @@ async function profiled(root: string, env: NodeJS.ProcessEnv, dir: string): Prom
 /** Writes both sites, fills the grok cache, and gives the local site the very files the grok modules import. */
 async function makeSites(): Promise<void> {
   await rm(base, { recursive: true, force: true });
+  await mkdir(base, { recursive: true });
+  if (!base.startsWith(repo))
+    await symlink(join(repo, "test/node_modules"), join(base, "node_modules"), "dir");
   const emulator = await emulatorProcess({ latencyMs: 20, imageScale: 0.5 });
   try {
     await fillSites(emulator.url);
@@ -165,7 +179,10 @@ async function fillSites(apiUrl: string): Promise<void> {
   await Promise.all(
     files.map((file, i) => copyFile(file, join(localRoot, "src/assets", `image-${i}${extname(file)}`))),
   );
-  await writeSite(localRoot, false, (i) => `../assets/image-${i}${extname(files[i] as string)}`);
+  const localImage = (i: number) => `../assets/image-${i}${extname(files[i] as string)}`;
+  await writeSite(localRoot, false, localImage);
+  await cp(join(localRoot, "src/assets"), join(plainRoot, "src/assets"), { recursive: true });
+  await writeSite(plainRoot, true, localImage);
 }
 
 try {
@@ -179,23 +196,27 @@ try {
     GROK_IMAGE_MODE: "generate",
   });
   const localEnv = baseEnv({});
+  const sites = {
+    grok: { root: grokRoot, env: grokEnv, ms: [] as number[], cpuMs: [] as number[] },
+    local: { root: localRoot, env: localEnv, ms: [] as number[], cpuMs: [] as number[] },
+    plain: { root: plainRoot, env: grokEnv, ms: [] as number[], cpuMs: [] as number[] },
+  };
   // The first build of each fills Astro's image cache (node_modules/.astro); every timed build is a cached one.
   const firstGrok = await astroBuild(grokRoot, grokEnv);
   const firstLocal = await astroBuild(localRoot, localEnv);
-  const grokMs: number[] = [];
-  const localMs: number[] = [];
-  const grokCpuMs: number[] = [];
-  const localCpuMs: number[] = [];
+  await astroBuild(plainRoot, grokEnv);
   for (let run = 0; run < runs; run++) {
-    // Alternate which goes first, so a drift in the machine's load weighs on both alike.
-    const order = run % 2 === 0 ? (["grok", "local"] as const) : (["local", "grok"] as const);
+    // Rotate which goes first, so a drift in the machine's load weighs on all alike.
+    const order = (["grok", "local", "plain"] as const).map((_, i, all) => all[(i + run) % all.length]);
     for (const which of order) {
-      const grok = which === "grok";
-      const build = await astroBuild(grok ? grokRoot : localRoot, grok ? grokEnv : localEnv);
-      (grok ? grokMs : localMs).push(build.ms);
-      (grok ? grokCpuMs : localCpuMs).push(build.cpuMs);
+      const site = sites[which as keyof typeof sites];
+      const build = await astroBuild(site.root, site.env);
+      site.ms.push(build.ms);
+      site.cpuMs.push(build.cpuMs);
     }
   }
+  const { ms: grokMs, cpuMs: grokCpuMs } = sites.grok;
+  const { ms: localMs, cpuMs: localCpuMs } = sites.local;
   const grokMedian = median(grokMs);
   const localMedian = median(localMs);
   const profiles = profile
@@ -218,6 +239,10 @@ try {
     grokCpuMs,
     localCpuMs,
     cpuRatio: median(grokCpuMs) / median(localCpuMs),
+    plainMs: sites.plain.ms,
+    plainMedianMs: median(sites.plain.ms),
+    plainRatio: median(sites.plain.ms) / localMedian,
+    plainCpuRatio: median(sites.plain.cpuMs) / median(localCpuMs),
     ...profiles,
   });
 } finally {

@@ -14,11 +14,10 @@ import { DEV_MAX_COST_USD, resolveOptions } from "../options/resolve-options.js"
 import { type ProjectScan, scanProject } from "../plan/scan-project.js";
 import { type WrittenDirectives, writtenDirectives } from "../plan/written-directives.js";
 import type { Directive, GrokImageOptions, ResolvedOptions } from "../types.js";
-import { browserCode } from "../workbench/browser-code.js";
 import type { OverlayError } from "../workbench/dev-loop.js";
-import { type DevSession, startDevSession } from "../workbench/dev-session.js";
+import type { DevSession } from "../workbench/dev-session.js";
 import { DEV_CLIENT_ID } from "../workbench/protocol.js";
-import { type WaitingKind, waitingImages } from "../workbench/waiting-images.js";
+import type { WaitingKind } from "../workbench/waiting-images.js";
 import { CACHED_FILE, cachedFileId } from "./cached-file-id.js";
 import { forHost, hostEncodeNotice } from "./host-handoff.js";
 import { inlineDirectives, type ParseModule } from "./inline-directives.js";
@@ -311,6 +310,7 @@ export function grokImage(
     done?: Promise<void>,
     failure?: GrokImageError,
   ) => {
+    const { waitingImages } = await import("../workbench/waiting-images.js");
     const images = await waitingImages(use.directive, kind, need().options);
     if (failure) await session?.loop.trackFailed(use, id, images, failure);
     else session?.loop.track(use, id, images, done);
@@ -430,7 +430,10 @@ export function grokImage(
     load: {
       filter: { id: /^\0(?:grok-image:|virtual:grok-image\/)/ },
       async handler(id) {
-        if (id === DEV_CLIENT_RESOLVED) return { code: await browserCode("dev-client"), moduleType: "js" };
+        if (id === DEV_CLIENT_RESOLVED) {
+          const { browserCode } = await import("../workbench/browser-code.js");
+          return { code: await browserCode("dev-client"), moduleType: "js" };
+        }
         const raw = fromVirtualId(id);
         if (raw === undefined) return null;
         const importer = importers.get(raw);
@@ -524,11 +527,19 @@ export function grokImage(
       if (refusal && !error) this.error(toPluginError(refusal));
     },
 
-    configureServer(server: ViteDevServer) {
+    async configureServer(server: ViteDevServer) {
       const { options } = need();
       // A budget per server start: a restart starts from nothing spent.
       devLedger = createLedger();
       session?.close();
+      session = undefined;
+      // Writing the cache (placeholders, variants) must never look like a source change to the watcher.
+      server.watcher.unwatch(options.cacheDir);
+      // A middleware-mode server with neither WebSocket nor HMR (Astro's content sync inside `astro build`) can swap
+      // nothing into a page and answers no person: it gets no dev loop and no workbench, and loads neither.
+      const { middlewareMode, ws, hmr } = server.config.server;
+      if (middlewareMode && ws === false && hmr === false) return;
+      const { startDevSession } = await import("../workbench/dev-session.js");
       session = startDevSession({
         server,
         options,
@@ -541,8 +552,6 @@ export function grokImage(
         overlayError,
         printUrl: host === "vite",
       });
-      // Writing the cache (placeholders, variants) must never look like a source change to the watcher.
-      server.watcher.unwatch(options.cacheDir);
     },
 
     async closeBundle() {
