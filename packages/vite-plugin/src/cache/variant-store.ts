@@ -39,13 +39,18 @@ export class VariantStore {
   /** What this machine has verified already; without it, every check reads and hashes. */
   readonly #verified: VerifiedVariants | undefined;
 
+  /** `dir` and a separator: a build of thousands of hits asks for a path twice per image. */
+  readonly #prefix: string;
+
   constructor(dir: string, verifiedFile?: string) {
     this.dir = dir;
+    this.#prefix = join(dir, "x").slice(0, -1);
     this.#verified = verifiedFile === undefined ? undefined : new VerifiedVariants(verifiedFile);
   }
 
+  /** `name` is a variant name (hex, checked by the cache): joined as is, no normalising needed. */
   path(name: string, format: OutputFormat): string {
-    return join(this.dir, `${name}.${fileExtension(format)}`);
+    return `${this.#prefix}${name}.${fileExtension(format)}`;
   }
 
   sidecarPath(name: string): string {

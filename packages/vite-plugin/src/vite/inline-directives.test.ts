@@ -2,7 +2,7 @@ import { parseAst } from "vite";
 import { describe, expect, it } from "vitest";
 import type { ReadyImage } from "../engine/engine-types.js";
 import { inlineDirectives, type ParseModule } from "./inline-directives.js";
-import { moduleCode } from "./module-code.js";
+import { moduleCode, moduleParts, REFUSED_PARTS } from "./module-code.js";
 
 const parse = parseAst as unknown as ParseModule;
 
@@ -32,6 +32,7 @@ describe("inlineDirectives", () => {
   it("gives the importer exactly the exports the directive's module has, on the lines it had", async () => {
     for (const host of ["metadata", "url"] as const) {
       const module = moduleCode([image(1), image(2)], "two boats", host, true, { pick: 2 });
+      const parts = moduleParts([image(1), image(2)], "two boats", host, true, { pick: 2 });
       const code = [
         'import { Image } from "astro:assets";',
         "import boat, {",
@@ -40,7 +41,7 @@ describe("inlineDirectives", () => {
         '} from "grok:a paper boat?n=2&pick=2";',
         "export const page = [boat, boats, alt];",
       ].join("\n");
-      const inlined = await inlineDirectives(code, parse, async () => module);
+      const inlined = await inlineDirectives(code, parse, async () => parts);
       expect(inlined).toBeDefined();
       expect(inlined).not.toContain("grok:");
       expect(inlined?.split("\n")).toHaveLength(code.split("\n").length);
@@ -57,7 +58,7 @@ describe("inlineDirectives", () => {
     }
   });
 
-  it("renames the image bindings only where they stand for themselves, never inside a string", async () => {
+  it("keeps strings that name the image bindings as they are", async () => {
     // "${image0}" spelled out of parts, so that it is plainly a string here too.
     const tricky = {
       ...image(7),
@@ -66,7 +67,8 @@ describe("inlineDirectives", () => {
     };
     for (const host of ["metadata", "url"] as const) {
       const module = moduleCode([tricky as ReadyImage], 'alt "image0"', host, true);
-      const inlined = await inlineDirectives('import x, { alt } from "grok:x";\n', parse, async () => module);
+      const parts = moduleParts([tricky as ReadyImage], 'alt "image0"', host, true);
+      const inlined = await inlineDirectives('import x, { alt } from "grok:x";\n', parse, async () => parts);
       expect(inlined).toBeDefined();
       const original = run(module, ["images", "alt", "__default"]);
       expect(run(inlined as string, ["x", "alt"])).toEqual({ x: original.__default, alt: original.alt });
@@ -74,7 +76,7 @@ describe("inlineDirectives", () => {
   });
 
   it("imports the files relative to the importing file, as a local image would be", async () => {
-    const module = moduleCode([image(8)], "a boat", "url", true);
+    const module = moduleParts([image(8)], "a boat", "url", true);
     const code = 'import boat from "grok:a boat";\n';
     const inlined = await inlineDirectives(code, parse, async () => module, "/site/src/pages/index.astro");
     expect(inlined).toContain(`from "../../.grok-images/variants/${"8".repeat(32)}.jpg?no-inline";`);
@@ -84,17 +86,16 @@ describe("inlineDirectives", () => {
   });
 
   it("stands in for a refused miss as its module does: no image, an empty alt", async () => {
-    const refused = 'export const images = [];\nexport const alt = "";\nexport default undefined;\n';
     const inlined = await inlineDirectives(
       'import x, { images } from "grok:x";\n',
       parse,
-      async () => refused,
+      async () => REFUSED_PARTS,
     );
     expect(run(inlined as string, ["x", "images"])).toEqual({ x: undefined, images: [] });
   });
 
   it("keeps every import it cannot stand in for", async () => {
-    const module = moduleCode([image(3)], "a boat", "metadata", true);
+    const module = moduleParts([image(3)], "a boat", "metadata", true);
     const moduleOf = async (specifier: string) => (specifier.includes("uncached") ? undefined : module);
     const kept = [
       'import * as all from "grok:a namespace";',
@@ -117,14 +118,15 @@ describe("inlineDirectives", () => {
 
   it("inlines srcset modules alike, and leaves a module alone when nothing can be inlined", async () => {
     const code = 'import boat from "grok:a boat?as=srcset&w=320;640";\nexport default boat;\n';
-    const srcset = moduleCode([image(4), image(5)], "a boat", "url", true, { as: "srcset" });
+    const srcset = moduleParts([image(4), image(5)], "a boat", "url", true, { as: "srcset" });
     const inlined = await inlineDirectives(code, parse, async () => srcset);
+    const module = moduleCode([image(4), image(5)], "a boat", "url", true, { as: "srcset" });
     expect(run((inlined as string).replace("export default boat;", ""), ["boat"]).boat).toEqual(
-      run(srcset, ["__default"]).__default,
+      run(module, ["__default"]).__default,
     );
     expect(await inlineDirectives(code, parse, async () => undefined)).toBeUndefined();
-    // A module with more than image imports (the dev client) is not a shape this reads.
-    const withClient = moduleCode([image(6)], "a boat", "url", false, { clientImport: "virtual:client" });
+    // A module that imports something for its side effects (the dev client) keeps its import.
+    const withClient = moduleParts([image(6)], "a boat", "url", false, { clientImport: "virtual:client" });
     expect(await inlineDirectives(code, parse, async () => withClient)).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
 import path from "node:path";
+import type { ModuleParts } from "./module-code.js";
 
 /*
  * In a build, a `grok:` import of a cached directive is written straight into the module that names it: its
@@ -6,10 +7,11 @@ import path from "node:path";
  * between a page and its images. A site with thousands of images otherwise pays for thousands of extra modules
  * (every plugin's hooks, resolution, linking), which local images never cost.
  *
- * What is inlined is exactly the code the directive's own module would have (`moduleCode()`, read back as text),
- * so the two can never disagree; anything this does not recognise keeps its import and loads through the plugin
- * as before. The importer is parsed with the bundler's parser. Only leading static imports are rewritten (a constant must exist before any
- * statement of the module runs), with default, `images` and `alt` bindings; line numbers are kept.
+ * What is inlined is written from the very parts the directive's own module is written from (`ModuleParts` of
+ * module-code.ts), so the two can never disagree; anything this does not recognise keeps its import and loads
+ * through the plugin as before. The importer is parsed with the bundler's parser. Only leading static imports are
+ * rewritten (a constant must exist before any statement of the module runs), with default, `images` and `alt`
+ * bindings; line numbers are kept.
  */
 
 /** The ESTree shapes read here (the bundler's `this.parse` gives ESTree with `start`/`end` offsets). */
@@ -32,13 +34,13 @@ const EXPORTS = new Set(["default", "images", "alt"]);
 
 /**
  * The module with its leading `grok:` imports inlined, or undefined when none could be. `moduleOf` gives the
- * code of a directive's module (as written, `grok:...`), or undefined to keep its import; it may reject, which
+ * parts of a directive's module (as written, `grok:...`), or undefined to keep its import; it may reject, which
  * rejects this.
  */
 export async function inlineDirectives(
   code: string,
   parse: ParseModule,
-  moduleOf: (specifier: string) => Promise<string | undefined>,
+  moduleOf: (specifier: string) => Promise<ModuleParts | undefined>,
   importer?: string,
 ): Promise<string | undefined> {
   if (code.includes(PREFIX)) return undefined;
@@ -113,57 +115,41 @@ function importBindings(node: EsNode): Binding[] | undefined {
   return bindings.length > 0 ? bindings : undefined;
 }
 
-/** `moduleCode()`'s plain shape: default imports of files, then `images`, `alt` and the default export. */
-const MODULE_SHAPE =
-  /^((?:import [A-Za-z_$][\w$]* from "(?:[^"\\\n]|\\.)*";\n)*)export const images = ([^\n]*(?:\n[^\n]*)*?);\nexport const alt = ("(?:[^"\\\n]|\\.)*");\nexport default (images\[\d+\]|undefined);\n$/;
-const IMPORT_LINE = /^import ([A-Za-z_$][\w$]*) from ("(?:[^"\\\n]|\\.)*");$/;
-
 /**
- * The statements that stand for `module` imported with `bindings`, on one line; undefined unless the module has
- * exactly the shape `moduleCode()` gives: default imports of files, then `images`, `alt` and the default export.
- * Read as text, not parsed: it is the plugin's own output, and a shape this does not match keeps its import.
+ * The statements that stand for a module of these parts imported with `bindings`, on one line; undefined for a
+ * module that imports something for its side effects (the dev client's), which keeps its import.
  */
 function inlined(
-  module: string,
+  parts: ModuleParts,
   bindings: readonly Binding[],
   name: string,
   importer: string | undefined,
 ): string | undefined {
-  const shape = MODULE_SHAPE.exec(module);
-  if (!shape) return undefined;
-  const [, importLines = "", images = "", alt = "", first = ""] = shape;
-  const locals = new Map<string, string>();
-  const imports: string[] = [];
-  for (const line of importLines.split("\n")) {
-    if (line === "") continue;
-    const [, local, spec] = IMPORT_LINE.exec(line) ?? [];
-    if (!local || !spec) return undefined;
-    const renamedTo = `${name}_${locals.size}`;
-    locals.set(local, renamedTo);
-    imports.push(`import ${renamedTo} from ${importer ? relativeSpecifier(spec, importer) : spec};`);
-  }
+  if (parts.clientImport) return undefined;
+  const names = parts.specifiers.map((_, i) => `${name}_${i}`);
+  const imports = parts.specifiers.map(
+    (specifier, i) =>
+      `import ${names[i]} from ${JSON.stringify(importer ? relativeSpecifier(specifier, importer) : specifier)};`,
+  );
   const list = `${name}_images`;
-  const entries = renamed(images, locals);
-  if (entries === undefined) return undefined;
   const values: Record<string, string> = {
     images: list,
-    alt,
-    default: first === "undefined" ? first : first.replace(/^images/, list),
+    alt: parts.alt,
+    default: parts.pick === undefined ? "undefined" : `${list}[${parts.pick}]`,
   };
-  const statements = [...imports, `const ${list} = ${entries};`];
+  const statements = [...imports, `const ${list} = [${parts.entries(names).join(", ")}];`];
   for (const { imported, local } of bindings) statements.push(`const ${local} = ${values[imported]};`);
   return statements.join(" ");
 }
 
 /**
- * An absolute file specifier (a JSON string) as a path relative to the importing file, the way a local image is
- * imported: the bundler resolves it at once, with no plugin asked. Anything else is kept.
+ * An absolute file specifier as a path relative to the importing file, the way a local image is imported: the
+ * bundler resolves it at once, with no plugin asked. Anything else is kept.
  */
-function relativeSpecifier(spec: string, importer: string): string {
-  const value = JSON.parse(spec) as string;
-  const query = value.indexOf("?");
-  const file = query < 0 ? value : value.slice(0, query);
-  if (!path.isAbsolute(file) || !path.isAbsolute(importer)) return spec;
+function relativeSpecifier(specifier: string, importer: string): string {
+  const query = specifier.indexOf("?");
+  const file = query < 0 ? specifier : specifier.slice(0, query);
+  if (!path.isAbsolute(file) || !path.isAbsolute(importer)) return specifier;
   // Every image of a page sits in the one variants folder: the folder's relative path is worked out once.
   const from = path.dirname(importer);
   const to = path.dirname(file);
@@ -176,98 +162,10 @@ function relativeSpecifier(spec: string, importer: string): string {
     if (relativeFolders.size > 1000) relativeFolders.clear();
     relativeFolders.set(key, folder);
   }
-  return JSON.stringify(`${folder}/${path.basename(file)}${query < 0 ? "" : value.slice(query)}`);
+  return `${folder}/${path.basename(file)}${query < 0 ? "" : specifier.slice(query)}`;
 }
 
 const relativeFolders = new Map<string, string>();
-
-/**
- * `code` on one line, with the identifiers in `names` renamed wherever they stand for themselves: not inside a
- * string, not as an object key or after a dot. Line breaks between tokens become spaces; undefined for a line
- * break inside a template string (it would change the string) or an unterminated string.
- */
-function renamed(code: string, names: ReadonlyMap<string, string>): string | undefined {
-  let out = "";
-  /** The last character outside whitespace before the current one (strings and words count as "a"). */
-  let before = "";
-  /** Open template literals, each with the depth of `{` inside its current `${ }`. */
-  const templates: number[] = [];
-  let i = 0;
-  while (i < code.length) {
-    const c = code[i] as string;
-    const inTemplateText = templates.length > 0 && (templates.at(-1) as number) < 0;
-    if (inTemplateText) {
-      if (c === "\\") {
-        out += code.slice(i, i + 2);
-        i += 2;
-      } else if (c === "`") {
-        templates.pop();
-        out += c;
-        i++;
-      } else if (c === "$" && code[i + 1] === "{") {
-        templates[templates.length - 1] = 0;
-        out += "${";
-        i += 2;
-      } else if (c === "\n") {
-        return undefined;
-      } else {
-        out += c;
-        i++;
-      }
-      continue;
-    }
-    if (c === '"' || c === "'") {
-      const end = stringEnd(code, i);
-      if (end < 0) return undefined;
-      out += code.slice(i, end);
-      i = end;
-      before = "a";
-      continue;
-    } else if (c === "`") {
-      templates.push(-1);
-      out += c;
-      i++;
-    } else if (c === "{" || c === "}") {
-      if (templates.length > 0) {
-        const depth = templates.at(-1) as number;
-        // The `}` that closes a `${`: back to the template's text.
-        templates[templates.length - 1] = c === "{" ? depth + 1 : depth === 0 ? -1 : depth - 1;
-      }
-      out += c;
-      i++;
-    } else if (IDENTIFIER_START.test(c)) {
-      IDENTIFIER.lastIndex = i;
-      const [word] = IDENTIFIER.exec(code) as RegExpExecArray;
-      COLON_AHEAD.lastIndex = i + word.length;
-      const isKey = COLON_AHEAD.test(code) && (before === "{" || before === ",");
-      out += before !== "." && !isKey ? (names.get(word) ?? word) : word;
-      i += word.length;
-      before = "a";
-      continue;
-    } else {
-      out += c === "\n" ? " " : c;
-      i++;
-    }
-    if (!/\s/.test(c)) before = code[i - 1] as string;
-  }
-  return templates.length === 0 ? out : undefined;
-}
-
-const IDENTIFIER_START = /[A-Za-z_$]/;
-const IDENTIFIER = /[A-Za-z_$][\w$]*/y;
-const COLON_AHEAD = /\s*:/y;
-
-/** The index just past the string literal starting at `start`, or -1 when it does not end on its line. */
-function stringEnd(code: string, start: number): number {
-  const quote = code[start];
-  for (let i = start + 1; i < code.length; i++) {
-    const c = code[i];
-    if (c === "\\") i++;
-    else if (c === quote) return i + 1;
-    else if (c === "\n") return -1;
-  }
-  return -1;
-}
 
 function lineBreaks(text: string): number {
   return text.split("\n").length - 1;

@@ -1,6 +1,6 @@
 import type { ReadyImage } from "../engine/engine-types.js";
 import type { OutputShape } from "../types.js";
-import { shapeCode } from "./shape-code.js";
+import { shapeParts } from "./shape-code.js";
 
 /**
  * How a `grok:` module turns a variant file into its default export:
@@ -27,6 +27,27 @@ function importPath(file: string): string {
 }
 
 /**
+ * A `grok:` module before it is written out: the files it imports and how its exports are made of them.
+ * `moduleCode()` writes it as a module of its own; a build writes it into the module that imports the directive
+ * (inline-directives.ts). Both write the same parts, so the two can never disagree.
+ */
+export interface ModuleParts {
+  /** Import specifiers of the files, in order: each is imported by default. */
+  readonly specifiers: readonly string[];
+  /** The `images` array's entries, given the names the files are imported under (one line each). */
+  entries(names: readonly string[]): string[];
+  /** `alt`, as a string literal. */
+  readonly alt: string;
+  /** The index in `images` of the default export; undefined exports `undefined` (a module without images). */
+  readonly pick: number | undefined;
+  /** A module imported first for its side effects (the dev client). */
+  readonly clientImport?: string | undefined;
+}
+
+/** What a refused miss loads as (same exports, no image): the build fails at its end with one report of them all. */
+export const REFUSED_PARTS: ModuleParts = { specifiers: [], entries: () => [], alt: '""', pick: undefined };
+
+/**
  * The code of one `grok:` module. Deterministic (same images, same code) so builds are reproducible.
  *
  * Why the variant is `import`ed by absolute path rather than emitted with `this.emitFile`: Vite's own asset
@@ -45,39 +66,65 @@ export function moduleCode(
   noInline: boolean,
   extras: ModuleExtras = {},
 ): string {
+  return writeModule(moduleParts(images, alt, imageImport, noInline, extras));
+}
+
+/** The parts of the module `moduleCode()` writes. */
+export function moduleParts(
+  images: readonly ReadyImage[],
+  alt: string,
+  imageImport: ImageImport,
+  noInline: boolean,
+  extras: ModuleExtras = {},
+): ModuleParts {
+  const pick = images.length === 0 ? undefined : Math.min(Math.max(extras.pick ?? 1, 1), images.length) - 1;
   if (extras.as === "srcset" || extras.as === "picture") {
-    return shapeCode(images, alt, {
+    return shapeParts(images, alt, {
       as: extras.as,
       build: noInline,
       astro: imageImport === "metadata",
-      pick: extras.pick ?? 1,
+      pick,
       clientImport: extras.clientImport,
     });
   }
-  const lines: string[] = [];
-  // The dev loop's client (which swaps a generating placeholder for its image) rides along with the module that
-  // shows one: every page that imports a placeholder in the browser gets it, whatever its HTML entry is.
-  if (extras.clientImport) lines.push(`import ${JSON.stringify(extras.clientImport)};`);
-  const entries: string[] = [];
-  images.forEach((image, i) => {
-    const spec = importPath(image.file) + (imageImport === "url" && noInline ? "?no-inline" : "");
-    lines.push(`import image${i} from ${JSON.stringify(spec)};`);
+  const suffix = imageImport === "url" && noInline ? "?no-inline" : "";
+  const entry = (image: ReadyImage, name: string): string => {
     const grok = {
       prompt: image.prompt,
       model: image.model,
       index: image.index,
       ...(image.placeholder ? { placeholder: image.placeholder } : {}),
     };
-    if (imageImport === "metadata") {
-      entries.push(`Object.assign(image${i}, ${JSON.stringify(grok)})`);
-    } else {
-      const meta = { width: image.width, height: image.height, format: image.format, ...grok };
-      entries.push(`{ src: image${i}, ${JSON.stringify(meta).slice(1, -1)} }`);
-    }
+    if (imageImport === "metadata") return `Object.assign(${name}, ${JSON.stringify(grok)})`;
+    const meta = { width: image.width, height: image.height, format: image.format, ...grok };
+    return `{ src: ${name}, ${JSON.stringify(meta).slice(1, -1)} }`;
+  };
+  return {
+    specifiers: images.map((image) => importPath(image.file) + suffix),
+    entries: (names) => images.map((image, i) => entry(image, names[i] as string)),
+    alt: JSON.stringify(alt),
+    pick,
+    clientImport: extras.clientImport,
+  };
+}
+
+/** `parts` as a module of its own. */
+export function writeModule(parts: ModuleParts): string {
+  const lines: string[] = [];
+  // The dev loop's client (which swaps a generating placeholder for its image) rides along with the module that
+  // shows one: every page that imports a placeholder in the browser gets it, whatever its HTML entry is.
+  if (parts.clientImport) lines.push(`import ${JSON.stringify(parts.clientImport)};`);
+  const names = parts.specifiers.map((_, i) => `image${i}`);
+  parts.specifiers.forEach((specifier, i) => {
+    lines.push(`import ${names[i]} from ${JSON.stringify(specifier)};`);
   });
-  lines.push(`export const images = [\n  ${entries.join(",\n  ")}\n];`);
-  lines.push(`export const alt = ${JSON.stringify(alt)};`);
-  const pick = Math.min(Math.max(extras.pick ?? 1, 1), images.length);
-  lines.push(`export default images[${pick - 1}];`);
+  const entries = parts.entries(names);
+  lines.push(
+    entries.length === 0
+      ? "export const images = [];"
+      : `export const images = [\n  ${entries.join(",\n  ")}\n];`,
+  );
+  lines.push(`export const alt = ${parts.alt};`);
+  lines.push(`export default ${parts.pick === undefined ? "undefined" : `images[${parts.pick}]`};`);
   return `${lines.join("\n")}\n`;
 }

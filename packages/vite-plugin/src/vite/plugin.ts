@@ -22,7 +22,14 @@ import { CACHED_FILE, cachedFileId } from "./cached-file-id.js";
 import { forHost, hostEncodeNotice } from "./host-handoff.js";
 import { inlineDirectives, type ParseModule } from "./inline-directives.js";
 import { locateDirective } from "./locate-directive.js";
-import { type ImageImport, moduleCode } from "./module-code.js";
+import {
+  type ImageImport,
+  type ModuleParts,
+  moduleCode,
+  moduleParts,
+  REFUSED_PARTS,
+  writeModule,
+} from "./module-code.js";
 import { toPluginError } from "./to-plugin-error.js";
 import { fromVirtualId, importerFile, toVirtualId } from "./virtual-id.js";
 
@@ -41,7 +48,7 @@ const MAX_NOT_WRITTEN_WARNINGS = 20;
 const DEV_CLIENT_RESOLVED = `\0${DEV_CLIENT_ID}`;
 
 /** What a refused miss loads as in a build that fails at its end with one report of them all (same exports). */
-const REFUSED_MODULE = 'export const images = [];\nexport const alt = "";\nexport default undefined;\n';
+const REFUSED_MODULE = writeModule(REFUSED_PARTS);
 
 /**
  * Host integration settings. Internal on purpose: the Astro integration sets them; Vite users never need to.
@@ -242,11 +249,11 @@ export function grokImage(
     }
   };
   /**
-   * In a build, the code a directive's module would have, for its importer to hold itself (inline-directives.ts),
+   * In a build, the parts of the module a directive would load as, for its importer to hold (inline-directives.ts),
    * exactly as `load` makes it: generated or cached, or refused. Undefined keeps the import (a directive the plan
    * did not validate), which then resolves and loads as before; a failure throws, as `load` would.
    */
-  const inlineModuleCode = async (source: string, importer: string): Promise<string | undefined> => {
+  const inlineModuleParts = async (source: string, importer: string): Promise<ModuleParts | undefined> => {
     if (!isDirectiveId(source)) return undefined;
     const file = importerFile(importer);
     let directive: Directive;
@@ -264,18 +271,18 @@ export function grokImage(
       // bundler reaches the page's images sooner. Anything else waits for the plan, which may refuse it.
       images = await current.cachedImages({ directive, importer: file });
       if (!images) {
-        if (await planFails()) return REFUSED_MODULE;
+        if (await planFails()) return REFUSED_PARTS;
         const plan = await getPlan();
         images = await current.images({ directive, importer: file, ...plan.locate(file, key) });
       }
     } catch (error) {
-      if (current.isRefused(key)) return REFUSED_MODULE;
+      if (current.isRefused(key)) return REFUSED_PARTS;
       throw await located(error, directive.raw, file);
     }
     usedKeys.add(directive.generationKey);
     const encodeNotice = hostEncodeNotice(directive);
     if (encodeNotice) sayOnce("warn", encodeNotice);
-    return moduleCode(images, directive.alt, imageImport, true, {
+    return moduleParts(images, directive.alt, imageImport, true, {
       pick: directive.pick,
       as: directive.output.as,
     });
@@ -409,7 +416,7 @@ export function grokImage(
           inlined = await inlineDirectives(
             code,
             (text) => this.parse(text) as unknown as ReturnType<ParseModule>,
-            (source) => inlineModuleCode(source, id),
+            (source) => inlineModuleParts(source, id),
             importerFile(id),
           );
         } catch (error) {

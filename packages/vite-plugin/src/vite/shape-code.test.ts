@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { ReadyImage } from "../engine/engine-types.js";
-import { shapeCode } from "./shape-code.js";
+import { writeModule } from "./module-code.js";
+import { type ShapeCodeOptions, shapeParts } from "./shape-code.js";
+
+/** The module of a shape, with `pick` 1-based as a directive writes it. */
+function shapeCode(
+  images: ReadyImage[],
+  alt: string,
+  opts: Omit<ShapeCodeOptions, "pick"> & { pick: number },
+) {
+  return writeModule(shapeParts(images, alt, { ...opts, pick: opts.pick - 1 }));
+}
 
 const out = (name: string, width: number, format: "avif" | "webp") => ({
   file: `/c/variants/${name}.${format}`,

@@ -1,4 +1,5 @@
 import type { ReadyImage, ReadyOutput } from "../engine/engine-types.js";
+import type { ModuleParts } from "./module-code.js";
 
 /**
  * The code of an `as=srcset` or `as=picture` module (SPEC section 2), for plain Vite and any framework on it:
@@ -16,7 +17,8 @@ export interface ShapeCodeOptions {
   readonly build: boolean;
   /** Astro's image import claims bare image imports; a query keeps them URLs. */
   readonly astro: boolean;
-  readonly pick: number;
+  /** The index in `images` of the default export (undefined without images). */
+  readonly pick: number | undefined;
   readonly clientImport?: string | undefined;
 }
 
@@ -33,51 +35,59 @@ function outputsOf(image: ReadyImage): readonly ReadyOutput[] {
   );
 }
 
-export function shapeCode(images: readonly ReadyImage[], alt: string, opts: ShapeCodeOptions): string {
-  const lines: string[] = [];
-  if (opts.clientImport) lines.push(`import ${JSON.stringify(opts.clientImport)};`);
-  const names = new Map<string, string>();
-  const urlOf = (file: string): string => {
-    let name = names.get(file);
-    if (!name) {
-      name = `url${names.size}`;
-      names.set(file, name);
-      lines.push(`import ${name} from ${JSON.stringify(importSpec(file, opts))};`);
+/** The parts of an `as=srcset` or `as=picture` module (written out by module-code.ts). */
+export function shapeParts(images: readonly ReadyImage[], alt: string, opts: ShapeCodeOptions): ModuleParts {
+  // Each file is imported once, in the order the entries first name it.
+  const files: string[] = [];
+  const indexOf = new Map<string, number>();
+  const fileIndex = (file: string): number => {
+    let index = indexOf.get(file);
+    if (index === undefined) {
+      index = files.length;
+      indexOf.set(file, index);
+      files.push(file);
     }
-    return name;
+    return index;
   };
-  /** A srcset expression: one candidate per distinct width (clamped widths share a file). */
-  const srcset = (outputs: readonly ReadyOutput[]): string => {
-    const seen = new Set<number>();
-    const parts: string[] = [];
-    for (const output of [...outputs].sort((a, b) => a.width - b.width)) {
-      if (seen.has(output.width)) continue;
-      seen.add(output.width);
-      parts.push(`\${${urlOf(output.file)}} ${output.width}w`);
-    }
-    return `\`${parts.join(", ")}\``;
+  const entries = (name: (index: number) => string): string[] => {
+    const urlOf = (file: string) => name(fileIndex(file));
+    /** A srcset expression: one candidate per distinct width (clamped widths share a file). */
+    const srcset = (outputs: readonly ReadyOutput[]): string => {
+      const seen = new Set<number>();
+      const parts: string[] = [];
+      for (const output of [...outputs].sort((a, b) => a.width - b.width)) {
+        if (seen.has(output.width)) continue;
+        seen.add(output.width);
+        parts.push(`\${${urlOf(output.file)}} ${output.width}w`);
+      }
+      return `\`${parts.join(", ")}\``;
+    };
+    return images.map((image) => {
+      const outputs = outputsOf(image);
+      const formats = [...new Set(outputs.map((o) => o.format))];
+      if (opts.as === "srcset") return srcset(outputs);
+      const sources = formats.map(
+        (format) => `${format}: ${srcset(outputs.filter((o) => o.format === format))}`,
+      );
+      const fallback = outputs
+        .filter((o) => o.format === formats[formats.length - 1])
+        .reduce((a, b) => (b.width > a.width ? b : a));
+      const img = [
+        `src: ${urlOf(fallback.file)}`,
+        `width: ${fallback.width}`,
+        `height: ${fallback.height}`,
+        ...(image.placeholder ? [`placeholder: ${JSON.stringify(image.placeholder)}`] : []),
+      ];
+      return `{ sources: { ${sources.join(", ")} }, img: { ${img.join(", ")} } }`;
+    });
   };
-  const entries = images.map((image) => {
-    const outputs = outputsOf(image);
-    const formats = [...new Set(outputs.map((o) => o.format))];
-    if (opts.as === "srcset") return srcset(outputs);
-    const sources = formats.map(
-      (format) => `${format}: ${srcset(outputs.filter((o) => o.format === format))}`,
-    );
-    const fallback = outputs
-      .filter((o) => o.format === formats[formats.length - 1])
-      .reduce((a, b) => (b.width > a.width ? b : a));
-    const img = [
-      `src: ${urlOf(fallback.file)}`,
-      `width: ${fallback.width}`,
-      `height: ${fallback.height}`,
-      ...(image.placeholder ? [`placeholder: ${JSON.stringify(image.placeholder)}`] : []),
-    ];
-    return `{ sources: { ${sources.join(", ")} }, img: { ${img.join(", ")} } }`;
-  });
-  lines.push(`export const images = [\n  ${entries.join(",\n  ")}\n];`);
-  lines.push(`export const alt = ${JSON.stringify(alt)};`);
-  const pick = Math.min(Math.max(opts.pick, 1), images.length);
-  lines.push(`export default images[${pick - 1}];`);
-  return `${lines.join("\n")}\n`;
+  // A first pass numbers the files in the order the entries name them.
+  entries(() => "");
+  return {
+    specifiers: files.map((file) => importSpec(file, opts)),
+    entries: (names) => entries((index) => names[index] as string),
+    alt: JSON.stringify(alt),
+    pick: opts.pick,
+    clientImport: opts.clientImport,
+  };
 }
