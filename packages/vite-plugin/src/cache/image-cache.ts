@@ -90,6 +90,13 @@ export interface ImageCache {
   variantPath(name: string, format: OutputFormat): string;
   /** Whether a variant is there and matches its sidecar's sha256 (read and hashed, never decoded). */
   checkVariant(name: string): Promise<VariantCheck>;
+  /** Reads the record of variants this machine has verified (once), for `verifiedVariant`. */
+  loadVerifiedVariants(): Promise<void>;
+  /**
+   * The sidecar of a variant this machine verified and whose file has not changed since (one `stat`, no await),
+   * once `loadVerifiedVariants` has read the record; undefined otherwise (`checkVariant` then checks in full).
+   */
+  verifiedVariant(name: string): VariantMeta | undefined;
   /** Writes the variant file, then its sidecar. */
   writeVariant(name: string, data: Buffer, meta: VariantMeta): Promise<void>;
   /** Checks every file of the cache (for `grok-image verify`). */
@@ -432,6 +439,15 @@ class DirectoryCache implements ImageCache {
   async checkVariant(name: string): Promise<VariantCheck> {
     assertSafeKey(name);
     return this.variants.check(name);
+  }
+
+  loadVerifiedVariants(): Promise<void> {
+    return this.variants.loadVerified();
+  }
+
+  verifiedVariant(name: string): VariantMeta | undefined {
+    assertSafeKey(name);
+    return this.variants.verifiedNow(name);
   }
 
   async writeVariant(name: string, data: Buffer, meta: VariantMeta): Promise<void> {

@@ -57,6 +57,16 @@ export class VariantStore {
     return join(this.dir, `${name}.json`);
   }
 
+  /** Reads what this machine has verified, so `verifiedNow` can answer. */
+  async loadVerified(): Promise<void> {
+    await this.#verified?.load();
+  }
+
+  /** The variant's sidecar when this machine verified its file and it has not changed since; no await. */
+  verifiedNow(name: string): VariantMeta | undefined {
+    return this.#verified?.lookupNow(name, (meta) => this.path(name, meta.format));
+  }
+
   /**
    * Whether the variant can be served: its sidecar read, its file read and hashed against the sidecar. No image
    * decoding: a hit stays a hash of a small file.

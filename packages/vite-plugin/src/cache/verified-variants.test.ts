@@ -42,6 +42,25 @@ describe("VerifiedVariants", () => {
     expect(await next.lookup("a", () => file)).toBeUndefined();
   });
 
+  it("answers without waiting once the record is read, with the same answers as lookup", async () => {
+    const file = await variant("a");
+    const record = join(dir, "verified.json");
+    const first = new VerifiedVariants(record, { racyMs: 0 });
+    await first.record("a", file, META);
+    await first.flush();
+
+    const next = new VerifiedVariants(record, { racyMs: 0 });
+    expect(next.lookupNow("a", () => file)).toBeUndefined();
+    await next.load();
+    expect(next.lookupNow("a", () => file)).toEqual(META);
+    expect(next.lookupNow("b", () => file)).toBeUndefined();
+    await writeFile(file, "abc");
+    expect(next.lookupNow("a", () => file)).toBeUndefined();
+    // Forgotten for both ways of asking.
+    await writeFile(file, "abcdef");
+    expect(await next.lookup("a", () => file)).toBeUndefined();
+  });
+
   it("forgets a file replaced by another (a checkout, a restore) or deleted", async () => {
     const file = await variant("b");
     const verified = new VerifiedVariants(join(dir, "verified.json"), { racyMs: 0 });

@@ -19,6 +19,8 @@ export class VerifiedVariants {
   readonly file: string;
   readonly #racyMs: number;
   #entries: Promise<Map<string, Verified>> | undefined;
+  /** The same map as `#entries`, once read. */
+  #loaded: Map<string, Verified> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(file: string, options: { racyMs?: number } = {}) {
@@ -31,18 +33,39 @@ export class VerifiedVariants {
     const entries = await this.#load();
     const known = entries.get(name);
     if (!known) return undefined;
+    return this.#stillIntact(entries, name, known, path(known.meta)) ? known.meta : undefined;
+  }
+
+  /** Whether the file has the identity it had when verified; a record that no longer holds is forgotten. */
+  #stillIntact(entries: Map<string, Verified>, name: string, known: Verified, file: string): boolean {
     // Synchronous on purpose: a few microseconds for an entry the kernel has cached, where thousands of hits
     // queued on the thread pool (which the bundler's own reads share) keep a build waiting.
     let info: BigIntStats | undefined;
     try {
-      info = statSync(path(known.meta), { bigint: true, throwIfNoEntry: false });
+      info = statSync(file, { bigint: true, throwIfNoEntry: false });
     } catch {
       // Unreadable: the full check says what is wrong.
     }
-    if (info && identity(info) === known.identity) return known.meta;
+    if (info && identity(info) === known.identity) return true;
     entries.delete(name);
     this.#saveSoon();
-    return undefined;
+    return false;
+  }
+
+  /** Reads the record, once: `lookupNow` answers from it. */
+  async load(): Promise<void> {
+    this.#loaded = await this.#load();
+  }
+
+  /**
+   * `lookup` without waiting, once `load` has read the record (undefined before): a build of thousands of hits
+   * answers nearly all of them with one `stat` each and no promise.
+   */
+  lookupNow(name: string, path: (meta: VariantMeta) => string): VariantMeta | undefined {
+    const entries = this.#loaded;
+    const known = entries?.get(name);
+    if (!entries || !known) return undefined;
+    return this.#stillIntact(entries, name, known, path(known.meta)) ? known.meta : undefined;
   }
 
   /** Remembers that the file at `path` was just found (or written) intact, as `meta` describes it. */

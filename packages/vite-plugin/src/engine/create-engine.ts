@@ -5,9 +5,9 @@ import { estimateCost } from "../directive/models.js";
 import { formatError, GrokImageError } from "../errors.js";
 import { createLimiter } from "../shared/limiter.js";
 import { readThrough, restoreFromShared, sharedCacheHandle } from "../storage/engine-hooks.js";
-import type { Generation, ResolvedOptions } from "../types.js";
+import type { Generation, ManifestEntry, ResolvedOptions } from "../types.js";
 import { createLedger, remainingBudget, reserveSubmit } from "./budget.js";
-import { corruptError, deriveImages, placeholderImages } from "./derive-images.js";
+import { corruptError, deriveImages, placeholderImages, verifiedImages } from "./derive-images.js";
 import type {
   BatchSummary,
   DirectiveStatus,
@@ -383,6 +383,19 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     if (summary.directives > 0) emit({ type: "summary", summary });
   }
 
+  /** The images of a cached entry whose files this machine verified already, with no await once the record is read. */
+  let verifiedRead: Promise<void> | undefined;
+  async function verifiedNow(
+    directive: DirectiveUse["directive"],
+    entry: ManifestEntry,
+    status: "cached" | "generated",
+    store: ImageCache,
+  ): Promise<ReadyImage[] | undefined> {
+    verifiedRead ??= store.loadVerifiedVariants();
+    await verifiedRead;
+    return verifiedImages(directive, entry, status, store, options);
+  }
+
   async function cachedImages(use: DirectiveUse): Promise<ReadyImage[] | undefined> {
     const { directive } = use;
     const key = directive.generationKey;
@@ -392,9 +405,9 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     const entry = store.lookup(key);
     if (!entry) return undefined;
     const status = state === "generated" ? "generated" : "cached";
-    let ready: ReadyImage[];
+    let ready = await verifiedNow(directive, entry, status, store);
     try {
-      ready = await deriveImages(directive, entry, status, store, options, (damaged) =>
+      ready ??= await deriveImages(directive, entry, status, store, options, (damaged) =>
         emit({ type: "warn", message: formatError(damaged) }),
       );
     } catch (error) {
@@ -449,7 +462,10 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     if (status === "cached") totals.hits++;
     const warnDamaged = (damaged: GrokImageError) => emit({ type: "warn", message: formatError(damaged) });
     try {
-      return await deriveImages(directive, entry, status, store, options, warnDamaged);
+      return (
+        (await verifiedNow(directive, entry, status, store)) ??
+        (await deriveImages(directive, entry, status, store, options, warnDamaged))
+      );
     } catch (error) {
       if (!GrokImageError.isInstance(error) || error.code !== "GROK_CACHE_CORRUPT") throw error;
       // A manifest kept in git with its images in the shared cache comes here on every fresh machine: no warning.

@@ -43,7 +43,6 @@ async function deriveOne(
   options: ResolvedOptions,
   warn: WarnDamaged,
 ): Promise<ReadyImage> {
-  const source = directive.handoff === "source";
   const primary = await deriveFile(
     directive,
     entry,
@@ -52,9 +51,7 @@ async function deriveOne(
     {
       cache,
       warn,
-      source,
-      placeholder: directive.placeholder,
-      provenanceOn: options.provenance,
+      ...primaryHow(directive, options),
     },
   );
   const image: ReadyImage = {
@@ -65,16 +62,13 @@ async function deriveOne(
     status,
   };
   if (directive.output.as === "metadata") return image;
-  // The shapes ship as they are (no host encodes them again), so they are always encoded files of ours.
   const outputs = await Promise.all(
     outputTransforms(directive).map(async (transform): Promise<ReadyOutput> => {
       const clamped = clampTransform(transform, original);
       const file = await deriveFile(directive, entry, original, clamped, {
         cache,
         warn,
-        source: false,
-        placeholder: "none",
-        provenanceOn: options.provenance,
+        ...outputHow(options),
       });
       return { file: file.file, width: file.width, height: file.height, format: file.format };
     }),
@@ -82,18 +76,101 @@ async function deriveOne(
   return { ...image, outputs };
 }
 
-interface DeriveFileOptions {
-  cache: ImageCache;
-  warn: WarnDamaged;
+/** What names a variant file besides its original and transform. */
+interface FileHow {
   source: boolean;
   placeholder: Directive["placeholder"];
   provenanceOn: boolean;
+}
+
+interface DeriveFileOptions extends FileHow {
+  cache: ImageCache;
+  warn: WarnDamaged;
 }
 
 type DerivedFile = Pick<ReadyImage, "file" | "width" | "height" | "format" | "placeholder">;
 
 /** In-process single flight per variant name: modules that share a file derive it once. */
 const filesInFlight = new Map<string, Promise<DerivedFile>>();
+
+/** The provenance a variant carries: part of its name, since byte-identical originals of two prompts differ in XMP. */
+function provenanceOf(entry: ManifestEntry, how: FileHow) {
+  return how.provenanceOn ? { model: entry.model, prompt: entry.prompt } : null;
+}
+
+function fileName(
+  entry: ManifestEntry,
+  original: OriginalRecord,
+  transform: Transform,
+  how: FileHow,
+): string {
+  return variantName(original.sha256, transform, {
+    provenance: provenanceOf(entry, how) ?? false,
+    placeholder: how.placeholder,
+    source: how.source,
+  });
+}
+
+function readyFile(cache: ImageCache, name: string, meta: VariantMeta): DerivedFile {
+  return {
+    file: cache.variantPath(name, meta.format),
+    width: meta.width,
+    height: meta.height,
+    format: meta.format,
+    ...(meta.placeholder ? { placeholder: meta.placeholder } : {}),
+  };
+}
+
+/**
+ * The images of a directive when every file they need is one this machine verified and has not seen change (one
+ * `stat` each): nearly every directive of a cached build, answered without a promise. Undefined when any file needs
+ * the full check or deriving, which `deriveImages` does. Same files, same objects as `deriveImages`.
+ */
+export function verifiedImages(
+  directive: Directive,
+  entry: ManifestEntry,
+  status: ImageStatus,
+  cache: ImageCache,
+  options: ResolvedOptions,
+): ReadyImage[] | undefined {
+  const images: ReadyImage[] = [];
+  const verified = (original: OriginalRecord, transform: Transform, how: FileHow) => {
+    const name = fileName(entry, original, clampTransform(transform, original), how);
+    const meta = cache.verifiedVariant(name);
+    return meta && readyFile(cache, name, meta);
+  };
+  for (const [index, original] of entry.originals.entries()) {
+    const primary = verified(original, directive.transform, primaryHow(directive, options));
+    if (!primary) return undefined;
+    const image: ReadyImage = { ...primary, prompt: entry.prompt, model: entry.model, index, status };
+    if (directive.output.as === "metadata") {
+      images.push(image);
+      continue;
+    }
+    const outputs: ReadyOutput[] = [];
+    for (const transform of outputTransforms(directive)) {
+      const file = verified(original, transform, outputHow(options));
+      if (!file) return undefined;
+      outputs.push({ file: file.file, width: file.width, height: file.height, format: file.format });
+    }
+    images.push({ ...image, outputs });
+  }
+  return images;
+}
+
+/** How a directive's own file is derived: the handed-over source for a host that encodes it, its inline preview. */
+function primaryHow(directive: Directive, options: ResolvedOptions): FileHow {
+  return {
+    source: directive.handoff === "source",
+    placeholder: directive.placeholder,
+    provenanceOn: options.provenance,
+  };
+}
+
+/** The shapes (`as=srcset|picture`) ship as they are, so they are always encoded files of ours. */
+function outputHow(options: ResolvedOptions): FileHow {
+  return { source: false, placeholder: "none", provenanceOn: options.provenance };
+}
 
 function deriveFile(
   directive: Directive,
@@ -103,20 +180,9 @@ function deriveFile(
   how: DeriveFileOptions,
 ): Promise<DerivedFile> {
   const { cache, warn, source } = how;
-  // The provenance text is part of the name: byte-identical originals of two prompts must not share one XMP.
-  const provenance = how.provenanceOn ? { model: entry.model, prompt: entry.prompt } : null;
-  const name = variantName(original.sha256, transform, {
-    provenance: provenance ?? false,
-    placeholder: how.placeholder,
-    source,
-  });
-  const ready = (meta: VariantMeta): DerivedFile => ({
-    file: cache.variantPath(name, meta.format),
-    width: meta.width,
-    height: meta.height,
-    format: meta.format,
-    ...(meta.placeholder ? { placeholder: meta.placeholder } : {}),
-  });
+  const provenance = provenanceOf(entry, how);
+  const name = fileName(entry, original, transform, how);
+  const ready = (meta: VariantMeta): DerivedFile => readyFile(cache, name, meta);
   let flight = filesInFlight.get(name);
   if (!flight) {
     flight = (async () => {
