@@ -31,6 +31,11 @@ export interface ScanTreeOptions {
   ignore?: readonly string[];
   /** The cache directory, skipped even when it is not hidden. */
   cacheDir?: string;
+  /**
+   * Files or folders to skip by their name alone: a check by name costs nothing, where a glob is matched anew
+   * against every path of the project.
+   */
+  skipName?: (name: string, isDirectory: boolean) => boolean;
 }
 
 const STRING_BODY = (q: string) => String.raw`grok:(?:(?!\k<${q}>)[^\\\n]|\\[\s\S])*`;
@@ -194,8 +199,10 @@ export function languageOf(file: string): SourceLanguage | undefined {
 
 async function listSourceFiles(root: string, options: ScanTreeOptions): Promise<string[]> {
   const ignore = options.ignore ?? [];
+  const { skipName } = options;
   const cacheDir = options.cacheDir ? path.resolve(root, options.cacheDir) : undefined;
   const isIgnored = (abs: string) => {
+    if (ignore.length === 0) return false;
     const rel = path.relative(root, abs).split(path.sep).join("/");
     return ignore.some((glob) => path.matchesGlob(rel, glob) || path.matchesGlob(`${rel}/`, glob));
   };
@@ -207,9 +214,20 @@ async function listSourceFiles(root: string, options: ScanTreeOptions): Promise<
       const abs = path.join(dir, entry.name);
       // Symlinks are not followed: they can loop, and linked packages are not this project's source.
       if (entry.isDirectory()) {
-        if (SKIPPED_DIRS.has(entry.name) || abs === cacheDir || isIgnored(abs)) continue;
+        if (
+          SKIPPED_DIRS.has(entry.name) ||
+          abs === cacheDir ||
+          skipName?.(entry.name, true) ||
+          isIgnored(abs)
+        )
+          continue;
         subdirs.push(walk(abs));
-      } else if (entry.isFile() && languageOf(entry.name) && !isIgnored(abs)) {
+      } else if (
+        entry.isFile() &&
+        languageOf(entry.name) &&
+        !skipName?.(entry.name, false) &&
+        !isIgnored(abs)
+      ) {
         files.push(abs);
       }
     }

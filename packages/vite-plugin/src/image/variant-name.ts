@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { PlaceholderKind, Transform } from "../types.js";
 import type { Provenance } from "./provenance-xmp.js";
 import { sharpVersion } from "./sharp-version.js";
@@ -50,5 +50,5 @@ export function variantName(originalSha256: string, transform: Transform, opts: 
     placeholder,
     ...(position === null ? [] : [{ position }]),
   ];
-  return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 32);
+  return hash("sha256", JSON.stringify(parts), "hex").slice(0, 32);
 }

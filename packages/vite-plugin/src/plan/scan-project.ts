@@ -13,8 +13,15 @@ import type { ResolvedOptions } from "../types.js";
  * is ever paid for.
  */
 
-/** Files no build ever bundles: a directive in a test or a spec is the test's business, never the site's. */
-const NEVER_BUILT = ["**/*.test.*", "**/*.spec.*", "**/__tests__/**", "**/__test__/**"];
+/**
+ * Files no build ever bundles: a directive in a test or a spec is the test's business, never the site's. The globs
+ * `**\/*.test.*`, `**\/*.spec.*`, `**\/__tests__/**` and `**\/__test__/**`, checked by name.
+ */
+function neverBuilt(name: string, isDirectory: boolean): boolean {
+  return TEST_NAME.test(name) || (isDirectory && TEST_FOLDERS.has(name));
+}
+const TEST_NAME = /\.(?:test|spec)\./;
+const TEST_FOLDERS = new Set(["__tests__", "__test__"]);
 
 /** A directive found in a file, with where it is (1-based line and column of its `g`). */
 export interface FoundUse extends DirectiveUse {
@@ -57,7 +64,8 @@ export async function scanProject(
   scan: ScanProjectOptions = {},
 ): Promise<ProjectScan> {
   const { directives: found, sources } = await scanSources(options.root, {
-    ignore: [...NEVER_BUILT, ...(scan.ignore ?? [])],
+    ignore: scan.ignore ?? [],
+    skipName: neverBuilt,
     cacheDir: options.cacheDir,
   });
   const markdownRoots = (scan.markdownRoots ?? []).map((dir) => path.resolve(dir) + path.sep);
