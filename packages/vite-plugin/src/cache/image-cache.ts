@@ -157,15 +157,20 @@ class DirectoryCache implements ImageCache {
   }
 
   async open(): Promise<void> {
-    for (const sub of [this.originalsDir, this.variants.dir, this.pending.dir, this.locksDir]) {
-      await mkdir(sub, { recursive: true });
-    }
-    await writeFileAtomic(join(this.dir, ".gitignore"), GITIGNORE, { ifExists: "keep" }).catch(() => {});
-    for (const sub of [this.dir, this.originalsDir, this.variants.dir, this.pending.dir]) {
-      await sweepStaleTemps(sub);
-    }
-    await sweepStaleLockGraves(this.locksDir);
-    await this.manifest.refresh();
+    // Side by side: a build's first cache hits wait for this, and none of these steps needs another's result.
+    await Promise.all(
+      [this.originalsDir, this.variants.dir, this.pending.dir, this.locksDir].map((sub) =>
+        mkdir(sub, { recursive: true }),
+      ),
+    );
+    await Promise.all([
+      writeFileAtomic(join(this.dir, ".gitignore"), GITIGNORE, { ifExists: "keep" }).catch(() => {}),
+      ...[this.dir, this.originalsDir, this.variants.dir, this.pending.dir].map((sub) =>
+        sweepStaleTemps(sub),
+      ),
+      sweepStaleLockGraves(this.locksDir),
+      this.manifest.refresh(),
+    ]);
   }
 
   lookup(key: string): ManifestEntry | undefined {
