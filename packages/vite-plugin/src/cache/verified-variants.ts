@@ -1,11 +1,11 @@
-import { type BigIntStats, statSync } from "node:fs";
+import { type Stats, statSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import type { VariantMeta } from "./variant-store.js";
 import { writeFileAtomic } from "./write-file-atomic.js";
 
 /**
  * Variants this machine has already hashed and found intact, with the file's identity at that moment (size,
- * modification and change times in nanoseconds, inode). While a file keeps that identity its bytes have not been
+ * modification and change times, inode, device). While a file keeps that identity its bytes have not been
  * written since, so a cache hit costs one `stat` instead of reading the sidecar and reading and hashing the file.
  * Any write, truncation, replacement, deletion or copy (a `git checkout`, a CI cache restore) changes the identity,
  * and the variant is then checked in full again. Per machine, so it lives in the cache's git-ignored `locks/`;
@@ -13,7 +13,10 @@ import { writeFileAtomic } from "./write-file-atomic.js";
  *
  * File times are coarse (a clock tick): a file written again within the same tick as it was verified could keep
  * its identity. As git does with "racily clean" files, a file changed less than `racyMs` ago is not recorded; the
- * next check hashes it in full once more, and records it then.
+ * next check hashes it in full once more, and records it then. So a recorded change time lies at least `racyMs`
+ * in the past, and any later write (whatever it does to the modification time, the change time is always the
+ * clock's) moves it by as much: times to the millisecond tell it, and a plain `stat` (no BigInt per field) is all
+ * a hit costs.
  */
 export class VerifiedVariants {
   readonly file: string;
@@ -40,9 +43,9 @@ export class VerifiedVariants {
   #stillIntact(entries: Map<string, Verified>, name: string, known: Verified, file: string): boolean {
     // Synchronous on purpose: a few microseconds for an entry the kernel has cached, where thousands of hits
     // queued on the thread pool (which the bundler's own reads share) keep a build waiting.
-    let info: BigIntStats | undefined;
+    let info: Stats | undefined;
     try {
-      info = statSync(file, { bigint: true, throwIfNoEntry: false });
+      info = statSync(file, { throwIfNoEntry: false });
     } catch {
       // Unreadable: the full check says what is wrong.
     }
@@ -70,8 +73,8 @@ export class VerifiedVariants {
 
   /** Remembers that the file at `path` was just found (or written) intact, as `meta` describes it. */
   async record(name: string, path: string, meta: VariantMeta): Promise<void> {
-    const info = await stat(path, { bigint: true }).catch(() => undefined);
-    if (!info || Date.now() - Number(info.ctimeNs / 1_000_000n) < this.#racyMs) return;
+    const info = await stat(path).catch(() => undefined);
+    if (!info || Date.now() - info.ctimeMs < this.#racyMs) return;
     (await this.#load()).set(name, { identity: identity(info), meta });
     this.#saveSoon();
   }
@@ -111,13 +114,14 @@ interface Verified {
   meta: VariantMeta;
 }
 
-const VERSION = 1;
+/** 2: times in milliseconds (1 had nanoseconds); a record of another version is read as empty. */
+const VERSION = 2;
 const SAVE_DELAY_MS = 200;
 /** A file changed this recently is not recorded: its identity might not change on its next write. */
 const RACY_MS = 2000;
 
-function identity(info: BigIntStats): string {
-  return `${info.size}:${info.mtimeNs}:${info.ctimeNs}:${info.ino}:${info.dev}`;
+function identity(info: Stats): string {
+  return `${info.size}:${info.mtimeMs}:${info.ctimeMs}:${info.ino}:${info.dev}`;
 }
 
 function parse(text: string): Map<string, Verified> {
