@@ -90,6 +90,11 @@ export interface ImageCache {
   variantPath(name: string, format: OutputFormat): string;
   /** Whether a variant is there and matches its sidecar's sha256 (read and hashed, never decoded). */
   checkVariant(name: string): Promise<VariantCheck>;
+  /**
+   * Writes the record of verified variants now: a process about to exit (the CLI, a build's last environment) would
+   * otherwise leave the next build to hash every variant it checked again.
+   */
+  saveVerifiedVariants(): Promise<void>;
   /** Reads the record of variants this machine has verified (once), for `verifiedVariant`. */
   loadVerifiedVariants(): Promise<void>;
   /**
@@ -444,6 +449,10 @@ class DirectoryCache implements ImageCache {
   async checkVariant(name: string): Promise<VariantCheck> {
     assertSafeKey(name);
     return this.variants.check(name);
+  }
+
+  saveVerifiedVariants(): Promise<void> {
+    return this.variants.saveVerified();
   }
 
   loadVerifiedVariants(): Promise<void> {

@@ -57,6 +57,11 @@ export class VariantStore {
     return join(this.dir, `${name}.json`);
   }
 
+  /** Writes down what this machine verified (otherwise written shortly after the last change). */
+  async saveVerified(): Promise<void> {
+    await this.#verified?.flush();
+  }
+
   /** Reads what this machine has verified, so `verifiedNow` can answer. */
   async loadVerified(): Promise<void> {
     await this.#verified?.load();

@@ -1,4 +1,4 @@
-import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -72,6 +72,20 @@ describe("VerifiedVariants", () => {
     await verified.record("b", file, META);
     await rm(file);
     expect(await verified.lookup("b", () => file)).toBeUndefined();
+  });
+
+  it("flush writes the record when it changed, and only then", async () => {
+    const file = await variant("d");
+    const record = join(dir, "verified.json");
+    const verified = new VerifiedVariants(record, { racyMs: 0 });
+    await verified.flush();
+    await expect(stat(record)).rejects.toThrow();
+    await verified.record("d", file, META);
+    await verified.flush();
+    const written = await stat(record);
+    await verified.flush();
+    expect((await stat(record)).mtimeMs).toBe(written.mtimeMs);
+    expect(await new VerifiedVariants(record, { racyMs: 0 }).lookup("d", () => file)).toEqual(META);
   });
 
   it("does not record a file changed a moment ago: its next write could keep the same times", async () => {

@@ -79,9 +79,10 @@ export class VerifiedVariants {
     this.#saveSoon();
   }
 
-  /** Writes the record now (it is otherwise written shortly after the last change). */
+  /** Writes the record now if it changed (it is otherwise written shortly after the last change). */
   async flush(): Promise<void> {
-    if (this.#timer) clearTimeout(this.#timer);
+    if (!this.#timer) return;
+    clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#save();
   }

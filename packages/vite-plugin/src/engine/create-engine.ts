@@ -552,6 +552,7 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       client = undefined;
       await (await closing?.catch(() => undefined))?.close();
       await shared?.close();
+      await (await cache?.catch(() => undefined))?.saveVerifiedVariants();
     },
   };
 }
