@@ -48,24 +48,32 @@ export async function recordUsedKeys(
   const file = path.join(dir, USED_KEYS_FILE);
   const name = rootName(dir, root);
   const used = new Set(keys);
+  const current = await readText(file);
   // A project without grok: images gets no cache directory just for an empty record.
-  if (used.size === 0 && (await readText(file)) === undefined) return;
+  if (used.size === 0 && current === undefined) return;
+  // A build that used what the record says already (every cached build of an unchanged site) takes no lock:
+  // the file is only ever replaced whole, so what was read is a record some build wrote in full.
+  if (current !== undefined && merge(parseUsedKeys(current, file), name, used, complete) === current) return;
 
   const locksDir = path.join(dir, "locks");
   await mkdir(locksDir, { recursive: true });
   const lock = await acquireDirLock(lockDirFor(locksDir, "used"), { pollMs: 25, label: USED_KEYS_FILE });
   try {
     const text = await readText(file);
-    const record: UsedRecord = text === undefined ? new Map() : parseUsedKeys(text, file);
-    const merged = complete ? used : new Set([...(record.get(name) ?? []), ...used]);
-    if (merged.size === 0) record.delete(name);
-    else record.set(name, merged);
-    const next = serializeUsedKeys(record);
+    const next = merge(text === undefined ? new Map() : parseUsedKeys(text, file), name, used, complete);
     // Unchanged: leave the file (and its mtime) alone.
     if (next !== text) await writeFileAtomic(file, next);
   } finally {
     await lock.release();
   }
+}
+
+/** The record's text once `used` is recorded for `root` (replacing what it had, or added to it). */
+function merge(record: UsedRecord, root: string, used: ReadonlySet<string>, complete: boolean): string {
+  const merged = complete ? new Set(used) : new Set([...(record.get(root) ?? []), ...used]);
+  if (merged.size === 0) record.delete(root);
+  else record.set(root, merged);
+  return serializeUsedKeys(record);
 }
 
 /**
