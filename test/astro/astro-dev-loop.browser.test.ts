@@ -5,7 +5,7 @@ import type { Browser, Frame, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AstroDevServer, startAstroDev } from "../helpers/astro-cli.js";
 import { type AstroEmulator, startAstroEmulator } from "../helpers/astro-emulator.js";
-import { launchBrowser, requireBrowser } from "../helpers/browser.js";
+import { countNavigations, launchBrowser, requireBrowser } from "../helpers/browser.js";
 import { type TempProject, tempProject } from "../helpers/temp-project.js";
 
 /*
@@ -65,14 +65,6 @@ async function swapped(page: Page): Promise<void> {
     null,
     { timeout: 60_000, polling: 100 },
   );
-}
-
-function countNavigations(page: Page): () => number {
-  let count = 0;
-  page.on("framenavigated", (frame) => {
-    if (frame === page.mainFrame()) count++;
-  });
-  return () => count;
 }
 
 beforeAll(async () => {

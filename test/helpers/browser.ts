@@ -6,7 +6,7 @@
  *   it.skipIf(!browserReady)("...", async () => { const browser = await launchBrowser(); ... });
  */
 import { existsSync } from "node:fs";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 
@@ -33,4 +33,13 @@ export function requireBrowser(testName: string): boolean {
 /** Launches headless Chromium. Close it in `afterAll` or a `finally`. */
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+}
+
+/** Counts the page's main-frame navigations (a swap in place must cause none). */
+export function countNavigations(page: Page): () => number {
+  let count = 0;
+  page.on("framenavigated", (frame) => {
+    if (frame === page.mainFrame()) count++;
+  });
+  return () => count;
 }

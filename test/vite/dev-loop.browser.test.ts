@@ -5,7 +5,7 @@ import type { Browser, Page } from "playwright-core";
 import { createServer, type ViteDevServer } from "vite";
 import { type GrokImageOptions, grokImage } from "vite-plugin-grok-image";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, requireBrowser } from "../helpers/browser.js";
+import { countNavigations, launchBrowser, requireBrowser } from "../helpers/browser.js";
 import { type CapturedLogger, captureLogger } from "../helpers/capture-logger.js";
 import { type NodeRun, runNode } from "../helpers/run-node.js";
 import { type TempProject, tempProjects } from "../helpers/temp-project.js";
@@ -71,15 +71,6 @@ async function realImages(page: Page, count: number): Promise<void> {
     count,
     { timeout: 60_000 },
   );
-}
-
-/** Counts the page's main-frame navigations (a swap must cause none). */
-function countNavigations(page: Page): () => number {
-  let count = 0;
-  page.on("framenavigated", (frame) => {
-    if (frame === page.mainFrame()) count++;
-  });
-  return () => count;
 }
 
 beforeAll(async () => {

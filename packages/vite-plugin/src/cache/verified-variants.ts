@@ -33,26 +33,8 @@ export class VerifiedVariants {
 
   /** The sidecar of `name` when its file is exactly as it was when verified; undefined otherwise. */
   async lookup(name: string, path: (meta: VariantMeta) => string): Promise<VariantMeta | undefined> {
-    const entries = await this.#load();
-    const known = entries.get(name);
-    if (!known) return undefined;
-    return this.#stillIntact(entries, name, known, path(known.meta)) ? known.meta : undefined;
-  }
-
-  /** Whether the file has the identity it had when verified; a record that no longer holds is forgotten. */
-  #stillIntact(entries: Map<string, Verified>, name: string, known: Verified, file: string): boolean {
-    // Synchronous on purpose: a few microseconds for an entry the kernel has cached, where thousands of hits
-    // queued on the thread pool (which the bundler's own reads share) keep a build waiting.
-    let info: Stats | undefined;
-    try {
-      info = statSync(file, { throwIfNoEntry: false });
-    } catch {
-      // Unreadable: the full check says what is wrong.
-    }
-    if (info && identity(info) === known.identity) return true;
-    entries.delete(name);
-    this.#saveSoon();
-    return false;
+    await this.load();
+    return this.lookupNow(name, path);
   }
 
   /** Reads the record, once: `lookupNow` answers from it. */
@@ -62,13 +44,23 @@ export class VerifiedVariants {
 
   /**
    * `lookup` without waiting, once `load` has read the record (undefined before): a build of thousands of hits
-   * answers nearly all of them with one `stat` each and no promise.
+   * answers nearly all of them with one `stat` each and no promise. A record that no longer holds is forgotten.
    */
   lookupNow(name: string, path: (meta: VariantMeta) => string): VariantMeta | undefined {
-    const entries = this.#loaded;
-    const known = entries?.get(name);
-    if (!entries || !known) return undefined;
-    return this.#stillIntact(entries, name, known, path(known.meta)) ? known.meta : undefined;
+    const known = this.#loaded?.get(name);
+    if (!known) return undefined;
+    // Synchronous on purpose: a few microseconds for an entry the kernel has cached, where thousands of hits
+    // queued on the thread pool (which the bundler's own reads share) keep a build waiting.
+    let info: Stats | undefined;
+    try {
+      info = statSync(path(known.meta), { throwIfNoEntry: false });
+    } catch {
+      // Unreadable: the full check says what is wrong.
+    }
+    if (info && identity(info) === known.identity) return known.meta;
+    this.#loaded?.delete(name);
+    this.#saveSoon();
+    return undefined;
   }
 
   /** Remembers that the file at `path` was just found (or written) intact, as `meta` describes it. */

@@ -247,9 +247,6 @@ const RESOLVE_EXTENSIONS = [...SCRIPT_EXTENSIONS, ".mdx"];
  * when it can hold directives; `base` is the specifier resolved against its importer's folder.
  */
 async function resolveRelative(base: string): Promise<string | undefined> {
-  // An image, a stylesheet, a JSON file: never a source, and a site may import thousands of them.
-  const ext = path.extname(base).toLowerCase();
-  if (ext !== "" && !RESOLVE_EXTENSIONS.includes(ext) && languageOf(base) === undefined) return undefined;
   const stem = base.replace(/\.(?:m|c)?js$/, "");
   const candidates = [
     base,
@@ -258,23 +255,23 @@ async function resolveRelative(base: string): Promise<string | undefined> {
   ];
   for (const candidate of candidates) {
     const info = await stat(candidate).catch(() => undefined);
-    if (info?.isFile() && languageOf(candidate)) return candidate;
+    if (!info?.isFile()) continue;
+    // A file at the path as written is what it names, as a bundler resolves it: an image or a stylesheet is no
+    // source, and its name with a script extension added is not tried.
+    if (languageOf(candidate)) return candidate;
+    if (candidate === base) return undefined;
   }
   return undefined;
 }
 
 /** Files outside `root` that a scanned file imports by a relative path, and what those import in turn. */
-async function importsOutside(
-  root: string,
-  files: readonly string[],
-  read: (file: string) => Promise<string>,
-) {
+async function importsOutside(root: string, files: readonly string[], read: (file: string) => string) {
   const outside: string[] = [];
   const seen = new Set(files);
   const queue = [...files];
   for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
     if (languageOf(file) === "markdown") continue;
-    const code = await read(file);
+    const code = read(file);
     // A file under the root can only leave it through a `../`; one outside may import its neighbours by `./`.
     if (!outside.includes(file) && !code.includes("../")) continue;
     for (const match of code.matchAll(RELATIVE_IMPORT)) {
@@ -327,7 +324,7 @@ export async function scanSources(root: string, options: ScanTreeOptions = {}): 
     }
     return text;
   };
-  const outside = await importsOutside(absRoot, files, async (file) => read(file));
+  const outside = await importsOutside(absRoot, files, read);
   const directives = [...files, ...outside.sort()].flatMap((file) =>
     findDirectives(read(file), languageOf(file)).map((d) => ({ ...d, file })),
   );

@@ -5,7 +5,7 @@ import { estimateCost } from "../directive/models.js";
 import { formatError, GrokImageError } from "../errors.js";
 import { createLimiter } from "../shared/limiter.js";
 import { readThrough, restoreFromShared, sharedCacheHandle } from "../storage/engine-hooks.js";
-import type { Generation, ManifestEntry, ResolvedOptions } from "../types.js";
+import type { Directive, Generation, ManifestEntry, ResolvedOptions } from "../types.js";
 import { createLedger, remainingBudget, reserveSubmit } from "./budget.js";
 import { corruptError, deriveImages, placeholderImages, verifiedImages } from "./derive-images.js";
 import type {
@@ -101,6 +101,9 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       summary.costUsd = addUsd(summary.costUsd, estimateCost(generation));
     },
   });
+
+  /** A damaged variant is derived again, for free: the log says so. */
+  const warnDamaged = (damaged: GrokImageError) => emit({ type: "warn", message: formatError(damaged) });
 
   const getCache = () => {
     cache ??= openCache(options.cacheDir);
@@ -384,15 +387,13 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
   }
 
   /** The images of a cached entry whose files this machine verified already, with no await once the record is read. */
-  let verifiedRead: Promise<void> | undefined;
   async function verifiedNow(
-    directive: DirectiveUse["directive"],
+    directive: Directive,
     entry: ManifestEntry,
     status: "cached" | "generated",
     store: ImageCache,
   ): Promise<ReadyImage[] | undefined> {
-    verifiedRead ??= store.loadVerifiedVariants();
-    await verifiedRead;
+    await store.loadVerifiedVariants();
     return verifiedImages(directive, entry, status, store, options);
   }
 
@@ -407,9 +408,7 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     const status = state === "generated" ? "generated" : "cached";
     let ready = await verifiedNow(directive, entry, status, store);
     try {
-      ready ??= await deriveImages(directive, entry, status, store, options, (damaged) =>
-        emit({ type: "warn", message: formatError(damaged) }),
-      );
+      ready ??= await deriveImages(directive, entry, status, store, options, warnDamaged);
     } catch (error) {
       // A damaged original is repaired (or paid for again) by images(), once the plan allows.
       if (GrokImageError.isInstance(error) && error.code === "GROK_CACHE_CORRUPT") return undefined;
@@ -460,7 +459,6 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     }
     const status = state?.state === "generated" ? "generated" : "cached";
     if (status === "cached") totals.hits++;
-    const warnDamaged = (damaged: GrokImageError) => emit({ type: "warn", message: formatError(damaged) });
     try {
       return (
         (await verifiedNow(directive, entry, status, store)) ??

@@ -137,8 +137,6 @@ export function grokImage(
   const importers = new Map<string, string>();
   /** Generation keys the current build loaded, in all its environments: `grok-image prune` keeps them. */
   let usedKeys = new Set<string>();
-  /** What this build last wrote to `used.json`: its environments write it once between them when they agree. */
-  let recorded = { size: 0, complete: false };
   /** The images each directive loaded, for the review page. */
   const loaded = new Map<string, readonly ReadyImage[]>();
 
@@ -200,15 +198,16 @@ export function grokImage(
     return planned;
   };
   /**
-   * Whether a build's plan may not be followed: a bad directive anywhere in the project, or a plan that cannot be
-   * made (a shared cache that cannot be read). Such a build uses no directive: each one loads as a refused module,
-   * and buildEnd fails the build with the plan's one report, as it does for refusals. Nothing is paid, and the
-   * bundler was never held up waiting for the plan.
+   * A build's plan, or undefined when it may not be followed: a bad directive anywhere in the project, or a plan that
+   * cannot be made (a shared cache that cannot be read). Such a build uses no directive: each one loads as a refused
+   * module, and buildEnd fails the build with the plan's one report, as it does for refusals. Nothing is paid, and
+   * the bundler was never held up waiting for the plan.
    */
-  const planFails = async (): Promise<boolean> => {
+  const followablePlan = async (): Promise<PlanIndex | undefined> => {
     const plan = await getPlan().catch(() => undefined);
-    return plan === undefined || plan.error !== undefined;
-  }; /** The plan's scan errors, said once per dev server. */
+    return plan?.error === undefined ? plan : undefined;
+  };
+  /** The plan's scan errors, said once per dev server. */
   let scanErrorsShown = false;
   /** Lines a dev server says once, however often a page asks (a flood of requests must not flood the log). */
   const said = new Set<string>();
@@ -271,8 +270,8 @@ export function grokImage(
       // bundler reaches the page's images sooner. Anything else waits for the plan, which may refuse it.
       images = await current.cachedImages({ directive, importer: file });
       if (!images) {
-        if (await planFails()) return REFUSED_PARTS;
-        const plan = await getPlan();
+        const plan = await followablePlan();
+        if (!plan) return REFUSED_PARTS;
         images = await current.images({ directive, importer: file, ...plan.locate(file, key) });
       }
     } catch (error) {
@@ -372,7 +371,6 @@ export function grokImage(
         engine = undefined;
         planned = undefined;
         usedKeys = new Set();
-        recorded = { size: 0, complete: false };
       }
       // The cache may live outside the served roots (GROK_IMAGE_CACHE_DIR=/ci/cache): let the dev server read it.
       const allow = config.server.fs.allow as string[];
@@ -396,7 +394,8 @@ export function grokImage(
           directive = parse(raw, file);
         } catch (error) {
           // A build names every bad directive of the project at once, in the plan's report at its end.
-          if (need().command === "build" && (await planFails())) return toVirtualId(raw, "invalid directive");
+          if (need().command === "build" && !(await followablePlan()))
+            return toVirtualId(raw, "invalid directive");
           this.error(await located(error, raw, file));
         }
         const id = toVirtualId(raw, directive.generation.prompt);
@@ -429,7 +428,7 @@ export function grokImage(
     buildStart() {
       // A build plans everything as it starts: a bad directive anywhere fails it (at buildEnd, with one report)
       // with nothing paid. The bundler does not wait for the plan: it reads and transforms modules meanwhile, and
-      // only a directive's first use waits for it (planFails), so a cached build spends no time on the plan alone.
+      // only a directive's first use waits for it (followablePlan), so a cached build spends no time on the plan alone.
       // A dev server (and Astro's sync server, which never loads an image) plans on first use.
       if (need().command === "build") getPlan().catch(() => {});
     },
@@ -445,8 +444,8 @@ export function grokImage(
         if (raw === undefined) return null;
         const importer = importers.get(raw);
         const { command } = need();
-        if (command === "build" && (await planFails())) return { code: REFUSED_MODULE, moduleType: "js" };
-        const plan = await getPlan();
+        const plan = command === "build" ? await followablePlan() : await getPlan();
+        if (!plan) return { code: REFUSED_MODULE, moduleType: "js" };
         if (command === "serve" && plan.error && !scanErrorsShown) {
           scanErrorsShown = true;
           write("error", toPluginError(plan.error).message);
@@ -523,13 +522,11 @@ export function grokImage(
       if (!engine) return;
       engine.report();
       const refusal = engine.refusal();
-      const complete = !error && !refusal;
-      // Keys are only ever added during a build: a later environment that used no new one has nothing to record.
-      if (usedKeys.size > 0 && (usedKeys.size !== recorded.size || complete !== recorded.complete)) {
+      if (usedKeys.size > 0) {
         const { cacheDir, root } = need().options;
         // A build that failed may not have loaded everything it uses: it adds to the record instead of replacing it.
-        await recordUsedKeys(cacheDir, root, usedKeys, complete);
-        recorded = { size: usedKeys.size, complete };
+        // A later environment that used no new key finds the record as it would write it, and leaves it alone.
+        await recordUsedKeys(cacheDir, root, usedKeys, !error && !refusal);
       }
       if (refusal && !error) this.error(toPluginError(refusal));
     },
