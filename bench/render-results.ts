@@ -248,6 +248,8 @@ export function renderResults(results: readonly ScenarioResult[], run: RunInfo):
   return lines.join("\n");
 }
 
+const interval = (r: ScenarioResult) => r.ratioInterval as { low: number; high: number };
+
 const seconds = (ms: number, digits = 2) => `${(ms / 1000).toFixed(digits)} s`;
 
 /** Cached site builds side by side, and where the grok build's extra time goes by its CPU profile. */
@@ -262,6 +264,8 @@ function renderSites(sites: readonly ScenarioResult[]): string[] {
       "grok site: median",
       "local site: median",
       "ratio",
+      "95% interval of the ratio",
+      "paired ratio",
       "CPU time: grok / local (medians)",
       "CPU ratio",
       "grok runs",
@@ -276,6 +280,10 @@ function renderSites(sites: readonly ScenarioResult[]): string[] {
       seconds(num(r, "grokMedianMs")),
       seconds(num(r, "localMedianMs")),
       `${num(r, "ratio").toFixed(3)}x`,
+      r.ratioInterval === undefined
+        ? "not measured"
+        : `${interval(r).low.toFixed(3)}x – ${interval(r).high.toFixed(3)}x`,
+      r.pairedRatio === undefined ? "not measured" : `${num(r, "pairedRatio").toFixed(3)}x`,
       `${seconds(median(r.grokCpuMs as number[]))} / ${seconds(median(r.localCpuMs as number[]))}`,
       `${num(r, "cpuRatio").toFixed(3)}x`,
       (r.grokMs as number[]).map((ms) => (ms / 1000).toFixed(2)).join(", "),
@@ -283,14 +291,18 @@ function renderSites(sites: readonly ScenarioResult[]): string[] {
       `${seconds(num(r, "firstGrokMs"), 1)} / ${seconds(num(r, "firstLocalMs"), 1)}`,
       r.plainRatio === undefined
         ? "not measured"
-        : `${num(r, "plainRatio").toFixed(3)}x / ${num(r, "plainCpuRatio").toFixed(3)}x`,
+        : `${num(r, "plainRatio").toFixed(3)}x / ${num(r, "plainCpuRatio").toFixed(3)}x` +
+          (r.plainPairedRatio === undefined ? "" : ` (paired ${num(r, "plainPairedRatio").toFixed(3)}x)`),
     ]),
     "Generated Astro sites, 20 `<Image>`s per page: one imports `grok:` directives that all hit the cache (a " +
       "key and `generate` mode, an API origin where nothing listens), the other the same image files from " +
       "`src/assets/`, and that local site once more with the integration added. The sites live on a RAM disk " +
       "(/dev/shm) when the machine has one. Each is built once to fill the caches, then `astro build` runs in " +
       "rotation in fresh processes; the ratios are of the medians, of wall time and of the build process's CPU " +
-      "time (every thread), which other jobs on the machine disturb less.",
+      "time (every thread), which other jobs on the machine disturb less. The interval is a bootstrap of the " +
+      "wall-time runs: how far the ratio of medians could move with runs this noisy (a target inside it is not " +
+      "settled by this run). The paired ratio is the median of each round's grok / local: a drift of the " +
+      "machine's speed cancels in it.",
   );
   for (const r of sites) {
     const grok = r.grokProfile as ProfileSummary | undefined;

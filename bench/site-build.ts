@@ -12,6 +12,7 @@ import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { forHost } from "../packages/vite-plugin/dist/vite/host-handoff.js";
 import { type ProfileSummary, summarizeProfile } from "./cpu-profile.ts";
+import { pairedRatio, ratioInterval } from "./stats.ts";
 import {
   API_KEY,
   config,
@@ -236,12 +237,15 @@ try {
     grokMedianMs: grokMedian,
     localMedianMs: localMedian,
     ratio: grokMedian / localMedian,
+    ratioInterval: ratioInterval(grokMs, localMs),
+    pairedRatio: pairedRatio(grokMs, localMs),
     grokCpuMs,
     localCpuMs,
     cpuRatio: median(grokCpuMs) / median(localCpuMs),
     plainMs: sites.plain.ms,
     plainMedianMs: median(sites.plain.ms),
     plainRatio: median(sites.plain.ms) / localMedian,
+    plainPairedRatio: pairedRatio(sites.plain.ms, localMs),
     plainCpuRatio: median(sites.plain.cpuMs) / median(localCpuMs),
     ...profiles,
   });

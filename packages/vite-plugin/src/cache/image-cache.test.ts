@@ -55,6 +55,15 @@ describe("originals", () => {
     expect(await readdir(join(dir, "originals"))).toEqual([`${record.sha256}.jpg`]);
   });
 
+  it("replaces a damaged file of the same name when the bytes are stored again", async () => {
+    const cache = await openCache(dir);
+    const bytes = await image(12, 12, 200, "jpeg");
+    const record = await cache.storeOriginal(bytes);
+    await writeFile(cache.originalPath(record), "truncated");
+    await cache.storeOriginal(bytes);
+    expect((await readFile(cache.originalPath(record))).equals(bytes)).toBe(true);
+  });
+
   it("rejects bytes that are not an image", async () => {
     const cache = await openCache(dir);
     await expect(cache.storeOriginal(Buffer.from("<html>expired</html>"))).rejects.toMatchObject({

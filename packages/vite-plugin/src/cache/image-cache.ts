@@ -289,9 +289,10 @@ class DirectoryCache implements ImageCache {
       format: info.format,
       bytes: bytes.length,
     };
-    // Content-addressed: an intact file of that name already holds exactly these bytes.
+    // Content-addressed: an intact file of that name already holds exactly these bytes. One that is there but
+    // damaged is replaced, so the write overwrites.
     if ((await this.originalProblem(record)) !== undefined) {
-      await writeFileAtomic(this.originalPath(record), bytes, { ifExists: "keep" });
+      await writeFileAtomic(this.originalPath(record), bytes);
     }
     return record;
   }

@@ -51,9 +51,9 @@ export async function recordUsedKeys(
   const current = await readText(file);
   // A project without grok: images gets no cache directory just for an empty record.
   if (used.size === 0 && current === undefined) return;
-  // A build that used what the record says already (every cached build of an unchanged site) takes no lock:
-  // the file is only ever replaced whole, so what was read is a record some build wrote in full.
-  if (current !== undefined && merge(parseUsedKeys(current, file), name, used, complete) === current) return;
+  // A build that used what the record says already (every cached build of an unchanged site) takes no lock and
+  // writes nothing: the file is only ever replaced whole, so what was read is a record some build wrote in full.
+  if (current !== undefined && holds(parseUsedKeys(current, file).get(name), used, complete)) return;
 
   const locksDir = path.join(dir, "locks");
   await mkdir(locksDir, { recursive: true });
@@ -66,6 +66,18 @@ export async function recordUsedKeys(
   } finally {
     await lock.release();
   }
+}
+
+/** Whether recording `used` would leave a root's keys as they are (compared as sets: no sorting, no writing out). */
+function holds(
+  recorded: ReadonlySet<string> | undefined,
+  used: ReadonlySet<string>,
+  complete: boolean,
+): boolean {
+  if (!recorded) return used.size === 0;
+  if (complete && recorded.size !== used.size) return false;
+  for (const key of used) if (!recorded.has(key)) return false;
+  return true;
 }
 
 /** The record's text once `used` is recorded for `root` (replacing what it had, or added to it). */

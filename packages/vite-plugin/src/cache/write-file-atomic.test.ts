@@ -65,9 +65,9 @@ describe("writeFileAtomic", () => {
 
   it("keeps an existing target with ifExists: keep", async () => {
     const file = join(dir, "content-addressed");
-    await writeFileAtomic(file, "same");
-    await writeFileAtomic(file, "same", { ifExists: "keep" });
-    expect(await readFile(file, "utf8")).toBe("same");
+    await writeFileAtomic(file, "first");
+    await writeFileAtomic(file, "second", { ifExists: "keep" });
+    expect(await readFile(file, "utf8")).toBe("first");
     expect(await readdir(dir)).toEqual(["content-addressed"]);
   });
 });

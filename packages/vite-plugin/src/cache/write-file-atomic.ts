@@ -41,6 +41,9 @@ export async function writeFileAtomic(
   data: string | Uint8Array | readonly Uint8Array[],
   options: WriteFileAtomicOptions = {},
 ): Promise<void> {
+  // A target that is there already is kept without writing a byte (a rename would replace it on POSIX): every
+  // cached build opens the cache, and its `.gitignore`, which a user may have edited, is left as it is.
+  if (options.ifExists === "keep" && (await exists(file))) return;
   const temp = tempPathFor(file);
   try {
     if (Array.isArray(data)) await writeChunks(temp, data);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { codeFrame, locationOf } from "./code-frame.js";
+import { codeFrame, locationOf, locator } from "./code-frame.js";
 
 const SOURCE = [
   "---",
@@ -72,5 +72,24 @@ describe("codeFrame", () => {
     expect(line.endsWith("…")).toBe(true);
     expect(line.length).toBeLessThanOrEqual(6 + 120);
     expect(line.indexOf("grok:")).toBe(caret.indexOf("^"));
+  });
+});
+
+describe("locator", () => {
+  it("finds what locationOf finds at every index, across every kind of line break", () => {
+    const text = "a\r\nbc\rd\n\n  grok:x\r\n\re";
+    const locate = locator(text);
+    for (let i = -1; i <= text.length + 1; i++) {
+      let line = 1;
+      let lineStart = 0;
+      const end = Math.max(0, Math.min(i, text.length));
+      for (let j = 0; j < end; j++) {
+        if (text[j] === "\n" || (text[j] === "\r" && text[j + 1] !== "\n")) {
+          line++;
+          lineStart = j + 1;
+        }
+      }
+      expect(locate(i)).toEqual({ line, column: end - lineStart + 1 });
+    }
   });
 });

@@ -20,17 +20,31 @@ const LEAD = 40;
 
 /** 1-based line and column of the character at `index` in `source` (clamped to the text). */
 export function locationOf(source: string, index: number): { line: number; column: number } {
-  const end = Math.max(0, Math.min(index, source.length));
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < end; i++) {
-    const char = source[i];
-    if (char === "\n" || (char === "\r" && source[i + 1] !== "\n")) {
-      line++;
-      lineStart = i + 1;
-    }
+  return locator(source)(index);
+}
+
+/**
+ * `locationOf` for many indices of one text: the line starts are found once, then each index is a binary search
+ * (a page of many directives is not read again from its start for each).
+ */
+export function locator(source: string): (index: number) => { line: number; column: number } {
+  const starts = [0];
+  for (let i = 0; i < source.length; i++) {
+    const char = source.charCodeAt(i);
+    // \n, or a \r that no \n follows: the breaks locationOf counts.
+    if (char === 10 || (char === 13 && source.charCodeAt(i + 1) !== 10)) starts.push(i + 1);
   }
-  return { line, column: end - lineStart + 1 };
+  return (index) => {
+    const end = Math.max(0, Math.min(index, source.length));
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if ((starts[mid] as number) <= end) low = mid;
+      else high = mid - 1;
+    }
+    return { line: low + 1, column: end - (starts[low] as number) + 1 };
+  };
 }
 
 /**

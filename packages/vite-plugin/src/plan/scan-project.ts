@@ -1,5 +1,5 @@
 import path from "node:path";
-import { locationOf } from "../directive/code-frame.js";
+import { locator } from "../directive/code-frame.js";
 import { parseDirective } from "../directive/parse-directive.js";
 import { languageOf, scanSources } from "../directive/scan-source.js";
 import type { DirectiveUse } from "../engine/engine-types.js";
@@ -73,10 +73,16 @@ export async function scanProject(
     languageOf(file) === "script" || markdownRoots.some((dir) => file.startsWith(dir));
   const uses: FoundUse[] = [];
   const errors: BadDirective[] = [];
+  const locators = new Map<string, ReturnType<typeof locator>>();
   for (const { raw, file, index } of found) {
     if (!isSource(file)) continue;
     const source = sources.get(file) ?? "";
-    const { line, column } = locationOf(source, index);
+    let locate = locators.get(file);
+    if (!locate) {
+      locate = locator(source);
+      locators.set(file, locate);
+    }
+    const { line, column } = locate(index);
     try {
       uses.push({ directive: parseDirective(raw, options), importer: file, line, column });
     } catch (error) {

@@ -18,11 +18,9 @@ const ENCODE_PARAM = /[?&]\s*(format|quality)\s*=/g;
  * original with `<Image format quality>`, `<Picture formats>` or `getImage()`), or undefined when none applies.
  */
 export function hostEncodeNotice(directive: Directive): string | undefined {
-  if (directive.handoff !== "source") return undefined;
-  const query = directive.raw.slice(directive.raw.indexOf("?"));
-  const written = [
-    ...new Set([...(directive.raw.includes("?") ? query.matchAll(ENCODE_PARAM) : [])].map((m) => m[1])),
-  ];
+  const at = directive.raw.indexOf("?");
+  if (directive.handoff !== "source" || at < 0) return undefined;
+  const written = [...new Set([...directive.raw.slice(at).matchAll(ENCODE_PARAM)].map((m) => m[1]))];
   if (written.length === 0) return undefined;
   const params = written.map((p) => `${p}=`).join(" and ");
   return (

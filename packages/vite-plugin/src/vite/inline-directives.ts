@@ -168,5 +168,7 @@ function relativeSpecifier(specifier: string, importer: string): string {
 const relativeFolders = new Map<string, string>();
 
 function lineBreaks(text: string): number {
-  return text.split("\n").length - 1;
+  let count = 0;
+  for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) count++;
+  return count;
 }
