@@ -162,19 +162,25 @@ class DirectoryCache implements ImageCache {
   }
 
   async open(): Promise<void> {
-    // Side by side: a build's first cache hits wait for this, and none of these steps needs another's result.
-    await Promise.all(
+    // Side by side: a build's first cache hits wait for this. Only the folder upkeep needs the folders made; the
+    // manifest and the record of verified variants (which those hits read next) are read meanwhile.
+    const folders = Promise.all(
       [this.originalsDir, this.variants.dir, this.pending.dir, this.locksDir].map((sub) =>
         mkdir(sub, { recursive: true }),
       ),
     );
     await Promise.all([
-      writeFileAtomic(join(this.dir, ".gitignore"), GITIGNORE, { ifExists: "keep" }).catch(() => {}),
-      ...[this.dir, this.originalsDir, this.variants.dir, this.pending.dir].map((sub) =>
-        sweepStaleTemps(sub),
+      folders.then(() =>
+        Promise.all([
+          writeFileAtomic(join(this.dir, ".gitignore"), GITIGNORE, { ifExists: "keep" }).catch(() => {}),
+          ...[this.dir, this.originalsDir, this.variants.dir, this.pending.dir].map((sub) =>
+            sweepStaleTemps(sub),
+          ),
+          sweepStaleLockGraves(this.locksDir),
+        ]),
       ),
-      sweepStaleLockGraves(this.locksDir),
       this.manifest.refresh(),
+      this.variants.loadVerified(),
     ]);
   }
 
