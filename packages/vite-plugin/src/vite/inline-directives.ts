@@ -149,20 +149,20 @@ function inlined(
 function relativeSpecifier(specifier: string, importer: string): string {
   const query = specifier.indexOf("?");
   const file = query < 0 ? specifier : specifier.slice(0, query);
-  if (!path.isAbsolute(file) || !path.isAbsolute(importer)) return specifier;
-  // Every image of a page sits in the one variants folder: the folder's relative path is worked out once.
-  const from = path.dirname(importer);
-  const to = path.dirname(file);
-  const key = `${from}\0${to}`;
+  // Specifiers are written with `/` (module-code.ts): the folder and name split there without path's checks.
+  const slash = file.lastIndexOf("/");
+  if (slash < 0 || !path.isAbsolute(file) || !path.isAbsolute(importer)) return specifier;
+  // Every image of a page sits in the one variants folder: its path relative to the page is worked out once.
+  const key = `${importer}\0${file.slice(0, slash)}`;
   let folder = relativeFolders.get(key);
   if (folder === undefined) {
-    folder = path.relative(from, to).split(path.sep).join("/");
+    folder = path.relative(path.dirname(importer), file.slice(0, slash)).split(path.sep).join("/");
     // `.grok-images/...` would read as a package name: only `..` may start a relative path bare.
     folder = folder === "" ? "." : folder === ".." || folder.startsWith("../") ? folder : `./${folder}`;
     if (relativeFolders.size > 1000) relativeFolders.clear();
     relativeFolders.set(key, folder);
   }
-  return `${folder}/${path.basename(file)}${query < 0 ? "" : specifier.slice(query)}`;
+  return `${folder}${specifier.slice(slash)}`;
 }
 
 const relativeFolders = new Map<string, string>();

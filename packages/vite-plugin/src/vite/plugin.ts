@@ -95,6 +95,8 @@ interface Context {
   readonly options: ResolvedOptions;
   readonly logger: Logger;
   readonly command: "build" | "serve";
+  /** What the options were resolved from (command, mode, env folder, root). */
+  readonly resolution: string;
 }
 
 /**
@@ -345,24 +347,30 @@ export function grokImage(
       const command = config.command;
       // Vitest runs a dev server too, with no page to swap an image into: a test's import waits for its image.
       devLoop = command === "serve" && !config.plugins.some((plugin) => plugin.name.startsWith("vitest"));
-      // `.env` files feed the options like the shell does (MAXAPI_KEY, GROK_IMAGE_MODE...), the shell winning.
-      const env =
-        config.envDir === false
-          ? process.env
-          : { ...loadEnv(config.mode, config.envDir, ""), ...process.env };
-      const options = resolveOptions(userOptions, {
-        root: config.root,
-        env,
-        command,
-        // `vite preview` only serves a finished build: nothing to warn about.
-        // Said when the first `grok:` module loads, not now: `vite preview` and Astro's `sync` server resolve the
-        // config too, and never generate anything.
-        onWarning: (message) => {
-          keylessFallback = true;
-          fallbackWarning = isPreview ? undefined : message;
-        },
-      });
-      context = { options, logger: config.logger, command };
+      // One build resolves a config per environment (Astro: five) within milliseconds: the options of its first
+      // stand for all of them. A dev server resolves again on a restart (an edited `.env`), and so does a later build.
+      const resolution = `${command}\0${config.mode}\0${String(config.envDir)}\0${config.root}`;
+      const sameBuild =
+        command === "build" && ledger && !ledgerFinished && context?.resolution === resolution;
+      const options =
+        (sameBuild ? context?.options : undefined) ??
+        resolveOptions(userOptions, {
+          root: config.root,
+          // `.env` files feed the options like the shell does (MAXAPI_KEY, GROK_IMAGE_MODE...), the shell winning.
+          env:
+            config.envDir === false
+              ? process.env
+              : { ...loadEnv(config.mode, config.envDir, ""), ...process.env },
+          command,
+          // `vite preview` only serves a finished build: nothing to warn about.
+          // Said when the first `grok:` module loads, not now: `vite preview` and Astro's `sync` server resolve the
+          // config too, and never generate anything.
+          onWarning: (message) => {
+            keylessFallback = true;
+            fallbackWarning = isPreview ? undefined : message;
+          },
+        });
+      context = { options, logger: config.logger, command, resolution };
       // Vite and Astro resolve one config per environment before building any; a later build with this plugin
       // instance (a second `build()` call) resolves again after one finished, and gets a budget of its own.
       if (command === "build" && (!ledger || ledgerFinished)) {
