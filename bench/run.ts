@@ -97,7 +97,7 @@ if (only.has("site")) {
       kind: "site",
       ...scenario("site-build.ts", {
         directives,
-        runs: quick ? 3 : directives > 1000 ? 11 : 15,
+        runs: quick ? 3 : directives > 1000 ? 15 : 21,
         profile: !quick,
       }),
     });
