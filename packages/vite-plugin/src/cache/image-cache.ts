@@ -95,11 +95,10 @@ export interface ImageCache {
    * otherwise leave the next build to hash every variant it checked again.
    */
   saveVerifiedVariants(): Promise<void>;
-  /** Reads the record of variants this machine has verified (once), for `verifiedVariant`. */
-  loadVerifiedVariants(): Promise<void>;
   /**
-   * The sidecar of a variant this machine verified and whose file has not changed since (one `stat`, no await),
-   * once `loadVerifiedVariants` has read the record; undefined otherwise (`checkVariant` then checks in full).
+   * The sidecar of a variant this machine verified and whose file has not changed since (one `stat`, no await: the
+   * cache read its record of verified variants as it opened); undefined otherwise (`checkVariant` then checks in
+   * full).
    */
   verifiedVariant(name: string): VariantMeta | undefined;
   /** Writes the variant file, then its sidecar. */
@@ -460,10 +459,6 @@ class DirectoryCache implements ImageCache {
 
   saveVerifiedVariants(): Promise<void> {
     return this.variants.saveVerified();
-  }
-
-  loadVerifiedVariants(): Promise<void> {
-    return this.variants.loadVerified();
   }
 
   verifiedVariant(name: string): VariantMeta | undefined {

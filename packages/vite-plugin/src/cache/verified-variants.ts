@@ -39,11 +39,11 @@ export class VerifiedVariants {
 
   /** Reads the record, once: `lookupNow` answers from it. */
   async load(): Promise<void> {
-    this.#loaded = await this.#load();
+    await this.#load();
   }
 
   /**
-   * `lookup` without waiting, once `load` has read the record (undefined before): a build of thousands of hits
+   * `lookup` without waiting, once the record is read (`load`; undefined before): a build of thousands of hits
    * answers nearly all of them with one `stat` each and no promise. A record that no longer holds is forgotten.
    */
   lookupNow(name: string, path: (meta: VariantMeta) => string): VariantMeta | undefined {
@@ -80,7 +80,12 @@ export class VerifiedVariants {
   }
 
   #load(): Promise<Map<string, Verified>> {
-    this.#entries ??= readFile(this.file, "utf8").then(parse, () => new Map());
+    this.#entries ??= readFile(this.file, "utf8")
+      .then(parse, () => new Map<string, Verified>())
+      .then((entries) => {
+        this.#loaded = entries;
+        return entries;
+      });
     return this.#entries;
   }
 

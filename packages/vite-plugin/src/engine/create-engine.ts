@@ -5,7 +5,7 @@ import { estimateCost } from "../directive/models.js";
 import { formatError, GrokImageError } from "../errors.js";
 import { createLimiter } from "../shared/limiter.js";
 import { readThrough, restoreFromShared, sharedCacheHandle } from "../storage/engine-hooks.js";
-import type { Directive, Generation, ManifestEntry, ResolvedOptions } from "../types.js";
+import type { Generation, ResolvedOptions } from "../types.js";
 import { createLedger, remainingBudget, reserveSubmit } from "./budget.js";
 import { corruptError, deriveImages, placeholderImages, verifiedImages } from "./derive-images.js";
 import type {
@@ -386,17 +386,6 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     if (summary.directives > 0) emit({ type: "summary", summary });
   }
 
-  /** The images of a cached entry whose files this machine verified already, with no await once the record is read. */
-  async function verifiedNow(
-    directive: Directive,
-    entry: ManifestEntry,
-    status: "cached" | "generated",
-    store: ImageCache,
-  ): Promise<ReadyImage[] | undefined> {
-    await store.loadVerifiedVariants();
-    return verifiedImages(directive, entry, status, store, options);
-  }
-
   async function cachedImages(use: DirectiveUse): Promise<ReadyImage[] | undefined> {
     const { directive } = use;
     const key = directive.generationKey;
@@ -406,7 +395,7 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     const entry = store.lookup(key);
     if (!entry) return undefined;
     const status = state === "generated" ? "generated" : "cached";
-    let ready = await verifiedNow(directive, entry, status, store);
+    let ready = verifiedImages(directive, entry, status, store, options);
     try {
       ready ??= await deriveImages(directive, entry, status, store, options, warnDamaged);
     } catch (error) {
@@ -461,7 +450,7 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     if (status === "cached") totals.hits++;
     try {
       return (
-        (await verifiedNow(directive, entry, status, store)) ??
+        verifiedImages(directive, entry, status, store, options) ??
         (await deriveImages(directive, entry, status, store, options, warnDamaged))
       );
     } catch (error) {
