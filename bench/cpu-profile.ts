@@ -19,6 +19,8 @@ interface CpuProfile {
 export interface ProfileSummary {
   /** Wall time the profile covers. */
   totalMs: number;
+  /** Of it, the main thread waiting (`(idle)`): on I/O, or on the bundler's native threads. */
+  idleMs: number;
   /** Self time by where the code comes from: a package name, `node` internals, or a V8 activity in parentheses. */
   buckets: { name: string; ms: number }[];
   /** Self time of the grok-image plugin's own functions (`file:function:line`), largest first. */
@@ -98,9 +100,34 @@ export async function summarizeProfile(file: string, count = 12): Promise<Profil
   }
   return {
     totalMs: (profile.endTime - profile.startTime) / 1000,
+    idleMs: (buckets.get("(idle)") ?? 0) / 1000,
     buckets: top(buckets, count),
     plugin: top(plugin, count),
     pluginInclusiveMs: pluginInclusiveUs / 1000,
+  };
+}
+
+/**
+ * The mean of several profiles of the same build: one profile is as noisy as one run. Buckets and functions are
+ * averaged over all profiles (absent counts as 0), then the largest `count` kept.
+ */
+export function meanProfile(summaries: readonly ProfileSummary[], count = 12): ProfileSummary {
+  const n = summaries.length;
+  const mean = (pick: (s: ProfileSummary) => number) => summaries.reduce((sum, s) => sum + pick(s), 0) / n;
+  const meanOf = (pick: (s: ProfileSummary) => readonly { name: string; ms: number }[]) => {
+    const sums = new Map<string, number>();
+    for (const s of summaries) for (const { name, ms } of pick(s)) sums.set(name, (sums.get(name) ?? 0) + ms);
+    return [...sums]
+      .map(([name, ms]) => ({ name, ms: ms / n }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, count);
+  };
+  return {
+    totalMs: mean((s) => s.totalMs),
+    idleMs: mean((s) => s.idleMs),
+    buckets: meanOf((s) => s.buckets),
+    plugin: meanOf((s) => s.plugin),
+    pluginInclusiveMs: mean((s) => s.pluginInclusiveMs),
   };
 }
 

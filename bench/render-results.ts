@@ -313,6 +313,10 @@ function renderSites(sites: readonly ScenarioResult[]): string[] {
     const rows = names
       .map((name) => ({ name, grok: ms(grok, name), local: ms(local, name) }))
       .sort((a, b) => b.grok - b.local - (a.grok - a.local));
+    const count = r.profiles === undefined ? 1 : num(r, "profiles");
+    const builds =
+      count === 1 ? "One more build of each site" : `${count} more builds of each site, alternately,`;
+    const busy = (p: ProfileSummary) => p.totalMs - ms(p, "(idle)");
     lines.push(
       ...table(
         `Where a cached build's time goes: CPU profiles at ${num(r, "directives")} images`,
@@ -324,6 +328,12 @@ function renderSites(sites: readonly ScenarioResult[]): string[] {
             seconds(local.totalMs),
             `${(grok.totalMs - local.totalMs).toFixed(0)} ms`,
           ],
+          [
+            "(the main thread busy: the whole profile less `(idle)`)",
+            seconds(busy(grok)),
+            seconds(busy(local)),
+            `${(busy(grok) - busy(local)).toFixed(0)} ms`,
+          ],
           ...rows.map((row) => [
             row.name,
             `${row.grok.toFixed(0)} ms`,
@@ -331,16 +341,22 @@ function renderSites(sites: readonly ScenarioResult[]): string[] {
             `${(row.grok - row.local).toFixed(0)} ms`,
           ]),
         ],
-        "One more build of each site under `node --cpu-prof`, self time by package (V8 activities in " +
+        `${builds} under \`node --cpu-prof\`${count === 1 ? "" : " (means)"}, self time by package (V8 activities in ` +
           "parentheses: `(idle)` is the event loop waiting on I/O, `(program)` native work outside JavaScript). " +
           `Everything under a grok-image frame (the plugin and the integration, their calls into Node included): ` +
-          `${grok.pluginInclusiveMs.toFixed(0)} ms. A single profile is as noisy as a single run.`,
+          `${grok.pluginInclusiveMs.toFixed(0)} ms.` +
+          (r.busyRatio === undefined
+            ? " A single profile is as noisy as a single run."
+            : ` Ratio of the medians of the main thread's busy time, grok / local: ${num(r, "busyRatio").toFixed(3)}x ` +
+              "(the work each build does on the thread that runs the bundler's JavaScript, with the waiting taken out)."),
       ),
     );
     const localMedianMs = num(r, "localMedianMs");
     const extra = rows.filter((row) => row.grok - row.local > 0 && row.name !== "vite-plugin-grok-image");
+    const these =
+      count === 1 ? "this pair of profiles differs" : `the means of ${count} profiles each differ`;
     lines.push(
-      `Reading: this pair of profiles differs by ${(grok.totalMs - local.totalMs).toFixed(0)} ms ` +
+      `Reading: ${these} by ${(grok.totalMs - local.totalMs).toFixed(0)} ms ` +
         `(${(((grok.totalMs - local.totalMs) / localMedianMs) * 100).toFixed(1)}% of the local site's median build). ` +
         `The plugin's own code, with the Node.js calls it makes, accounts for ${grok.pluginInclusiveMs.toFixed(0)} ms ` +
         `(${((grok.pluginInclusiveMs / localMedianMs) * 100).toFixed(1)}%): the project scan, the plan, reading the manifest, ` +
@@ -350,8 +366,11 @@ function renderSites(sites: readonly ScenarioResult[]): string[] {
           .map((row) => `${row.name} +${(row.grok - row.local).toFixed(0)} ms`)
           .join(", ") +
         ". `(idle)` is the main thread waiting (file-system calls on the thread pool, the bundler's native " +
-        "threads); `node` is Node's own code, mostly module loading and file-system calls. A single pair of " +
-        "profiles differs by as much again from one run to the next on a busy machine.",
+        "threads); `node` is Node's own code, mostly module loading and file-system calls. " +
+        (count === 1
+          ? "A single pair of profiles differs by as much again from one run to the next on a busy machine."
+          : "On a busy machine even these means move by tens of milliseconds from one run to the next: the " +
+            "plugin's own time, measured inside the grok build, is the steadier figure."),
       "",
     );
     if (grok.plugin.length) {

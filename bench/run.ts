@@ -98,7 +98,7 @@ if (only.has("site")) {
       ...scenario("site-build.ts", {
         directives,
         runs: quick ? 3 : directives > 1000 ? 15 : 21,
-        profile: !quick,
+        profile: quick ? 0 : 5,
       }),
     });
   }

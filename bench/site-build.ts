@@ -3,15 +3,15 @@
 // integration added (what the integration costs a site that uses no directive). The sites are written to a RAM disk
 // when there is one (see `scratch`), built once each to fill the caches (the grok cache from the emulator, Astro's
 // own image cache for all), then built in rotation, `runs` times each, as child processes (`astro build`), and
-// compared by median wall time. With `profile`, one more build of the grok and local sites runs under
-// `node --cpu-prof` and the profiles are summarized (see cpu-profile.ts).
+// compared by median wall time. With `profile`, more builds of the grok and local sites run under `node --cpu-prof`
+// (alternately, `profile` of each, 5 for `true`) and the profiles are summarized and averaged (see cpu-profile.ts).
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { copyFile, cp, mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { forHost } from "../packages/vite-plugin/dist/vite/host-handoff.js";
-import { type ProfileSummary, summarizeProfile } from "./cpu-profile.ts";
+import { meanProfile, type ProfileSummary, summarizeProfile } from "./cpu-profile.ts";
 import { pairedRatio, ratioInterval } from "./stats.ts";
 import {
   API_KEY,
@@ -29,8 +29,8 @@ interface SiteConfig {
   directives: number;
   /** Timed builds of each site. */
   runs: number;
-  /** Also profile one cached build of each site. */
-  profile?: boolean;
+  /** Also profile cached builds of each site: how many of each (`true`: 5). One profile is as noisy as one run. */
+  profile?: boolean | number;
   /** Leave the two sites in place (for a look at them, or `reuse`). */
   keep?: boolean;
   /** Measure the two sites a kept run left in this directory instead of making new ones. */
@@ -141,8 +141,33 @@ async function profiled(root: string, env: NodeJS.ProcessEnv, dir: string): Prom
   await astroBuild(root, env, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
   const files = (await readdir(dir)).filter((f) => f.endsWith(".cpuprofile"));
   // The build runs in the main thread; a worker's profile, if any, is the smaller one.
-  const summaries = await Promise.all(files.map((f) => summarizeProfile(join(dir, f))));
+  // Every bucket of each, so the mean of several profiles does not count a bucket left off one as zero.
+  const summaries = await Promise.all(files.map((f) => summarizeProfile(join(dir, f), 1000)));
   return summaries.sort((a, b) => b.totalMs - a.totalMs)[0] as ProfileSummary;
+}
+
+/**
+ * `count` profiled builds of the grok and local sites, alternately: their mean summaries, and each build's
+ * main-thread busy time (the profile less its idle time), whose medians compare the sites' own CPU work with the
+ * waiting taken out.
+ */
+async function profiledBuilds(count: number, grokEnv: NodeJS.ProcessEnv, localEnv: NodeJS.ProcessEnv) {
+  if (count === 0) return {};
+  const grok: ProfileSummary[] = [];
+  const local: ProfileSummary[] = [];
+  for (let run = 0; run < count; run++) {
+    grok.push(await profiled(grokRoot, grokEnv, join(base, "profile-grok")));
+    local.push(await profiled(localRoot, localEnv, join(base, "profile-local")));
+  }
+  const busy = (summaries: readonly ProfileSummary[]) => summaries.map((p) => p.totalMs - p.idleMs);
+  return {
+    profiles: count,
+    grokProfile: meanProfile(grok),
+    localProfile: meanProfile(local),
+    grokBusyMs: busy(grok),
+    localBusyMs: busy(local),
+    busyRatio: median(busy(grok)) / median(busy(local)),
+  };
 }
 
 /** Writes both sites, fills the grok cache, and gives the local site the very files the grok modules import. */
@@ -220,12 +245,7 @@ try {
   const { ms: localMs, cpuMs: localCpuMs } = sites.local;
   const grokMedian = median(grokMs);
   const localMedian = median(localMs);
-  const profiles = profile
-    ? {
-        grokProfile: await profiled(grokRoot, grokEnv, join(base, "profile-grok")),
-        localProfile: await profiled(localRoot, localEnv, join(base, "profile-local")),
-      }
-    : {};
+  const profiles = await profiledBuilds(profile === true ? 5 : profile || 0, grokEnv, localEnv);
   report({
     directives,
     runs,
