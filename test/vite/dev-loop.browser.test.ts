@@ -147,6 +147,104 @@ describe.skipIf(!browserReady)("vite dev: the page never waits for a generation"
     }
   });
 
+  it("swaps every width and format of as=srcset and as=picture in place, each for its own output", async () => {
+    emulator.configure({ latencyMs: TASK_LATENCY_MS });
+    const project = await projects.copy("vite-dev-loop");
+    // The emulator's lite images are 256 px square: the 512 px candidate is clamped to 256 once generated.
+    await writeFile(
+      project.resolve("src", "main.ts"),
+      `import lemonade from "grok:a glass of lemonade?w=64;128;512&as=srcset";
+import tram from "grok:an old tram at night?w=64;128&format=avif;webp&as=picture";
+
+const app = document.querySelector("#app") as HTMLElement;
+const img = document.createElement("img");
+img.id = "lemonade";
+img.srcset = lemonade;
+img.sizes = "128px";
+img.alt = "lemonade";
+app.append(img);
+const picture = document.createElement("picture");
+for (const [format, srcset] of Object.entries(tram.sources)) {
+  const source = document.createElement("source");
+  source.type = \`image/\${format}\`;
+  source.srcset = srcset;
+  source.sizes = "64px";
+  picture.append(source);
+}
+const fallback = document.createElement("img");
+fallback.id = "tram";
+fallback.src = tram.img.src;
+fallback.width = tram.img.width;
+fallback.height = tram.img.height;
+fallback.alt = "tram";
+picture.append(fallback);
+app.append(picture);
+`,
+    );
+    const { submits, downloads } = emulator.counters;
+    const { origin } = await devServer(project, grokTestOptions(emulator), captureLogger());
+    const page = await browser.newPage();
+    const navigations = countNavigations(page);
+    /** Every srcset on the page as `[url, descriptor]` candidates, with the `<source>` type or the `<img>` id. */
+    const srcsets = () =>
+      page.$$eval("img[srcset], source", (elements) =>
+        elements.map((element) => ({
+          of: element instanceof HTMLImageElement ? element.id : (element.getAttribute("type") ?? ""),
+          candidates: (element.getAttribute("srcset") ?? "")
+            .split(",")
+            .map((candidate) => candidate.trim().split(/\s+/) as [string, string]),
+        })),
+      );
+    const painted = (pattern: string) =>
+      page.waitForFunction(
+        (source) =>
+          document.images.length === 2 &&
+          [...document.images].every(
+            (img) => img.complete && img.naturalWidth > 0 && new RegExp(source).test(img.currentSrc),
+          ),
+        pattern,
+        { timeout: 60_000 },
+      );
+    try {
+      await page.goto(origin);
+      await painted("grok-generating-");
+      expect(emulator.counters.downloads).toBe(downloads);
+      const waiting = await srcsets();
+      // One waiting file per width and format, each of its own size: every candidate can be swapped for its own.
+      expect(waiting.map((s) => [s.of, s.candidates.map(([, width]) => width)])).toEqual([
+        ["lemonade", ["64w", "128w", "512w"]],
+        ["image/avif", ["64w", "128w"]],
+        ["image/webp", ["64w", "128w"]],
+      ]);
+      const urls = waiting.flatMap((s) => s.candidates.map(([url]) => url));
+      expect(new Set(urls.map((url) => /grok-generating-[0-9a-f]+-0/.exec(url)?.[0])).size).toBe(7);
+      expect(urls.filter((url) => url.endsWith(".avif"))).toHaveLength(2);
+
+      await page.evaluate(() => window.scrollTo(0, 300));
+      await painted("/variants/");
+      const swapped = await srcsets();
+      // Each candidate is the real output of its width and format; the clamped one says its true width.
+      expect(swapped.map((s) => [s.of, s.candidates.map(([, width]) => width)])).toEqual([
+        ["lemonade", ["64w", "128w", "256w"]],
+        ["image/avif", ["64w", "128w"]],
+        ["image/webp", ["64w", "128w"]],
+      ]);
+      for (const { of, candidates } of swapped) {
+        const extension = of === "image/avif" ? ".avif" : ".webp";
+        for (const [url] of candidates)
+          expect(url, of).toMatch(new RegExp(`/@fs/.*/variants/[0-9a-f]+\\${extension}$`));
+        expect(new Set(candidates.map(([url]) => url)).size, of).toBe(candidates.length);
+      }
+      const tram = await page.$eval("#tram", (img) => (img as HTMLImageElement).currentSrc);
+      expect(tram).toMatch(/\/variants\/[0-9a-f]+\.avif$/);
+      expect(await page.evaluate(() => window.scrollY)).toBe(300);
+      expect(navigations()).toBe(1);
+      expect(emulator.counters.submits).toBe(submits + 2);
+    } finally {
+      await page.close();
+    }
+  });
+
   it("swaps waiting images when `grok-image generate` fills the cache from another process", async () => {
     emulator.configure({ latencyMs: 300 });
     const project = await projects.copy("vite-dev-loop");

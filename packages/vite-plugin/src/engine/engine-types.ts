@@ -25,7 +25,8 @@ export interface ReadyImage extends Omit<GrokImage, "src"> {
   readonly status: ImageStatus;
   /**
    * `as=srcset|picture`: every file of the shape (each format at each width, widths clamped to the original's),
-   * in `outputTransforms` order. Absent for `as=metadata`, and for stand-ins that have no outputs yet.
+   * in `outputTransforms` order. Absent for `as=metadata`, and for placeholder-mode stand-ins (their one file
+   * serves every size); a dev server's waiting images have one per output.
    */
   readonly outputs?: readonly ReadyOutput[];
 }

@@ -46,7 +46,16 @@ interface Waiting {
   /** The virtual ids that loaded it (one per environment query suffix). */
   readonly ids: Set<string>;
   /** Every waiting image shown for it, by name (one load may show "generating…", a later one "failed"). */
-  readonly shown: Map<string, ReadyImage>;
+  readonly shown: Map<string, Shown>;
+}
+
+/** A waiting file: a take's own image, or one output (width and format) of an `as=srcset|picture` take. */
+interface Shown {
+  readonly take: ReadyImage;
+  /** Its place among the take's outputs (`outputTransforms` order, as the real take lists them); absent for the take. */
+  readonly output?: number;
+  readonly width: number;
+  readonly height: number;
 }
 
 /** What the workbench says about a generation running in this server. */
@@ -177,10 +186,15 @@ export function createDevLoop(deps: DevLoopDeps): DevLoop {
       entries.set(use.directive.raw, entry);
     }
     entry.ids.add(id);
-    for (const image of images) {
-      const name = waitingName(image.file);
-      entry.shown.set(name, image);
+    const show = (file: string, shown: Shown) => {
+      const name = waitingName(file);
+      entry.shown.set(name, shown);
       keyOf.set(name, key);
+    };
+    for (const take of images) {
+      show(take.file, { take, width: take.width, height: take.height });
+      for (const [output, o] of (take.outputs ?? []).entries())
+        show(o.file, { take, output, width: o.width, height: o.height });
     }
     // Watched from the first waiting image on: the engine has opened (created) the cache by then.
     unwatch ??= watchManifest(deps.cacheDir, () => keep(cacheChanged()));
@@ -209,7 +223,8 @@ export function createDevLoop(deps: DevLoopDeps): DevLoop {
       entries.delete(entry.use.directive.raw);
       deps.remember(entry.use, images);
       for (const [name, shown] of entry.shown) {
-        const real = images[shown.index];
+        const take = images[shown.take.index];
+        const real = shown.output === undefined ? take : take?.outputs?.[shown.output];
         if (!real) continue;
         const swap: ImageSwap = {
           name,
@@ -276,7 +291,9 @@ export function createDevLoop(deps: DevLoopDeps): DevLoop {
     activity: (key) => activities.get(key),
 
     waitingFor(key) {
-      return [...(waiting.get(key)?.values() ?? [])].flatMap((entry) => [...entry.shown.values()]);
+      return [...(waiting.get(key)?.values() ?? [])].flatMap((entry) =>
+        [...entry.shown.values()].flatMap((shown) => (shown.output === undefined ? [shown.take] : [])),
+      );
     },
 
     async retry(key) {

@@ -50,4 +50,29 @@ describe("waitingImages", () => {
     const failed = await waitingImages(directive, "failed", options);
     expect(basename(failed[0]?.file ?? "")).toMatch(/^grok-failed-/);
   });
+  it("gives an as=srcset|picture take a waiting file per width and format, each of the size it will have", async () => {
+    const options = resolveOptions({ mode: "generate" }, { root, env: {}, command: "serve" });
+    const directive = parse("grok:a paper boat?tier=pro&ratio=16:9&w=64;128&format=avif;webp&as=picture");
+    const [take] = await waitingImages(directive, "generating", options);
+    const outputs = take?.outputs ?? [];
+    expect(outputs.map((o) => [o.width, o.height, o.format])).toEqual([
+      [64, 36, "avif"],
+      [128, 72, "avif"],
+      [64, 36, "webp"],
+      [128, 72, "webp"],
+    ]);
+    expect(new Set(outputs.map((o) => waitingName(o.file))).size).toBe(4);
+    for (const output of outputs) {
+      const meta = await sharp(output.file).metadata();
+      expect([meta.width, meta.height, meta.format], output.file).toEqual([
+        output.width,
+        output.height,
+        output.format === "avif" ? "heif" : output.format,
+      ]);
+    }
+    // A plain directive's takes have none: its one file is the image.
+    expect(
+      (await waitingImages(parse("grok:a paper boat?w=64"), "generating", options))[0]?.outputs,
+    ).toBeUndefined();
+  });
 });

@@ -2,9 +2,10 @@ import { createHash } from "node:crypto";
 import { mkdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { writeFileAtomic } from "../cache/write-file-atomic.js";
-import type { ReadyImage } from "../engine/engine-types.js";
+import type { ReadyImage, ReadyOutput } from "../engine/engine-types.js";
+import { outputTransforms } from "../image/output-shapes.js";
 import { escapeXml } from "../image/provenance-xmp.js";
-import type { Directive, ResolvedOptions } from "../types.js";
+import type { Directive, ResolvedOptions, Transform } from "../types.js";
 
 /*
  * What a dev page shows while a directive has no image yet: a stand-in of the size the image will most likely have,
@@ -33,15 +34,19 @@ function aspectOf(directive: Directive): number {
 
 /**
  * The size the image will most likely have once generated: the original's (from `ratio`, else square) through the
- * directive's transform, never larger than the original, as the derived image never is.
+ * directive's transform (or one of its `as=srcset|picture` outputs), never larger than the original, as the derived
+ * image never is.
  */
-export function expectedSize(directive: Directive): { width: number; height: number } {
+export function expectedSize(
+  directive: Directive,
+  transform: Transform = directive.transform,
+): { width: number; height: number } {
   const aspect = aspectOf(directive);
   const original =
     aspect >= 1
       ? { width: BASE_SIZE, height: Math.round(BASE_SIZE / aspect) }
       : { width: Math.round(BASE_SIZE * aspect), height: BASE_SIZE };
-  const { w, h, fit } = directive.transform;
+  const { w, h, fit } = transform;
   let width: number;
   let height: number;
   if (w !== null && h !== null && fit !== "inside" && fit !== "outside") {
@@ -68,7 +73,9 @@ function headline(kind: WaitingKind): string {
 
 /**
  * The waiting images of a directive, one per take (`n`), rendered once into `<cacheDir>/placeholders/` (ignored by
- * git, like every placeholder) and reused by later loads.
+ * git, like every placeholder) and reused by later loads. An `as=srcset|picture` take has one more per output (each
+ * width and format), so the page's every candidate and source is a file of its own that the dev client swaps for the
+ * real output of the same width and format.
  */
 export async function waitingImages(
   directive: Directive,
@@ -76,44 +83,56 @@ export async function waitingImages(
   options: ResolvedOptions,
 ): Promise<ReadyImage[]> {
   const dir = join(options.cacheDir, "placeholders");
-  const { width, height } = expectedSize(directive);
-  const { generation, transform } = directive;
-  const hash = createHash("sha256")
-    .update(JSON.stringify([kind, directive.generationKey, width, height, transform.format]))
-    .digest("hex")
-    .slice(0, 20);
+  const { generation } = directive;
+  const shapes = directive.output.as === "metadata" ? [] : outputTransforms(directive);
   return Promise.all(
     Array.from({ length: generation.n }, async (_, index): Promise<ReadyImage> => {
-      const file = join(
-        dir,
-        `grok-${kind}-${hash}-${index}.${transform.format === "jpeg" ? "jpg" : transform.format}`,
-      );
-      const exists = await stat(file).then(
-        (s) => s.size > 0,
-        () => false,
-      );
-      if (!exists) {
-        await mkdir(dir, { recursive: true });
-        await writeFileAtomic(join(dir, ".gitignore"), "*\n", { ifExists: "keep" });
-        const take = generation.n > 1 ? ` · take ${index + 1} of ${generation.n}` : "";
-        const svg = renderSvg(width, height, headline(kind), `${generation.prompt}${take}`);
-        // Loaded here, not with the plugin: a build never renders one, and a cached build never loads sharp.
-        const { default: sharp } = await import("sharp");
-        const data = await sharp(Buffer.from(svg)).toFormat(transform.format, { quality: 70 }).toBuffer();
-        await writeFileAtomic(file, data, { ifExists: "keep" });
-      }
-      return {
-        file,
-        width,
-        height,
-        format: transform.format,
+      const file = (transform: Transform) => waitingFile(directive, kind, transform, index, dir);
+      const image: ReadyImage = {
+        ...(await file(directive.transform)),
         prompt: generation.prompt,
         model: generation.model,
         index,
         status: "placeholder",
       };
+      return shapes.length === 0 ? image : { ...image, outputs: await Promise.all(shapes.map(file)) };
     }),
   );
+}
+
+/** One take's waiting image at the size and format of `transform`, rendered unless it is there already. */
+async function waitingFile(
+  directive: Directive,
+  kind: WaitingKind,
+  transform: Transform,
+  index: number,
+  dir: string,
+): Promise<ReadyOutput> {
+  const { generation } = directive;
+  const { width, height } = expectedSize(directive, transform);
+  const hash = createHash("sha256")
+    .update(JSON.stringify([kind, directive.generationKey, width, height, transform.format]))
+    .digest("hex")
+    .slice(0, 20);
+  const file = join(
+    dir,
+    `grok-${kind}-${hash}-${index}.${transform.format === "jpeg" ? "jpg" : transform.format}`,
+  );
+  const exists = await stat(file).then(
+    (s) => s.size > 0,
+    () => false,
+  );
+  if (!exists) {
+    await mkdir(dir, { recursive: true });
+    await writeFileAtomic(join(dir, ".gitignore"), "*\n", { ifExists: "keep" });
+    const take = generation.n > 1 ? ` · take ${index + 1} of ${generation.n}` : "";
+    const svg = renderSvg(width, height, headline(kind), `${generation.prompt}${take}`);
+    // Loaded here, not with the plugin: a build never renders one, and a cached build never loads sharp.
+    const { default: sharp } = await import("sharp");
+    const data = await sharp(Buffer.from(svg)).toFormat(transform.format, { quality: 70 }).toBuffer();
+    await writeFileAtomic(file, data, { ifExists: "keep" });
+  }
+  return { file, width, height, format: transform.format };
 }
 
 /** The name the dev client looks for in URLs: the file name without its extension. */

@@ -83,12 +83,18 @@ function start(hot: HotContext): void {
     return /^[a-z]+:/i.test(url) ? parsed.href : `${parsed.pathname}${parsed.search}${parsed.hash}`;
   };
 
+  /**
+   * Each candidate's URL, and its width descriptor when it gave the waiting image's width: an `as=srcset|picture`
+   * output whose original turned out smaller than expected is clamped, and the browser must pick by its true width.
+   */
   const rewriteSrcset = (srcset: string) =>
     srcset
       .split(",")
       .map((candidate) => {
         const [url = "", ...descriptors] = candidate.trim().split(/\s+/);
-        return [rewriteUrl(url), ...descriptors].join(" ");
+        const swap = swaps.get(NAME.exec(url)?.[0] ?? "");
+        const width = swap && descriptors.map((d) => (d === `${swap.fromWidth}w` ? `${swap.width}w` : d));
+        return [rewriteUrl(url), ...(width ?? descriptors)].join(" ");
       })
       .join(", ");
 
