@@ -169,6 +169,28 @@ describe("grok-image reads the plugin's options from the project's vite.config",
     expect(report.directives.map((d) => [d.file, d.model])).toEqual([["src/a.js", PRO]]);
   });
 
+  it("plans the Markdown under an Astro config's srcDir, as the integration does, and not that under src/", async () => {
+    const site = path.join(root, "astro-site");
+    await mkdir(path.join(site, "app", "content"), { recursive: true });
+    await mkdir(path.join(site, "src"), { recursive: true });
+    await writeFile(
+      path.join(site, "app", "content", "post.md"),
+      "# Post\n\n![A robot](<grok:a tin robot>)\n",
+    );
+    await writeFile(path.join(site, "src", "notes.md"), "![Not the site's](grok:a draft never rendered)\n");
+    await writeFile(
+      path.join(site, "astro.config.mjs"),
+      'export default { srcDir: "./app", integrations: [{ name: "astro-grok-image", hooks: {}, options: {} }] };\n',
+    );
+    const { report } = await scan(site);
+    expect(report.directives.map((d) => [d.file, d.directive])).toEqual([
+      ["app/content/post.md", "grok:a tin robot"],
+    ]);
+    // With no config to say where the site's sources are, `src/` is.
+    const { report: bare } = await scan(site, "--no-config");
+    expect(bare.directives.map((d) => d.file)).toEqual(["src/notes.md"]);
+  });
+
   it("says so when the config does not use the plugin", async () => {
     await writeFile(path.join(root, "configs", "plain.config.mjs"), "export default { plugins: [] };\n");
     const c = capture();

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { stripVTControlCharacters } from "node:util";
 import { GrokImageError } from "../errors.js";
 import type { GrokImageOptions } from "../types.js";
@@ -42,6 +43,8 @@ export interface ProjectConfig {
   readonly root: string | undefined;
   /** The config's `envDir` (`false`: no `.env` files), relative to the root. */
   readonly envDir: string | false | undefined;
+  /** An Astro config's `srcDir`, relative to the root: the Markdown under it is the site's. */
+  readonly srcDir?: string | undefined;
   /** Why options or settings were not taken from the config, to print as notes. */
   readonly notes: readonly string[];
 }
@@ -111,12 +114,14 @@ export async function loadProjectConfig(
     if (!integration) notes.push(`${name} does not use ${ASTRO_INTEGRATION_NAME}: its options were not read`);
     else options = readOptions(integration, "options", notes, name, ASTRO_INTEGRATION_NAME);
   }
+  const srcDir = config.srcDir instanceof URL ? fileURLToPath(config.srcDir) : config.srcDir;
   return {
     file,
     kind,
     options,
     root: typeof config.root === "string" ? config.root : undefined,
     envDir: envDir === false || typeof envDir === "string" ? envDir : undefined,
+    ...(kind === "astro" && typeof srcDir === "string" ? { srcDir } : {}),
     notes,
   };
 }

@@ -69,6 +69,7 @@ export async function resolveCliOptions(
   const envDir = config?.envDir === false ? false : config?.envDir ? path.resolve(root, config.envDir) : root;
   const env = envDir === false ? io.env : { ...(await readDotenv(envDir)), ...io.env };
   const options = resolveOptions(user, { root, env, command: "cli" });
+  markdownRoots.set(options, markdownRootsOf(config, root));
   redactSecret(io, options.apiKey);
   for (const secret of remoteSecrets(options.remoteCache)) redactSecret(io, secret);
 
@@ -161,16 +162,34 @@ function overrides(fromConfig: GrokImageOptions, fromFlags: GrokImageOptions, ro
 }
 
 /**
+ * The folders whose Markdown the build renders, by the options `resolveCliOptions` resolved from the same config: a
+ * command's scan then plans what that project's build plans.
+ */
+const markdownRoots = new WeakMap<ResolvedOptions, readonly string[]>();
+
+/**
+ * Markdown is the site's under an Astro project's `srcDir` (`src/` unless its config says otherwise), as the
+ * integration counts it. A plain Vite project (its config is a `vite.config.*`) has none: its build does not bundle
+ * a README's examples. Without a config to say, the project is taken for an Astro one with the default `srcDir`.
+ */
+function markdownRootsOf(config: ProjectConfig | undefined, root: string): string[] {
+  const kind = config?.kind ?? kindAt(root);
+  return kind === "vite" ? [] : [path.resolve(root, config?.srcDir ?? "src")];
+}
+
+function kindAt(root: string): "vite" | "astro" | undefined {
+  const file = findConfigFile(root);
+  return file === undefined ? undefined : configKind(file);
+}
+
+/**
  * Every directive under the root, found and parsed exactly as the build's plan finds and parses them; bad ones
- * are collected, not thrown. Markdown under `src/` counts as the Astro integration counts it, unless the project
- * is a plain Vite one (its config is a `vite.config.*`), whose build does not bundle a README's examples.
+ * are collected, not thrown. Markdown counts where the project's build renders it (`markdownRootsOf`).
  */
 export function scanProject(options: ResolvedOptions, ignore: readonly string[] = []): Promise<ProjectScan> {
-  const config = findConfigFile(options.root);
-  const markdown = config === undefined || configKind(config) === "astro";
   return scanProjectFiles(options, {
     ignore,
-    markdownRoots: markdown ? [path.join(options.root, "src")] : [],
+    markdownRoots: markdownRoots.get(options) ?? markdownRootsOf(undefined, options.root),
   });
 }
 
