@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import type { Emulator, S3Emulator } from "maxapi-emulator";
 import { S3_EMULATOR_ACCESS_KEY_ID, S3_EMULATOR_SECRET_ACCESS_KEY, startS3Emulator } from "maxapi-emulator";
-import { build, type InlineConfig } from "vite";
+import { build, createServer, type InlineConfig } from "vite";
 import { type GrokImageOptions, grokImage } from "vite-plugin-grok-image";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { captureLogger } from "../helpers/capture-logger.js";
@@ -94,5 +94,46 @@ describe("vite build with a shared cache", () => {
     expect(error.message).toContain("GROK_REMOTE_CACHE_UNAVAILABLE");
     expect(error.message).toContain("The shared cache s3://team/down could not be used");
     expect(api.counters.submits).toBe(before);
+  });
+});
+
+describe("vite dev with a shared cache", () => {
+  it("a store that is down shows its code and hint on the request, pays nothing, and is tried again on the next", async () => {
+    const project = await projects.copy("vite-basic");
+    const logger = captureLogger();
+    const server = await createServer({
+      root: project.root,
+      configFile: false,
+      logLevel: "silent",
+      customLogger: logger,
+      plugins: [grokImage(grokTestOptions(api, { remoteCache: { url: "s3://team/dev", endpoint: s3.url } }))],
+      server: { port: 0, strictPort: true, host: "127.0.0.1" },
+      optimizeDeps: { noDiscovery: true, include: [] },
+    });
+    await server.listen();
+    const origin = server.resolvedUrls?.local[0] ?? "";
+    const before = api.counters.submits;
+    try {
+      await s3.setDown(true);
+      // The module a browser asks for next: the first `grok:` import of the page, as the dev server rewrote it.
+      const page = await (await fetch(`${origin}src/main.ts`)).text();
+      const url = /from "(\/@id\/[^"]+)"/.exec(page)?.[1] ?? "";
+      expect(url).toContain("grok-image");
+      const down = await fetch(`${origin}${url.slice(1)}`);
+      const text = await down.text();
+      expect(down.status).toBe(500);
+      expect(text).toContain("[GROK_REMOTE_CACHE_UNAVAILABLE]");
+      expect(text).toContain("The shared cache s3://team/dev could not be used");
+      expect(text).toContain("hint: ");
+      expect(api.counters.submits).toBe(before);
+
+      await s3.setDown(false);
+      const back = await fetch(`${origin}${url.slice(1)}`);
+      expect(back.status, await back.clone().text()).toBe(200);
+      expect(await back.text()).toContain("export default");
+    } finally {
+      await s3.setDown(false);
+      await server.close();
+    }
   });
 });

@@ -452,7 +452,15 @@ export function grokImage(
         if (raw === undefined) return null;
         const importer = importers.get(raw);
         const { command } = need();
-        const plan = command === "build" ? await followablePlan() : await getPlan();
+        let plan: PlanIndex | undefined;
+        try {
+          plan = command === "build" ? await followablePlan() : await getPlan();
+        } catch (error) {
+          // A dev server's plan that could not be made (a shared cache that is down): shown as any failed
+          // directive is, with its code and hint, and made again on the next request rather than kept.
+          planned = undefined;
+          this.error(await located(error, raw, importer));
+        }
         if (!plan) return { code: REFUSED_MODULE, moduleType: "js" };
         if (command === "serve" && plan.error && !scanErrorsShown) {
           scanErrorsShown = true;
