@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +11,7 @@ import {
 } from "../storage/__test__/machines.js";
 import { captureIo } from "./__test__/capture-io.js";
 import { runCli } from "./run-cli.js";
+import type { ScanReport } from "./scan-command.js";
 
 /*
  * `grok-image push` and `pull` between local caches and the emulator's S3 store, in the setup the README shows:
@@ -123,5 +125,40 @@ describe("grok-image push and pull", () => {
     expect(refused.code).toBe(1);
     expect(refused.err).toContain("GROK_REMOTE_CACHE_AUTH");
     expect(refused.out + refused.err).not.toContain(secret);
+  });
+
+  it("scan counts what the shared cache holds as fetched, not paid, and says when it cannot read it", async () => {
+    const a = await machine();
+    await a.engine.prepare(a.uses("grok:a red fox in the snow"));
+    const c = await machine();
+    await mkdir(join(c.root, "src"), { recursive: true });
+    await writeFile(
+      join(c.root, "src", "page.ts"),
+      'import fox from "grok:a red fox in the snow";\nimport heron from "grok:a blue heron at dawn";\n',
+    );
+    const scanned = await cli(c, ["scan", "--json"]);
+    expect(scanned.code).toBe(0);
+    const report = JSON.parse(scanned.out) as ScanReport;
+    expect(report.directives.map((d) => [d.directive, d.status])).toEqual([
+      ["grok:a red fox in the snow", "shared"],
+      ["grok:a blue heron at dawn", "missing"],
+    ]);
+    expect(report.summary).toMatchObject({ cached: 0, shared: 1, missing: 1 });
+    // Only the heron would be paid for.
+    expect(report.summary.estimatedCostUsd).toBe(report.directives[1]?.costUsd);
+    const listed = await cli(c, ["scan"]);
+    expect(listed.out).toMatch(/^shared .+ grok:a red fox in the snow {2}\(fetched, not paid\)$/m);
+    expect(listed.out).toContain("0 cached, 1 in the shared cache (fetched, not paid), 1 missing");
+    // A scan reads and never writes: no local cache, nothing paid.
+    expect(existsSync(c.options.cacheDir)).toBe(false);
+    expect(services.api.counters.submits).toBe(1);
+
+    await services.s3.setDown(true);
+    const down = await cli(c, ["scan", "--json"]);
+    await services.s3.setDown(false);
+    expect(down.code).toBe(0);
+    expect(down.err).toContain("The shared cache could not be read, so the missing ones may be there");
+    expect(down.err).toContain("GROK_REMOTE_CACHE_UNAVAILABLE");
+    expect((JSON.parse(down.out) as ScanReport).summary).toMatchObject({ shared: 0, missing: 2 });
   });
 });

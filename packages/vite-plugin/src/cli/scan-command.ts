@@ -1,6 +1,7 @@
 import { estimateCost, roundUsd } from "../directive/models.js";
 import { formatUsd } from "../engine/format-event.js";
-import type { Tier } from "../types.js";
+import { formatError, GrokImageError } from "../errors.js";
+import type { ResolvedOptions, Tier } from "../types.js";
 import { type CliIO, EXIT, guardIo, reportError } from "./cli-io.js";
 import {
   displayPath,
@@ -17,10 +18,11 @@ export interface ScanArgs extends ProjectArgs {
 }
 
 /**
- * `cached`: in the manifest. `pending`: submitted (and paid) by an earlier run that did not finish; the next
- * generate resumes it for free. `missing`: a build in generate mode pays for it.
+ * `cached`: in the manifest. `shared`: not here, but in the shared cache (`remoteCache`): a build fetches it and
+ * pays nothing. `pending`: submitted (and paid) by an earlier run that did not finish; the next generate resumes it
+ * for free. `missing`: a build in generate mode pays for it.
  */
-export type ScanStatus = "cached" | "pending" | "missing";
+export type ScanStatus = "cached" | "shared" | "pending" | "missing";
 
 /**
  * The stable shape of `grok-image scan --json` (`version` changes if a field ever changes meaning). Paths are
@@ -64,6 +66,8 @@ export interface ScanReport {
     /** Distinct generation keys among the directives. */
     generations: number;
     cached: number;
+    /** In the shared cache only: fetched by a build, not paid. */
+    shared: number;
     pending: number;
     missing: number;
     errors: number;
@@ -90,8 +94,14 @@ async function buildScanReport(args: ProjectArgs, io: CliIO): Promise<ScanReport
   const { uses, errors } = await scanProject(options, args.ignore);
   const cache = await openExistingCache(options);
   const pending = new Set((await cache?.listPending())?.map((p) => p.key));
+  const local = (key: string) => cache?.lookup(key) !== undefined || pending.has(key);
+  const shared = await sharedKeys(
+    options,
+    [...new Set(uses.map((u) => u.directive.generationKey))].filter((k) => !local(k)),
+    io,
+  );
   const statusOf = (key: string): ScanStatus =>
-    cache?.lookup(key) ? "cached" : pending.has(key) ? "pending" : "missing";
+    cache?.lookup(key) ? "cached" : pending.has(key) ? "pending" : shared.has(key) ? "shared" : "missing";
 
   const directives = uses.map(({ directive, importer, line }) => ({
     file: displayPath(options.root, importer),
@@ -129,6 +139,7 @@ async function buildScanReport(args: ProjectArgs, io: CliIO): Promise<ScanReport
       directives: directives.length,
       generations: byKey.size,
       cached: count("cached"),
+      shared: count("shared"),
       pending: count("pending"),
       missing: count("missing"),
       errors: errors.length,
@@ -149,7 +160,9 @@ function printReport(report: ScanReport, io: CliIO): void {
         ? `  ${formatUsd(d.costUsd)}`
         : d.status === "pending"
           ? "  (paid, resumes)"
-          : "";
+          : d.status === "shared"
+            ? "  (fetched, not paid)"
+            : "";
     io.stdout.write(`${d.status.padEnd(8)} ${d.shortKey}  ${d.file}:${d.line}  ${d.directive}${cost}\n`);
   }
   for (const e of report.errors) {
@@ -157,12 +170,37 @@ function printReport(report: ScanReport, io: CliIO): void {
     io.stdout.write(`${indent(e.hint ? `${e.message}\nhint: ${e.hint}` : e.message)}\n`);
   }
   const parts = [`${summary.cached} cached`];
+  if (summary.shared > 0) parts.push(`${summary.shared} in the shared cache (fetched, not paid)`);
   if (summary.pending > 0) parts.push(`${summary.pending} pending (already paid)`);
   parts.push(`${summary.missing} missing`);
   let line = `${summary.directives} directive${summary.directives === 1 ? "" : "s"}, ${summary.generations} generation${summary.generations === 1 ? "" : "s"}: ${parts.join(", ")}`;
   if (summary.missing > 0) line += ` (about ${formatUsd(summary.estimatedCostUsd)} to generate)`;
   if (summary.errors > 0) line += `; ${summary.errors} bad directive${summary.errors === 1 ? "" : "s"}`;
   io.stdout.write(`${line}\n`);
+}
+
+/**
+ * Which of `keys` (not in the local cache) the shared cache holds; none without one. A store that cannot be read
+ * is said on stderr and changes nothing: the scan still lists those keys as missing, which a build would then
+ * refuse to pay for until the store answers.
+ */
+async function sharedKeys(
+  options: ResolvedOptions,
+  keys: readonly string[],
+  io: CliIO,
+): Promise<Set<string>> {
+  if (!options.remoteCache || keys.length === 0) return new Set();
+  const { SharedCache } = await import("../storage/shared-cache.js");
+  const shared = await SharedCache.open(options, () => {});
+  try {
+    return await shared.holds(keys);
+  } catch (error) {
+    const reason = GrokImageError.isInstance(error) ? `[${error.code}] ${formatError(error)}` : String(error);
+    io.stderr.write(`The shared cache could not be read, so the missing ones may be there: ${reason}\n`);
+    return new Set();
+  } finally {
+    await shared.close();
+  }
 }
 
 function indent(text: string): string {

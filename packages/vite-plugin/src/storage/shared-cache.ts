@@ -4,6 +4,7 @@ import type { ImageCache } from "../cache/image-cache.js";
 import { writeFileAtomic } from "../cache/write-file-atomic.js";
 import type { EngineEvent } from "../engine/engine-types.js";
 import { GrokImageError } from "../errors.js";
+import { runPool } from "../shared/limiter.js";
 import type { Generation, ManifestEntry, OriginalRecord, ResolvedOptions } from "../types.js";
 import { Claims, type ClaimTask, type HeldClaim } from "./claim.js";
 import type { ObjectStore } from "./object-store.js";
@@ -148,11 +149,7 @@ export class SharedCache {
     );
     if (wanted.length === 0) return [];
     if (wanted.length >= LIST_FROM) {
-      const present = new Set<string>();
-      for await (const object of this.store.list(ENTRIES, { signal })) {
-        const key = keyOfEntryName(object.name);
-        if (key) present.add(key);
-      }
+      const present = await this.#listed(wanted, signal);
       for (const key of wanted) if (!present.has(key)) this.#absent.set(key, now + ABSENT_FOR_MS);
       wanted = wanted.filter((key) => present.has(key));
     }
@@ -168,6 +165,30 @@ export class SharedCache {
     };
     await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, wanted.length) }, worker));
     return brought.sort();
+  }
+
+  /**
+   * Which of `keys` the store has an entry for, bringing nothing in (`grok-image scan`: a build fetches these, and
+   * pays for none of them). Throws GROK_REMOTE_CACHE_* when the store cannot be read.
+   */
+  async holds(keys: readonly string[], signal?: AbortSignal): Promise<Set<string>> {
+    if (keys.length >= LIST_FROM) return this.#listed(keys, signal);
+    const held = new Set<string>();
+    await runPool(keys, LOOKUP_CONCURRENCY, async (key) => {
+      if (await this.store.get(entryName(key), { signal })) held.add(key);
+    });
+    return held;
+  }
+
+  /** Which of `keys` have an entry, by one listing of the entries: cheaper than a request per key for many. */
+  async #listed(keys: readonly string[], signal: AbortSignal | undefined): Promise<Set<string>> {
+    const wanted = new Set(keys);
+    const present = new Set<string>();
+    for await (const object of this.store.list(ENTRIES, { signal })) {
+      const key = keyOfEntryName(object.name);
+      if (key && wanted.has(key)) present.add(key);
+    }
+    return present;
   }
 
   /**
