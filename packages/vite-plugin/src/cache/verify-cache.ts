@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -14,6 +15,8 @@ export interface VerifyProblem {
   /** The generation key, when the problem belongs to one entry. */
   key?: string;
   message: string;
+  /** An original that is not there at all (rather than damaged): a shared cache may hold it (verify-command.ts). */
+  absent?: true;
 }
 
 export interface VerifyReport {
@@ -60,7 +63,15 @@ export async function verifyCache(cache: VerifiableCache): Promise<VerifyReport>
       referenced.add(file);
       originals++;
       const message = await cache.originalProblem(record);
-      if (message) problems.push({ kind: "original", file, key, message });
+      if (message) {
+        problems.push({
+          kind: "original",
+          file,
+          key,
+          message,
+          ...(existsSync(file) ? {} : { absent: true }),
+        });
+      }
     }
   }
   for (const name of await listFiles(cache.originalsDir)) {

@@ -161,4 +161,34 @@ describe("grok-image push and pull", () => {
     expect(down.err).toContain("GROK_REMOTE_CACHE_UNAVAILABLE");
     expect((JSON.parse(down.out) as ScanReport).summary).toMatchObject({ shared: 0, missing: 2 });
   });
+
+  it("verify counts originals kept only in the shared cache as notes, and one the store lacks too as damage", async () => {
+    const a = await machine();
+    await a.engine.prepare(a.uses("grok:a lighthouse at dusk"));
+    // A clone with the manifest from git and no image bytes, as the README's setup keeps them.
+    const b = await machine();
+    await mkdir(b.options.cacheDir, { recursive: true });
+    await writeFile(join(b.options.cacheDir, "manifest.json"), await manifest(a));
+
+    const shared = await cli(b, ["verify"]);
+    expect(shared.code, shared.out + shared.err).toBe(0);
+    expect(shared.out).toMatch(
+      /^note {5}.+ is not here but in the shared cache s3:\/\/team-cache\/site: a build fetches it$/m,
+    );
+    expect(shared.out).toContain("all intact");
+
+    // Another prefix holds nothing: the original is gone everywhere.
+    const elsewhere = await cli(b, ["verify", "--json"], { GROK_IMAGE_REMOTE_CACHE: `s3://${BUCKET}/other` });
+    expect(elsewhere.code).toBe(1);
+    expect(JSON.parse(elsewhere.out).problems).toMatchObject([{ kind: "original", absent: true }]);
+    const none = await cli(b, ["verify"], { GROK_IMAGE_REMOTE_CACHE: "" });
+    expect(none.code).toBe(1);
+    expect(none.out).toContain("is missing");
+
+    await services.s3.setDown(true);
+    const down = await cli(b, ["verify"]);
+    await services.s3.setDown(false);
+    expect(down.code).toBe(1);
+    expect(down.out).toContain("the shared cache could not be read to look for missing originals");
+  });
 });

@@ -1,9 +1,13 @@
 import { existsSync } from "node:fs";
+import path from "node:path";
 import { openCache } from "../cache/image-cache.js";
-import type { VerifyReport } from "../cache/verify-cache.js";
+import type { VerifyProblem, VerifyReport } from "../cache/verify-cache.js";
 import { GrokImageError } from "../errors.js";
+import { ORIGINALS } from "../storage/remote-layout.js";
+import type { ResolvedOptions } from "../types.js";
 import { type CliIO, EXIT, guardIo, reportError } from "./cli-io.js";
 import { displayPath, type ProjectArgs, resolveCliOptions } from "./load-project.js";
+import { listNames } from "./shared-cache-command.js";
 
 export interface VerifyArgs extends Pick<ProjectArgs, "root" | "cacheDir" | "config"> {
   /** Print the cache's {@link VerifyReport} as JSON on stdout. */
@@ -18,7 +22,7 @@ export async function verifyCommand(args: VerifyArgs, rawIo: CliIO): Promise<num
   const io = guardIo(rawIo);
   try {
     const options = await resolveCliOptions(args, io);
-    const report = await verifyDir(options.cacheDir);
+    const report = await inSharedCache(await verifyDir(options.cacheDir), options);
     if (args.json) {
       io.stdout.write(`${JSON.stringify({ version: 1, cacheDir: options.cacheDir, ...report }, null, 2)}\n`);
       return report.ok ? EXIT.ok : EXIT.failed;
@@ -44,6 +48,41 @@ export async function verifyCommand(args: VerifyArgs, rawIo: CliIO): Promise<num
   } catch (error) {
     return reportError(io, error);
   }
+}
+
+/**
+ * With a shared cache, an original that is not here is not damage when the store holds it: a team may keep the
+ * manifest in git and the image bytes only in the store (SPEC section 12), and a build fetches them (verified) on
+ * use. Those become notes; one the store lacks too stays damage. A store that cannot be read changes nothing but
+ * a note.
+ */
+async function inSharedCache(report: VerifyReport, options: ResolvedOptions): Promise<VerifyReport> {
+  const absent = report.problems.filter((problem) => problem.absent);
+  if (!options.remoteCache || absent.length === 0) return report;
+  const { SharedCache } = await import("../storage/shared-cache.js");
+  const shared = await SharedCache.open(options, () => {});
+  let held: Set<string>;
+  try {
+    held = await listNames(shared, ORIGINALS);
+  } catch (error) {
+    const reason = GrokImageError.isInstance(error) ? `[${error.code}] ${error.message}` : String(error);
+    return {
+      ...report,
+      notes: [...report.notes, `the shared cache could not be read to look for missing originals: ${reason}`],
+    };
+  } finally {
+    await shared.close();
+  }
+  const inStore = (problem: VerifyProblem) =>
+    problem.absent === true && held.has(`${ORIGINALS}${path.basename(problem.file)}`);
+  const problems = report.problems.filter((problem) => !inStore(problem));
+  const notes = report.problems
+    .filter(inStore)
+    .map(
+      (problem) =>
+        `${problem.file} is not here but in the shared cache ${shared.store.url}: a build fetches it`,
+    );
+  return { ...report, ok: problems.length === 0, problems, notes: [...notes, ...report.notes] };
 }
 
 async function verifyDir(dir: string): Promise<VerifyReport> {
