@@ -80,6 +80,26 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
   const ledger = deps.budget ?? createLedger();
   const reserve = (generation: Generation, why: string) =>
     reserveSubmit(ledger, options.maxCost, generation, why);
+  /**
+   * What each planned miss committed to the ledger. A miss that ends paid by someone else (another machine of the
+   * shared cache, another process of this cache, a task an earlier run paid for) gives its share back, so what it
+   * would have cost is free for the rest of the build.
+   */
+  const charged = new Map<string, number>();
+  const charge = (plan: BatchPlan, misses: readonly string[]) => {
+    for (const key of misses) {
+      if (plan.resumable.has(key)) continue;
+      const usd = estimateCost((plan.generations.get(key) as PlannedGeneration).generation);
+      ledger.committedUsd += usd;
+      charged.set(key, (charged.get(key) ?? 0) + usd);
+    }
+  };
+  /** A planned miss is over: what it committed stays spent when it was paid here (or failed), else comes back. */
+  const settle = (key: string, paidHere: boolean) => {
+    const usd = charged.get(key);
+    charged.delete(key);
+    if (usd !== undefined && !paidHere) ledger.committedUsd -= usd;
+  };
   let client: Promise<MaxApiClient> | undefined;
   /** The shared cache (SPEC section 12), loaded on the first local miss; undefined when none is configured. */
   const shared = sharedCacheHandle(options, emit, deps.sharedCache);
@@ -183,16 +203,13 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
         }
         plan.misses.length = 0;
       } else if (options.mode === "generate") {
-        for (const key of late) {
-          if (!plan.resumable.has(key))
-            ledger.committedUsd += estimateCost((plan.generations.get(key) as PlannedGeneration).generation);
-          buildPlan.budgeted.add(key);
-        }
+        charge(plan, late);
+        for (const key of late) buildPlan.budgeted.add(key);
       }
     } else {
       emitPlan(uses.length, plan);
       checkBatch(plan, options, remainingBudget(ledger, options.maxCost));
-      if (options.mode === "generate") ledger.committedUsd += plan.estimatedCostUsd;
+      if (options.mode === "generate") charge(plan, plan.misses);
     }
 
     const summary: BatchSummary = {
@@ -223,10 +240,13 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
           if (!planned) return;
           try {
             const outcome = await generateOne(key, planned.generation, await context(store, () => summary));
+            settle(key, outcome.paidHere);
             keys.set(key, { state: outcome.paidHere ? "generated" : "cached" });
             if (outcome.paidHere) summary.generated++;
             else summary.hits++;
           } catch (error) {
+            // Whatever the failure, a task may have been paid: its share stays spent.
+            settle(key, true);
             const failure = toError(error, planned.uses[0] as DirectiveUse);
             keys.set(key, { state: "failed", error: failure });
             summary.failed++;
@@ -352,7 +372,7 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       refusal = error;
     }
     const reserve = !refusal && !how.payAsLoaded;
-    if (reserve && options.mode === "generate") ledger.committedUsd += whole.estimatedCostUsd;
+    if (reserve && options.mode === "generate") charge(whole, whole.misses);
     buildPlan = { budgeted: new Set(reserve ? whole.misses : []), refusal, remainingUsd };
   }
 

@@ -1,7 +1,9 @@
 import { copyFile, mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { startS3Emulator } from "../../../maxapi-emulator/src/index.js";
+import { estimateCost } from "../directive/models.js";
+import type { DirectiveUse } from "../engine/engine-types.js";
 import { GrokImageError } from "../errors.js";
 import { BUCKET, type Machine, type Services, startMachine, startServices } from "./__test__/machines.js";
 
@@ -142,6 +144,37 @@ describe("pay once across machines", () => {
     expect(Object.values(manifest)).toMatchObject([{ taskId: journaled.task.taskId }]);
     expect(services.s3.listKeys(BUCKET, "site/claims/")).toEqual([]);
     expect(services.s3.listKeys(BUCKET, "site/entries/")).toHaveLength(1);
+  });
+});
+
+describe("the budget across machines", () => {
+  it("a key another machine is generating costs this build's budget nothing once its image arrives", async () => {
+    const a = await machine();
+    const price = estimateCost((a.uses("grok:a brass lantern")[0] as DirectiveUse).directive.generation);
+    // Room for two images: the lantern (which A pays for) and the kettle.
+    const b = await machine({ options: { maxCost: 2 * price } });
+    // Slow enough that B plans the lantern while A's task still runs: B waits for it instead of paying.
+    services.api.configure({ latencyMs: 1500 });
+    try {
+      const aDone = a.engine.prepare(a.uses("grok:a brass lantern"));
+      await vi.waitFor(() => expect(a.tasks("submitted")).toHaveLength(1), { timeout: 10_000 });
+      const planned = await b.engine.prepare(b.uses("grok:a brass lantern", "grok:a copper kettle"));
+      await aDone;
+      expect(planned).toMatchObject({ generated: 1, failed: 0 });
+      expect(b.tasks("waiting")).toHaveLength(1);
+      expect(services.api.counters.submits).toBe(2);
+      // What the lantern would have cost B is free again: a directive found late fits the budget.
+      const late = await b.engine.prepare(b.uses("grok:a tin whistle"));
+      expect(late).toMatchObject({ generated: 1, failed: 0 });
+      expect(services.api.counters.submits).toBe(3);
+      // And the budget still holds: a fourth image does not fit.
+      await expect(b.engine.prepare(b.uses("grok:a glass marble"))).rejects.toMatchObject({
+        code: "GROK_BUDGET_EXCEEDED",
+      });
+      expect(services.api.counters.submits).toBe(3);
+    } finally {
+      services.api.configure({ latencyMs: 40 });
+    }
   });
 });
 
