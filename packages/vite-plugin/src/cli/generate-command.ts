@@ -58,7 +58,7 @@ export async function generateCommand(args: GenerateArgs, rawIo: CliIO): Promise
     const options = await resolveCliOptions(args, io, flags, { mode: "generate" });
     const { uses, errors } = await scanProject(options, args.ignore);
     const failures: Failure[] = errors.map((e) =>
-      failure(e.error, e.raw, displayPath(options.root, e.importer), e.line),
+      failure(e.error, e.written ?? e.raw, displayPath(options.root, e.importer), e.line),
     );
     let summary: BatchSummary | undefined;
     if (errors.length > 0) {
@@ -123,7 +123,7 @@ function directiveFailures(engine: Engine, uses: readonly FoundUse[], root: stri
     const error = engine.failure(key);
     if (!error) continue;
     error.importer ??= use.importer;
-    out.push(failure(error, use.directive.raw, displayPath(root, use.importer), use.line));
+    out.push(failure(error, use.written ?? use.directive.raw, displayPath(root, use.importer), use.line));
   }
   return out;
 }

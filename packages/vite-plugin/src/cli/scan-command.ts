@@ -103,10 +103,10 @@ async function buildScanReport(args: ProjectArgs, io: CliIO): Promise<ScanReport
   const statusOf = (key: string): ScanStatus =>
     cache?.lookup(key) ? "cached" : pending.has(key) ? "pending" : shared.has(key) ? "shared" : "missing";
 
-  const directives = uses.map(({ directive, importer, line }) => ({
+  const directives = uses.map(({ directive, importer, line, written }) => ({
     file: displayPath(options.root, importer),
     line,
-    directive: directive.raw,
+    directive: written ?? directive.raw,
     status: statusOf(directive.generationKey),
     key: directive.generationKey,
     shortKey: shortKey(directive.generationKey),
@@ -127,10 +127,10 @@ async function buildScanReport(args: ProjectArgs, io: CliIO): Promise<ScanReport
     root: options.root,
     cacheDir: options.cacheDir,
     directives,
-    errors: errors.map(({ raw, importer, line, error }) => ({
+    errors: errors.map(({ raw, written, importer, line, error }) => ({
       file: displayPath(options.root, importer),
       line,
-      directive: raw,
+      directive: written ?? raw,
       code: error.code,
       message: error.message,
       hint: error.hint ?? null,

@@ -8,8 +8,10 @@ export { codeFrame, locationOf } from "./code-frame.js";
 
 /** A directive that did not parse, and where it is written. */
 export interface LocatedBadDirective extends DirectiveLocation {
-  /** The directive as written. */
+  /** The directive as the bundler reads it. */
   raw: string;
+  /** As written, when that differs from `raw` (a Markdown directive with literal spaces): what is shown. */
+  written?: string | undefined;
   /** What `parseDirective` threw. */
   error: GrokImageError;
   /** The file's text, for the code frame; without it the entry has no frame. */
@@ -54,7 +56,10 @@ function describe(entry: LocatedBadDirective, root: string, frame: string | unde
   const prefix = badDirectivePrefix(entry.raw);
   const { message } = entry.error;
   const what = message.startsWith(prefix) ? message.slice(prefix.length) : message;
-  const lines = [`${displayPath(entry.file, root)}:${entry.line}:${entry.column}  ${entry.raw}`, what];
+  const lines = [
+    `${displayPath(entry.file, root)}:${entry.line}:${entry.column}  ${entry.written ?? entry.raw}`,
+    what,
+  ];
   const hint = specificHint(entry.error);
   if (hint) lines.push(`fix: ${hint}`);
   if (frame !== undefined) lines.push(frame);

@@ -164,6 +164,19 @@ describe("findDirectives in Markdown", () => {
       "grok:a%20tide%20pool",
     ]);
     expect(found[1]?.index).toBe(md.indexOf("grok:a red kite"));
+    // What messages, listings and the workbench show and edit: the text as the file holds it.
+    expect(found.map((d) => d.written)).toEqual([
+      "grok:a misty forest?tier=pro",
+      "grok:a red kite",
+      "grok: a quiet harbour ?w=120",
+      "grok:a cat (watercolor) on a mat",
+      'grok:it\'s a "quoted" word',
+      "grok:a tide pool",
+    ]);
+    // Forms the bundler receives as written carry no second spelling.
+    expect(
+      findDirectives("![a](grok:a%20kite)\n![b](<grok:a kite>)", "markdown").map((d) => d.written),
+    ).toEqual([undefined, undefined]);
   });
 
   it("maps the literal-space, %20 and angle forms to one generation", () => {

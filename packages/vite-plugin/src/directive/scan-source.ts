@@ -17,6 +17,11 @@ export interface FoundDirective {
   /** The directive as the bundler sees it: string escapes (JS) or backslash escapes and entities (Markdown)
    * are decoded, percent-encoding is kept (`parseDirective` decodes it). */
   raw: string;
+  /**
+   * The directive as a person wrote it, when that differs from `raw`: the literal-space Markdown form reaches the
+   * bundler with its spaces as `%20`, but messages and listings show it as written.
+   */
+  written?: string;
   /** Offset of the directive's literal text in the source. */
   index: number;
 }
@@ -114,22 +119,30 @@ function unescapeJs(body: string): string {
   );
 }
 
-/** The literal-space form as the bundler receives it: spaces percent-encoded, as if written `%20`. */
-function unescapeSpaced(text: string): string {
-  return unescapeMarkdown(text).trim().replace(/ /g, "%20").replace(/\t/g, "%09");
+/** The literal-space form as the bundler receives it (spaces percent-encoded, as if written `%20`), and as written. */
+function unescapeSpaced(text: string): Decoded {
+  const written = unescapeMarkdown(text).trim();
+  const raw = written.replace(/ /g, "%20").replace(/\t/g, "%09");
+  return raw === written ? { raw } : { raw, written };
 }
+
+type Decoded = Pick<FoundDirective, "raw" | "written">;
+/** A decoder whose text reaches the bundler as the person wrote it. */
+const same =
+  (decode: (text: string) => string) =>
+  (text: string): Decoded => ({ raw: decode(text) });
 
 function collect(
   code: string,
   pattern: RegExp,
-  decoders: Readonly<Record<string, (text: string) => string>>,
+  decoders: Readonly<Record<string, (text: string) => Decoded>>,
   into: Map<number, FoundDirective>,
 ): void {
   for (const match of code.matchAll(pattern)) {
     for (const [group, decode] of Object.entries(decoders)) {
       const text = match.groups?.[group];
       const span = match.indices?.groups?.[group];
-      if (text !== undefined && span) into.set(span[0], { raw: decode(text), index: span[0] });
+      if (text !== undefined && span) into.set(span[0], { ...decode(text), index: span[0] });
     }
   }
 }
@@ -139,12 +152,13 @@ export function findDirectives(code: string, language: SourceLanguage = "auto"):
   if (!code.includes(DIRECTIVE_PREFIX)) return [];
   const found = new Map<number, FoundDirective>();
   if (language !== "markdown")
-    collect(code, SCRIPT, { s1: unescapeJs, s2: unescapeJs, t1: unescapeJs }, found);
+    collect(code, SCRIPT, { s1: same(unescapeJs), s2: same(unescapeJs), t1: same(unescapeJs) }, found);
   if (language !== "script") {
-    collect(code, MARKDOWN, { m1: unescapeMarkdown, m2: unescapeMarkdown, m3: unescapeSpaced }, found);
+    const markdown = same(unescapeMarkdown);
+    collect(code, MARKDOWN, { m1: markdown, m2: markdown, m3: unescapeSpaced }, found);
     // Front matter starts at offset 0, so its match indices are the file's.
     const frontMatter = FRONT_MATTER.exec(code)?.[0];
-    const asIs = (text: string) => text;
+    const asIs = same((text) => text);
     if (frontMatter) collect(frontMatter, FRONT_MATTER_VALUE, { f1: asIs, f2: asIs, f3: asIs }, found);
   }
   return [...found.values()].sort((a, b) => a.index - b.index);

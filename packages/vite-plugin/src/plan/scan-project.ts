@@ -28,11 +28,15 @@ export interface FoundUse extends DirectiveUse {
   readonly importer: string;
   readonly line: number;
   readonly column: number;
+  /** The directive as written, when its `raw` differs (see `FoundDirective.written`). */
+  readonly written?: string;
 }
 
 /** A directive that did not parse, with where it is and the file's text (for a code frame). */
 export interface BadDirective {
   readonly raw: string;
+  /** As written, when that differs from `raw`. */
+  readonly written?: string;
   readonly importer: string;
   readonly line: number;
   readonly column: number;
@@ -74,7 +78,7 @@ export async function scanProject(
   const uses: FoundUse[] = [];
   const errors: BadDirective[] = [];
   const locators = new Map<string, ReturnType<typeof locator>>();
-  for (const { raw, file, index } of found) {
+  for (const { raw, written, file, index } of found) {
     if (!isSource(file)) continue;
     const source = sources.get(file) ?? "";
     let locate = locators.get(file);
@@ -83,12 +87,13 @@ export async function scanProject(
       locators.set(file, locate);
     }
     const { line, column } = locate(index);
+    const as = written === undefined ? {} : { written };
     try {
-      uses.push({ directive: parseDirective(raw, options), importer: file, line, column });
+      uses.push({ directive: parseDirective(raw, options), importer: file, line, column, ...as });
     } catch (error) {
       if (!GrokImageError.isInstance(error)) throw error;
       error.importer ??= file;
-      errors.push({ raw, importer: file, line, column, error, source });
+      errors.push({ raw, ...as, importer: file, line, column, error, source });
     }
   }
   return { uses, errors };

@@ -68,7 +68,9 @@ async function findUse(deps: ActionDeps, at: DirectiveAt): Promise<FoundUse> {
   if (inFile.length === 0 && !scan.errors.some((bad) => bad.importer === at.file)) {
     throw new ActionError(403, `${at.file} is not a source file of this project with a grok: directive.`);
   }
-  const use = inFile.find((u) => u.line === at.line && u.column === at.column && u.directive.raw === at.raw);
+  const use = inFile.find(
+    (u) => u.line === at.line && u.column === at.column && (u.written ?? u.directive.raw) === at.raw,
+  );
   if (!use) {
     throw new ActionError(
       409,

@@ -91,7 +91,8 @@ export async function workbenchState(sources: StateSources): Promise<WorkbenchSt
       shownFile: shownPath(use.importer, options.root),
       line: use.line,
       column: use.column,
-      raw: directive.raw,
+      // What the file holds, which an action edits (a Markdown directive with literal spaces, as written).
+      raw: use.written ?? directive.raw,
       prompt: directive.generation.prompt,
       model: directive.generation.model,
       n: directive.generation.n,
@@ -117,7 +118,7 @@ export async function workbenchState(sources: StateSources): Promise<WorkbenchSt
       shownFile: shownPath(bad.importer, options.root),
       line: bad.line,
       column: bad.column,
-      raw: bad.raw,
+      raw: bad.written ?? bad.raw,
       state: "invalid",
       error: describe(bad.error),
       takes: [],
