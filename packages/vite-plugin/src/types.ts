@@ -131,10 +131,12 @@ export interface ResolvedRemoteCache {
   /** `<endpoint>/<bucket>/<key>` rather than `<bucket>.<endpoint host>/<key>`. */
   readonly pathStyle: boolean;
   /**
-   * The credentials from the environment, or undefined when none are set. A function, so no dump of the options
+   * The credentials from the environment (or the AWS profile it names), or undefined when none are set. A function, so no dump of the options
    * (`JSON.stringify`, `util.inspect`, Vite's `--debug`) can show them.
    */
   readonly credentials: () => RemoteCredentials | undefined;
+  /** What to do when `credentials()` finds none: where they were looked for, and what to set. */
+  readonly credentialsHint: () => string;
 }
 
 /** Everything the API sees, plus `v`. Two directives with equal generations share one paid task. */

@@ -191,4 +191,30 @@ describe("grok-image push and pull", () => {
     expect(down.code).toBe(1);
     expect(down.out).toContain("the shared cache could not be read to look for missing originals");
   });
+
+  it("signs with the keys of the AWS profile AWS_PROFILE names when the environment holds none", async () => {
+    const a = await machine();
+    await a.engine.prepare(a.uses("grok:a lighthouse at dusk"));
+    const c = await machine();
+    const keys = services.env();
+    const credentials = join(c.root, "aws-credentials");
+    await writeFile(
+      credentials,
+      `[team]\naws_access_key_id = ${keys.AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${keys.AWS_SECRET_ACCESS_KEY}\n`,
+    );
+    const noKeys = {
+      AWS_ACCESS_KEY_ID: "",
+      AWS_SECRET_ACCESS_KEY: "",
+      AWS_SHARED_CREDENTIALS_FILE: credentials,
+    };
+    const pulled = await cli(c, ["pull"], { ...noKeys, AWS_PROFILE: "team" });
+    expect(pulled.code, pulled.err).toBe(0);
+    expect(pulled.out).toContain("Pulled 1 new entr");
+    expect(pulled.out + pulled.err).not.toContain(keys.AWS_SECRET_ACCESS_KEY as string);
+
+    const none = await cli(c, ["pull"], { ...noKeys, AWS_PROFILE: "nobody" });
+    expect(none.code).toBe(1);
+    expect(none.err).toContain("GROK_REMOTE_CACHE_AUTH");
+    expect(none.err).toContain('AWS_PROFILE names the profile "nobody"');
+  });
 });

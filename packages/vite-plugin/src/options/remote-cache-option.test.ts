@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { GrokImageError } from "../errors.js";
@@ -100,6 +103,65 @@ describe("the remoteCache option", () => {
     ].join("\n");
     for (const secret of Object.values(KEYS)) expect(dumps).not.toContain(secret);
     expect(resolve("s3://site", {})?.credentials()).toBeUndefined();
+  });
+
+  it("without keys in the environment, takes the keys and region of the AWS profile AWS_PROFILE names", async () => {
+    const home = await mkdtemp(join(tmpdir(), "grok-aws-home-"));
+    try {
+      await mkdir(join(home, ".aws"));
+      await writeFile(
+        join(home, ".aws", "credentials"),
+        `[default]\naws_access_key_id = AKIADEFAULT000000001\naws_secret_access_key = default/secret\n\n` +
+          `[team.ci]\naws_access_key_id=${KEYS.AWS_ACCESS_KEY_ID}\naws_secret_access_key=${KEYS.AWS_SECRET_ACCESS_KEY}\n` +
+          `aws_session_token = ${KEYS.AWS_SESSION_TOKEN}\n`,
+      );
+      await writeFile(
+        join(home, ".aws", "config"),
+        "[default]\nregion = eu-central-1\n[profile team.ci]\nregion = eu-west-3\n" +
+          "[profile sso]\nsso_session = corp\nregion = us-west-2\n",
+      );
+      const env = { HOME: home, GROK_IMAGE_REMOTE_CACHE: "s3://team/site" };
+      const team = resolve(undefined, { ...env, AWS_PROFILE: "team.ci" });
+      expect(team?.credentials()).toEqual({
+        accessKeyId: KEYS.AWS_ACCESS_KEY_ID,
+        secretAccessKey: KEYS.AWS_SECRET_ACCESS_KEY,
+        sessionToken: KEYS.AWS_SESSION_TOKEN,
+      });
+      expect([team?.region, team?.endpoint]).toEqual(["eu-west-3", "https://s3.eu-west-3.amazonaws.com"]);
+      // No AWS_PROFILE: the default profile. The environment wins over any profile, keys and region alike.
+      expect(resolve(undefined, env)?.credentials()?.accessKeyId).toBe("AKIADEFAULT000000001");
+      expect(resolve(undefined, env)?.region).toBe("eu-central-1");
+      const fromEnv = resolve(undefined, {
+        ...env,
+        AWS_PROFILE: "team.ci",
+        AWS_REGION: "ap-south-1",
+        ...KEYS,
+      });
+      expect([fromEnv?.region, fromEnv?.credentials()?.accessKeyId]).toEqual([
+        "ap-south-1",
+        KEYS.AWS_ACCESS_KEY_ID,
+      ]);
+      // A profile that gets its keys at run time, or one that is not there, says what to do.
+      const sso = resolve(undefined, { ...env, AWS_PROFILE: "sso" });
+      expect(sso?.credentials()).toBeUndefined();
+      expect(sso?.region).toBe("us-west-2");
+      expect(sso?.credentialsHint()).toContain("aws configure export-credentials --profile sso --format env");
+      const typo = resolve(undefined, { ...env, AWS_PROFILE: "tema" });
+      expect(typo?.credentials()).toBeUndefined();
+      expect(typo?.credentialsHint()).toContain('AWS_PROFILE names the profile "tema", which neither');
+      // The files may be named instead of found under HOME; no dump shows what they hold.
+      const named = resolve(undefined, {
+        GROK_IMAGE_REMOTE_CACHE: "s3://team/site",
+        AWS_SHARED_CREDENTIALS_FILE: join(home, ".aws", "credentials"),
+        AWS_PROFILE: "team.ci",
+      });
+      expect(named?.credentials()?.secretAccessKey).toBe(KEYS.AWS_SECRET_ACCESS_KEY);
+      expect(inspect(named, { depth: 10, showHidden: true, getters: true })).not.toContain(
+        KEYS.AWS_SECRET_ACCESS_KEY,
+      );
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 
   it("a file:// URL is a shared directory", () => {

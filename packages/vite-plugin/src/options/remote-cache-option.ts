@@ -1,13 +1,15 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RemoteCacheOptions, RemoteCredentials, ResolvedRemoteCache } from "../types.js";
+import { type AwsProfile, awsProfile } from "./aws-profile.js";
 import { badOption, checkHttpUrl, type Source, show } from "./check-option.js";
 
 /*
  * The `remoteCache` option (SPEC section 12), read the way the AWS tools read their configuration: the location
  * from the option or GROK_IMAGE_REMOTE_CACHE, the endpoint from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, the
  * region from AWS_REGION (or AWS_DEFAULT_REGION), the keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
- * AWS_SESSION_TOKEN. Missing keys are not an error here: a build whose directives all hit the local cache never
+ * AWS_SESSION_TOKEN; without those, the region and keys of the AWS_PROFILE profile of the AWS shared files
+ * (aws-profile.ts). Missing keys are not an error here: a build whose directives all hit the local cache never
  * talks to the store, and the first request that needs them says what to set.
  */
 
@@ -80,13 +82,25 @@ export function resolveRemoteCache(user: unknown, env: NodeJS.ProcessEnv): Resol
           source: envName(env),
         }
       : { value: given.endpoint as unknown, source: { option: "remoteCache.endpoint" } };
+  // Read once, and only when the environment lacks what it holds.
+  let profile: AwsProfile | undefined | null = null;
+  const sharedProfile = () => {
+    if (profile === null) profile = awsProfile(env);
+    return profile;
+  };
+  const envRegion = readEnv(env, "AWS_REGION") ?? readEnv(env, "AWS_DEFAULT_REGION");
+  const profileRegion = given.region === undefined && !envRegion ? sharedProfile()?.region : undefined;
   const regionIn =
     given.region === undefined
       ? {
-          value: readEnv(env, "AWS_REGION") ?? readEnv(env, "AWS_DEFAULT_REGION") ?? "us-east-1",
+          value: envRegion ?? profileRegion ?? "us-east-1",
           source: {
             option: "remoteCache.region",
-            env: readEnv(env, "AWS_REGION") ? "AWS_REGION" : "AWS_DEFAULT_REGION",
+            env: readEnv(env, "AWS_REGION")
+              ? "AWS_REGION"
+              : envRegion || !profileRegion
+                ? "AWS_DEFAULT_REGION"
+                : "AWS_PROFILE",
           },
         }
       : { value: given.region as unknown, source: { option: "remoteCache.region" } };
@@ -107,7 +121,7 @@ export function resolveRemoteCache(user: unknown, env: NodeJS.ProcessEnv): Resol
     endpoint = checkEndpoint(endpointIn.value, endpointIn.source);
     pathStyle = true;
   }
-  const credentials = readCredentials(env);
+  const fromEnv = readCredentials(env);
   return Object.freeze({
     url: prefix ? `s3://${bucket}/${prefix}` : `s3://${bucket}`,
     kind: "s3",
@@ -116,8 +130,28 @@ export function resolveRemoteCache(user: unknown, env: NodeJS.ProcessEnv): Resol
     endpoint,
     region,
     pathStyle,
-    credentials: () => credentials,
+    credentials: () => fromEnv ?? sharedProfile()?.credentials,
+    credentialsHint: () => credentialsHint(sharedProfile()),
   } satisfies ResolvedRemoteCache);
+}
+
+/** What to do when no keys were found: where they were looked for, and what the profile needs instead. */
+function credentialsHint(profile: AwsProfile | undefined): string {
+  const set =
+    "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys) in the environment or a .env file";
+  if (!profile)
+    return `${set}, or HOME so the AWS shared files can be found; keys are never read from the config.`;
+  const where = profile.files.join(" and ");
+  if (profile.indirect) {
+    return (
+      `The AWS profile "${profile.name}" gets its keys through ${profile.indirect}, which only the AWS SDK runs. ` +
+      `Export them for the build, e.g. eval "$(aws configure export-credentials --profile ${profile.name} --format env)", or ${set.toLowerCase()}.`
+    );
+  }
+  if (profile.named && !profile.found) {
+    return `AWS_PROFILE names the profile "${profile.name}", which neither ${where} holds: fix AWS_PROFILE, or ${set.toLowerCase()}.`;
+  }
+  return `${set}, or aws_access_key_id and aws_secret_access_key in the "${profile.name}" profile of ${where} (AWS_PROFILE picks the profile); keys are never read from the config.`;
 }
 
 function envName(env: NodeJS.ProcessEnv): Source {
@@ -167,6 +201,7 @@ function fileStore(url: string, source: Source): ResolvedRemoteCache {
     region: "",
     pathStyle: false,
     credentials: () => undefined,
+    credentialsHint: () => "A shared directory needs no credentials.",
   } satisfies ResolvedRemoteCache);
 }
 

@@ -164,7 +164,7 @@ export class S3Store implements ObjectStore {
 
   #credentials(): RemoteCredentials {
     const credentials = this.#remote.credentials();
-    if (!credentials) throw noCredentialsError(this.url);
+    if (!credentials) throw noCredentialsError(this.url, this.#remote.credentialsHint());
     return credentials;
   }
 

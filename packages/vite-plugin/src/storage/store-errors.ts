@@ -24,13 +24,11 @@ export function remoteAuthError(store: string, what: string, detail: string, hin
   );
 }
 
-export function noCredentialsError(store: string): GrokImageError {
+export function noCredentialsError(store: string, hint: string): GrokImageError {
   return new GrokImageError(
     "GROK_REMOTE_CACHE_AUTH",
     `No credentials are set for the shared cache ${store}. ${NOT_PAID}`,
-    {
-      hint: "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys) in the environment or a .env file; they are never read from the config.",
-    },
+    { hint },
   );
 }
 
