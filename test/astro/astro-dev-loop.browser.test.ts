@@ -1,8 +1,8 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Frame, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type AstroDevServer, startAstroDev } from "../helpers/astro-cli.js";
 import { type AstroEmulator, startAstroEmulator } from "../helpers/astro-emulator.js";
 import { countNavigations, launchBrowser, requireBrowser } from "../helpers/browser.js";
@@ -161,6 +161,49 @@ describe.skipIf(!browserReady)("astro dev: the page never waits for a generation
       );
       await mkdir(path.dirname(TOOLBAR_SCREENSHOT), { recursive: true });
       await page.screenshot({ path: TOOLBAR_SCREENSHOT });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("rerolls a Markdown directive written with literal spaces from the toolbar app: spaces kept, one new task", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const post = project.resolve("src", "pages", "post.md");
+    try {
+      await page.goto(`${server.url}/post/`);
+      await swapped(page);
+      const submits = api.emulator.counters.submits;
+      await page.locator('astro-dev-toolbar [data-app-id="astro-grok-image"]').first().click();
+      const frame = await workbenchFrame(page);
+      // Shown as the file holds it, not as the bundler receives it (%20).
+      const forest = frame
+        .locator('section[data-section="This page"] article.directive')
+        .filter({ has: frame.locator(".raw", { hasText: "grok:a misty forest at dawn?w=120" }) });
+      await forest.waitFor({ timeout: 30_000 });
+      let asked = "";
+      page.once("dialog", (dialog) => {
+        asked = dialog.message();
+        void dialog.accept();
+      });
+      await forest.locator("button", { hasText: "Reroll" }).click();
+      // The edit makes Astro render the post again (the toolbar's frame goes with the old page): the file tells.
+      await vi.waitFor(
+        async () =>
+          expect(await readFile(post, "utf8")).toContain(
+            "![a spaced alt](grok:a misty forest at dawn?w=120&v=2) inline.",
+          ),
+        { timeout: 30_000, interval: 100 },
+      );
+      expect(asked).toContain("$");
+      // Astro renders the edited post again; its new take is generated once and swapped in.
+      await page.waitForFunction(
+        () => [...document.images].some((img) => /grok-generating-/.test(decodeURIComponent(img.src))),
+        null,
+        { timeout: 30_000, polling: 100 },
+      );
+      await swapped(page);
+      expect(api.emulator.counters.submits).toBe(submits + 1);
+      expect(api.emulator.counters.submitsByPrompt["a misty forest at dawn"]).toBe(2);
     } finally {
       await page.close();
     }
