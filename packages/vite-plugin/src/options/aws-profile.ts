@@ -10,9 +10,9 @@ const parseIni = (text: string): Record<string, unknown> =>
 /*
  * A profile of the AWS shared files, read as the AWS CLI reads them: `~/.aws/credentials` and `~/.aws/config`
  * (or AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE), the profile AWS_PROFILE names (`default` otherwise). What
- * the shared cache takes from it: static keys (with a session token) and the region. A profile that gets its keys
- * some other way (SSO, an assumed role, a credential process) needs the AWS SDK to run that; it is named, so the
- * error can say how to export the keys instead.
+ * the shared cache takes from it: static keys (with a session token), the region and the endpoint (`endpoint_url`).
+ * A profile that gets its keys some other way (SSO, an assumed role, a credential process) needs the AWS SDK to run
+ * that; it is named, so the error can say how to export the keys instead.
  */
 
 export interface AwsProfile {
@@ -25,6 +25,8 @@ export interface AwsProfile {
   readonly found: boolean;
   readonly credentials: RemoteCredentials | undefined;
   readonly region: string | undefined;
+  /** `endpoint_url`: an S3-compatible store's origin (MinIO, R2...), as the AWS CLI takes it from a profile. */
+  readonly endpoint: string | undefined;
   /** The setting through which the profile gets keys it does not hold (`sso_session`, `role_arn`...). */
   readonly indirect: string | undefined;
 }
@@ -77,6 +79,7 @@ export function awsProfile(env: NodeJS.ProcessEnv): AwsProfile | undefined {
     found: fromCredentials !== undefined || fromConfig !== undefined,
     credentials,
     region: text(fromConfig?.region),
+    endpoint: text(fromConfig?.endpoint_url),
     indirect: credentials ? undefined : INDIRECT.find((field) => value(field) !== undefined),
   };
 }

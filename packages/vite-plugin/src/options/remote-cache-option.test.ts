@@ -118,7 +118,8 @@ describe("the remoteCache option", () => {
       await writeFile(
         join(home, ".aws", "config"),
         "[default]\nregion = eu-central-1\n[profile team.ci]\nregion = eu-west-3\n" +
-          "[profile sso]\nsso_session = corp\nregion = us-west-2\n",
+          "[profile sso]\nsso_session = corp\nregion = us-west-2\n" +
+          "[profile minio]\nendpoint_url = http://minio.internal:9000/\n",
       );
       const env = { HOME: home, GROK_IMAGE_REMOTE_CACHE: "s3://team/site" };
       const team = resolve(undefined, { ...env, AWS_PROFILE: "team.ci" });
@@ -128,6 +129,15 @@ describe("the remoteCache option", () => {
         sessionToken: KEYS.AWS_SESSION_TOKEN,
       });
       expect([team?.region, team?.endpoint]).toEqual(["eu-west-3", "https://s3.eu-west-3.amazonaws.com"]);
+      // A profile may name an S3-compatible store; the environment's endpoint wins.
+      expect(resolve(undefined, { ...env, AWS_PROFILE: "minio" })).toMatchObject({
+        endpoint: "http://minio.internal:9000",
+        pathStyle: true,
+      });
+      expect(
+        resolve(undefined, { ...env, AWS_PROFILE: "minio", AWS_ENDPOINT_URL_S3: "http://s3.local:9000" })
+          ?.endpoint,
+      ).toBe("http://s3.local:9000");
       // No AWS_PROFILE: the default profile. The environment wins over any profile, keys and region alike.
       expect(resolve(undefined, env)?.credentials()?.accessKeyId).toBe("AKIADEFAULT000000001");
       expect(resolve(undefined, env)?.region).toBe("eu-central-1");

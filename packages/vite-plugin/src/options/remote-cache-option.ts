@@ -8,8 +8,8 @@ import { badOption, checkHttpUrl, type Source, show } from "./check-option.js";
  * The `remoteCache` option (SPEC section 12), read the way the AWS tools read their configuration: the location
  * from the option or GROK_IMAGE_REMOTE_CACHE, the endpoint from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, the
  * region from AWS_REGION (or AWS_DEFAULT_REGION), the keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
- * AWS_SESSION_TOKEN; without those, the region and keys of the AWS_PROFILE profile of the AWS shared files
- * (aws-profile.ts). Missing keys are not an error here: a build whose directives all hit the local cache never
+ * AWS_SESSION_TOKEN; without those, the endpoint, region and keys of the AWS_PROFILE profile of the AWS shared
+ * files (aws-profile.ts). Missing keys are not an error here: a build whose directives all hit the local cache never
  * talks to the store, and the first request that needs them says what to set.
  */
 
@@ -75,19 +75,19 @@ export function resolveRemoteCache(user: unknown, env: NodeJS.ProcessEnv): Resol
     );
   }
   const prefix = (m[2] ?? "").replace(/^\/+|\/+$/g, "");
-  const endpointIn =
-    given.endpoint === undefined
-      ? {
-          value: readEnv(env, "AWS_ENDPOINT_URL_S3") ?? readEnv(env, "AWS_ENDPOINT_URL"),
-          source: envName(env),
-        }
-      : { value: given.endpoint as unknown, source: { option: "remoteCache.endpoint" } };
   // Read once, and only when the environment lacks what it holds.
   let profile: AwsProfile | undefined | null = null;
   const sharedProfile = () => {
     if (profile === null) profile = awsProfile(env);
     return profile;
   };
+  const envEndpoint = readEnv(env, "AWS_ENDPOINT_URL_S3") ?? readEnv(env, "AWS_ENDPOINT_URL");
+  const endpointIn =
+    given.endpoint === undefined
+      ? envEndpoint === undefined && sharedProfile()?.endpoint !== undefined
+        ? { value: sharedProfile()?.endpoint, source: { option: "remoteCache.endpoint", env: "AWS_PROFILE" } }
+        : { value: envEndpoint, source: envName(env) }
+      : { value: given.endpoint as unknown, source: { option: "remoteCache.endpoint" } };
   const envRegion = readEnv(env, "AWS_REGION") ?? readEnv(env, "AWS_DEFAULT_REGION");
   const profileRegion = given.region === undefined && !envRegion ? sharedProfile()?.region : undefined;
   const regionIn =
