@@ -76,8 +76,10 @@ describe("codeFrame", () => {
 });
 
 describe("locator", () => {
-  it("finds what locationOf finds at every index, across every kind of line break", () => {
-    const text = "a\r\nbc\rd\n\n  grok:x\r\n\re";
+  it.each([
+    ["every kind of line break", "a\r\nbc\rd\n\n  grok:x\r\n\re"],
+    ["\\n alone", "a\nbc\n\n  grok:x\nd\n"],
+  ])("finds what locationOf finds at every index, across %s", (_, text) => {
     const locate = locator(text);
     for (let i = -1; i <= text.length + 1; i++) {
       let line = 1;
