@@ -137,7 +137,23 @@ export interface ResolvedRemoteCache {
   readonly credentials: () => RemoteCredentials | undefined;
   /** What to do when `credentials()` finds none: where they were looked for, and what to set. */
   readonly credentialsHint: () => string;
+  /**
+   * Where the keys of the role this machine runs as can be fetched when `credentials()` has none (a container's
+   * credentials endpoint, or an EC2 instance's metadata service); undefined when nowhere. A function, as above:
+   * its authorization token is a secret.
+   */
+  readonly credentialSource: () => CredentialSource | undefined;
 }
+
+export type CredentialSource =
+  | {
+      readonly kind: "container";
+      readonly url: string;
+      readonly authorization: string | undefined;
+      /** A file holding the authorization token, read on each fetch (EKS Pod Identity rotates it). */
+      readonly authorizationFile: string | undefined;
+    }
+  | { readonly kind: "instance"; readonly endpoint: string };
 
 /** Everything the API sees, plus `v`. Two directives with equal generations share one paid task. */
 export interface Generation {

@@ -1,7 +1,10 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startS3Emulator } from "../../../maxapi-emulator/src/index.js";
 import {
   BUCKET,
   type Machine,
@@ -216,5 +219,86 @@ describe("grok-image push and pull", () => {
     expect(none.code).toBe(1);
     expect(none.err).toContain("GROK_REMOTE_CACHE_AUTH");
     expect(none.err).toContain('AWS_PROFILE names the profile "nobody"');
+  });
+
+  it("signs with the keys of the role the machine runs as: a container's endpoint, or EC2's metadata service", async () => {
+    // Temporary keys, as a role's always are: the store accepts them only with their session token.
+    const roleKeys = {
+      accessKeyId: "ASIAROLEKEY000000001",
+      secretAccessKey: "role/secret+key-0123456789",
+      sessionToken: "role-session-token",
+    };
+    const store = await startS3Emulator({ buckets: [BUCKET], credentials: [roleKeys] });
+    const seen: string[] = [];
+    let expiresInMs = 3_600_000;
+    const role = () =>
+      JSON.stringify({
+        AccessKeyId: roleKeys.accessKeyId,
+        SecretAccessKey: roleKeys.secretAccessKey,
+        Token: roleKeys.sessionToken,
+        Expiration: new Date(Date.now() + expiresInMs).toISOString(),
+      });
+    // The documented endpoints, on a real HTTP server: ECS's container endpoint and EC2's IMDSv2.
+    const server = createServer((req, res) => {
+      const credential = req.headers.authorization ?? req.headers["x-aws-ec2-metadata-token"] ?? "";
+      seen.push(`${req.method} ${req.url} ${credential}`);
+      if (req.url === "/ecs/creds" && req.headers.authorization === "container-token") return res.end(role());
+      if (req.method === "PUT" && req.url === "/latest/api/token") return res.end("imds-token");
+      if (req.headers["x-aws-ec2-metadata-token"] === "imds-token") {
+        if (req.url === "/latest/meta-data/iam/security-credentials/") return res.end("grok-role\n");
+        if (req.url === "/latest/meta-data/iam/security-credentials/grok-role") return res.end(role());
+      }
+      res.statusCode = 404;
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const a = await machine();
+    const noKeys = {
+      AWS_ACCESS_KEY_ID: "",
+      AWS_SECRET_ACCESS_KEY: "",
+      HOME: a.root,
+      AWS_ENDPOINT_URL_S3: store.url,
+    };
+    const container = {
+      ...noKeys,
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: `${origin}/ecs/creds`,
+      AWS_CONTAINER_AUTHORIZATION_TOKEN: "container-token",
+    };
+    try {
+      await a.engine.prepare(a.uses("grok:a lighthouse at dusk", "grok:a quiet harbour"));
+      const pushed = await cli(a, ["push"], container);
+      expect(pushed.code, pushed.err).toBe(0);
+      // Fetched once for every request of the push: the keys are good for an hour.
+      expect(seen).toEqual(["GET /ecs/creds container-token"]);
+      expect(store.listKeys(BUCKET, "site/entries/")).toHaveLength(2);
+
+      seen.length = 0;
+      // Keys that end within minutes are fetched again before a request is signed with them.
+      expiresInMs = 60_000;
+      const c = await machine();
+      const pulled = await cli(c, ["pull"], { ...noKeys, AWS_EC2_METADATA_SERVICE_ENDPOINT: origin });
+      expect(pulled.code, pulled.err).toBe(0);
+      expect(pulled.out).toContain("Pulled 2 new entries");
+      expect(seen.slice(0, 3)).toEqual([
+        "PUT /latest/api/token ",
+        "GET /latest/meta-data/iam/security-credentials/ imds-token",
+        "GET /latest/meta-data/iam/security-credentials/grok-role imds-token",
+      ]);
+      expect(seen.filter((line) => line.includes("/grok-role")).length).toBeGreaterThan(1);
+      expect(pushed.out + pushed.err + pulled.out + pulled.err).not.toContain(roleKeys.secretAccessKey);
+
+      // No role anywhere: the error says what was tried.
+      const none = await cli(c, ["pull"], {
+        ...noKeys,
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: `${origin}/nothing`,
+      });
+      expect(none.code).toBe(1);
+      expect(none.err).toContain("No credentials are set for the shared cache");
+      expect(none.err).toContain("No EC2 instance role answered either");
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      await store.close();
+    }
   });
 });

@@ -174,6 +174,42 @@ describe("the remoteCache option", () => {
     }
   });
 
+  it("knows where the role this machine runs as gives its keys, and refuses to send a token in the clear", () => {
+    const on = { GROK_IMAGE_REMOTE_CACHE: "s3://team/site" };
+    expect(resolve(undefined, on)?.credentialSource()).toEqual({
+      kind: "instance",
+      endpoint: "http://169.254.169.254",
+    });
+    expect(
+      resolve(undefined, { ...on, AWS_EC2_METADATA_DISABLED: "true" })?.credentialSource(),
+    ).toBeUndefined();
+    // A named profile alone decides, as for the AWS tools.
+    expect(resolve(undefined, { ...on, AWS_PROFILE: "team" })?.credentialSource()).toBeUndefined();
+    const ecs = resolve(undefined, {
+      ...on,
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: "/v2/credentials/abc",
+      AWS_CONTAINER_AUTHORIZATION_TOKEN: "container-secret-token",
+    });
+    expect(ecs?.credentialSource()).toMatchObject({
+      kind: "container",
+      url: "http://169.254.170.2/v2/credentials/abc",
+    });
+    expect(inspect(ecs, { depth: 10, showHidden: true, getters: true })).not.toContain(
+      "container-secret-token",
+    );
+    expect(
+      resolve(undefined, {
+        ...on,
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: "https://creds.internal/role",
+      })?.credentialSource(),
+    ).toMatchObject({ kind: "container", url: "https://creds.internal/role" });
+    const clear = badOption(() =>
+      resolve(undefined, { ...on, AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://10.0.0.7/role" }),
+    );
+    expect(clear).toContain("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    expect(clear).toContain("https, or http to a loopback, ECS or EKS address");
+  });
+
   it("a file:// URL is a shared directory", () => {
     expect(resolve("file:///mnt/team/grok")).toMatchObject({ kind: "file", bucket: "/mnt/team/grok" });
   });

@@ -1,6 +1,11 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { RemoteCacheOptions, RemoteCredentials, ResolvedRemoteCache } from "../types.js";
+import type {
+  CredentialSource,
+  RemoteCacheOptions,
+  RemoteCredentials,
+  ResolvedRemoteCache,
+} from "../types.js";
 import { type AwsProfile, awsProfile } from "./aws-profile.js";
 import { badOption, checkHttpUrl, type Source, show } from "./check-option.js";
 
@@ -122,6 +127,7 @@ export function resolveRemoteCache(user: unknown, env: NodeJS.ProcessEnv): Resol
     pathStyle = true;
   }
   const fromEnv = readCredentials(env);
+  const roleSource = credentialSourceOf(env);
   return Object.freeze({
     url: prefix ? `s3://${bucket}/${prefix}` : `s3://${bucket}`,
     kind: "s3",
@@ -131,16 +137,65 @@ export function resolveRemoteCache(user: unknown, env: NodeJS.ProcessEnv): Resol
     region,
     pathStyle,
     credentials: () => fromEnv ?? sharedProfile()?.credentials,
-    credentialsHint: () => credentialsHint(sharedProfile()),
+    credentialsHint: () => credentialsHint(sharedProfile(), roleSource),
+    credentialSource: () => roleSource,
   } satisfies ResolvedRemoteCache);
 }
 
+/** The ECS, CodeBuild and EKS container credentials endpoint, which must not be sent its token in the clear. */
+const CONTAINER_HOSTS = new Set(["169.254.170.2", "169.254.170.23", "[fd00:ec2::23]", "localhost", "[::1]"]);
+
+/**
+ * Where the role this machine runs as gives its keys, as the AWS SDK finds it: the container credentials endpoint
+ * when the environment names one, else the EC2 instance metadata service (unless AWS_EC2_METADATA_DISABLED). None
+ * when AWS_PROFILE names a profile: that profile alone decides, as for the AWS tools.
+ */
+function credentialSourceOf(env: NodeJS.ProcessEnv): CredentialSource | undefined {
+  if (readEnv(env, "AWS_PROFILE")) return undefined;
+  const relative = readEnv(env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+  const full = readEnv(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+  if (relative || full) {
+    const url = relative ? `http://169.254.170.2${relative}` : (full as string);
+    const parsed = URL.canParse(url) ? new URL(url) : undefined;
+    const allowed =
+      parsed?.protocol === "https:" ||
+      (parsed?.protocol === "http:" &&
+        (CONTAINER_HOSTS.has(parsed.hostname) || parsed.hostname.startsWith("127.")));
+    if (!allowed) {
+      throw badOption(
+        {
+          option: "remoteCache",
+          env: relative ? "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" : "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        },
+        `${JSON.stringify(url)} is not a container credentials endpoint: https, or http to a loopback, ECS or EKS address`,
+      );
+    }
+    return {
+      kind: "container",
+      url,
+      authorization: readEnv(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN"),
+      authorizationFile: readEnv(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"),
+    };
+  }
+  if (readEnv(env, "AWS_EC2_METADATA_DISABLED")?.toLowerCase() === "true") return undefined;
+  return {
+    kind: "instance",
+    endpoint: readEnv(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT") ?? "http://169.254.169.254",
+  };
+}
+
 /** What to do when no keys were found: where they were looked for, and what the profile needs instead. */
-function credentialsHint(profile: AwsProfile | undefined): string {
+function credentialsHint(profile: AwsProfile | undefined, source: CredentialSource | undefined): string {
   const set =
     "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys) in the environment or a .env file";
+  const role =
+    source?.kind === "container"
+      ? ` The container credentials endpoint ${source.url} gave none.`
+      : source?.kind === "instance"
+        ? " No EC2 instance role answered either."
+        : "";
   if (!profile)
-    return `${set}, or HOME so the AWS shared files can be found; keys are never read from the config.`;
+    return `${set}, or HOME so the AWS shared files can be found; keys are never read from the config.${role}`;
   const where = profile.files.join(" and ");
   if (profile.indirect) {
     return (
@@ -151,7 +206,7 @@ function credentialsHint(profile: AwsProfile | undefined): string {
   if (profile.named && !profile.found) {
     return `AWS_PROFILE names the profile "${profile.name}", which neither ${where} holds: fix AWS_PROFILE, or ${set.toLowerCase()}.`;
   }
-  return `${set}, or aws_access_key_id and aws_secret_access_key in the "${profile.name}" profile of ${where} (AWS_PROFILE picks the profile); keys are never read from the config.`;
+  return `${set}, or aws_access_key_id and aws_secret_access_key in the "${profile.name}" profile of ${where} (AWS_PROFILE picks the profile); keys are never read from the config.${role}`;
 }
 
 function envName(env: NodeJS.ProcessEnv): Source {
@@ -202,6 +257,7 @@ function fileStore(url: string, source: Source): ResolvedRemoteCache {
     pathStyle: false,
     credentials: () => undefined,
     credentialsHint: () => "A shared directory needs no credentials.",
+    credentialSource: () => undefined,
   } satisfies ResolvedRemoteCache);
 }
 

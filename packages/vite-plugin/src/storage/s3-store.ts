@@ -4,6 +4,7 @@ import { AwsV4Signer } from "aws4fetch";
 import { Agent, type Dispatcher, request } from "undici";
 import type { RemoteCredentials, ResolvedRemoteCache } from "../types.js";
 import type { ListedObject, ObjectStore, PutOptions, PutResult, StoredObject } from "./object-store.js";
+import { REFRESH_BEFORE_MS, type RoleCredentials, roleCredentials } from "./role-credentials.js";
 import { noCredentialsError, remoteAuthError, remoteUnavailableError } from "./store-errors.js";
 
 /*
@@ -126,6 +127,7 @@ export class S3Store implements ObjectStore {
   readonly #timeoutMs: number;
   readonly #userAgent: string;
   readonly #signingCache = new Map<string, ArrayBuffer>();
+  #role: Promise<RoleCredentials | undefined> | undefined;
 
   constructor(remote: ResolvedRemoteCache, options: S3StoreOptions = {}) {
     this.url = remote.url;
@@ -162,10 +164,24 @@ export class S3Store implements ObjectStore {
     return url;
   }
 
-  #credentials(): RemoteCredentials {
-    const credentials = this.#remote.credentials();
-    if (!credentials) throw noCredentialsError(this.url, this.#remote.credentialsHint());
-    return credentials;
+  /**
+   * The keys to sign with: the environment's or the profile's, else the role this machine runs as (fetched once,
+   * and again shortly before they expire; a machine with no role is asked once).
+   */
+  async #credentials(signal: AbortSignal | undefined): Promise<RemoteCredentials> {
+    const fixed = this.#remote.credentials();
+    if (fixed) return fixed;
+    const source = this.#remote.credentialSource();
+    if (source) {
+      const held = await this.#role;
+      const expiring = held?.expiresAt !== undefined && held.expiresAt - Date.now() < REFRESH_BEFORE_MS;
+      if (this.#role === undefined || expiring) {
+        this.#role = roleCredentials(source, this.#dispatcher, signal).catch(() => undefined);
+      }
+      const role = await this.#role;
+      if (role) return role;
+    }
+    throw noCredentialsError(this.url, this.#remote.credentialsHint());
   }
 
   /** One request, signed anew for each attempt, with the retry policy above. */
@@ -175,7 +191,7 @@ export class S3Store implements ObjectStore {
     target: { key?: string; query?: URLSearchParams },
     init: { body?: Buffer; headers?: Record<string, string>; signal?: AbortSignal | undefined } = {},
   ): Promise<Answer> {
-    const credentials = this.#credentials();
+    const credentials = await this.#credentials(init.signal);
     const url = this.#url(target.key, target.query);
     let failure: S3Failure | undefined;
     for (let attempt = 0; attempt <= this.#retries; attempt++) {
