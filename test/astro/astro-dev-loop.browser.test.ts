@@ -242,6 +242,37 @@ describe.skipIf(!browserReady)("astro dev: the page never waits for a generation
   });
 });
 
+describe.skipIf(!browserReady)("astro dev: a Markdown directive with literal spaces", () => {
+  it("shows its error in Astro's overlay as it is written, at its place", async () => {
+    await writeFile(
+      project.resolve("src", "pages", "bad-post.md"),
+      "# A post\n\nSee ![a kite](grok:a red kite over the dunes?tier=ultra) here.\n",
+    );
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${server.url}/bad-post/`);
+      const overlay = page.locator("vite-error-overlay");
+      await overlay.waitFor({ state: "attached", timeout: 30_000 });
+      const shown = await overlay.evaluate((element) => {
+        const root = element.shadowRoot;
+        const text = (selector: string) => root?.querySelector(selector)?.textContent ?? "";
+        return {
+          message: text("#message-content"),
+          file: text("#code header h2"),
+          code: text("#code-content"),
+        };
+      });
+      expect(shown.message).toContain("GROK_BAD_DIRECTIVE");
+      expect(shown.message).toContain("grok:a red kite over the dunes?tier=ultra");
+      expect(shown.message).not.toContain("%20");
+      expect(shown.file).toBe("pages/bad-post.md:3:15");
+      expect(shown.code).toContain("See ![a kite](grok:a red kite over the dunes?tier=ultra) here.");
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 /** The workbench the toolbar app frames over the page. */
 async function workbenchFrame(page: Page): Promise<Frame> {
   const deadline = Date.now() + 30_000;

@@ -87,7 +87,8 @@ export class GrokImageError extends Error {
   override name = "GrokImageError";
   readonly code: GrokImageErrorCode;
   readonly hint: string | undefined;
-  readonly directive: string | undefined;
+  /** As the parser saw it; whoever reads the source may set it as written (Markdown's literal spaces, not `%20`). */
+  directive: string | undefined;
   importer: string | undefined;
   readonly taskId: string | undefined;
   readonly status: number | undefined;

@@ -10,11 +10,13 @@ import type { DirectiveLocation } from "../errors.js";
 export async function locateDirective(
   file: string,
   raw: string,
-): Promise<{ loc: DirectiveLocation; frame: string } | undefined> {
+): Promise<{ loc: DirectiveLocation; frame: string; written?: string } | undefined> {
   const source = await readFile(file, "utf8").catch(() => undefined);
   if (source === undefined) return undefined;
   const found = findDirectives(source, languageOf(file) ?? "auto").find((directive) => directive.raw === raw);
   if (!found) return undefined;
   const { line, column } = locationOf(source, found.index);
-  return { loc: { file, line, column }, frame: codeFrame(source, line, column) };
+  const where = { loc: { file, line, column }, frame: codeFrame(source, line, column) };
+  // A Markdown directive written with literal spaces reaches the bundler as %20: the error says it as written.
+  return found.written === undefined ? where : { ...where, written: found.written };
 }

@@ -298,6 +298,10 @@ export function grokImage(
       if (where) {
         error.loc = where.loc;
         error.frame = where.frame;
+        if (where.written) {
+          error.message = error.message.split(raw).join(where.written);
+          if (error.directive === raw) error.directive = where.written;
+        }
       }
     }
     return toPluginError(error, importer, { hintApart: host === "astro" && need().command === "serve" });
