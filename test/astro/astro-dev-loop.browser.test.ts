@@ -217,19 +217,7 @@ describe.skipIf(!browserReady)("astro dev: the page never waits for a generation
     const page = await browser.newPage();
     try {
       await page.goto(`${server.url}/bad/`);
-      const overlay = page.locator("vite-error-overlay");
-      await overlay.waitFor({ state: "attached", timeout: 30_000 });
-      const shown = await overlay.evaluate((element) => {
-        const root = element.shadowRoot;
-        const text = (selector: string) => root?.querySelector(selector)?.textContent ?? "";
-        return {
-          title: text("#title"),
-          message: text("#message-content"),
-          hint: text("#hint-content"),
-          file: text("#code header h2"),
-          code: text("#code-content"),
-        };
-      });
+      const shown = await overlayText(page);
       expect(shown.title).toBe("Invalid grok: directive");
       expect(shown.message).toContain("GROK_BAD_DIRECTIVE");
       expect(shown.message).toContain('tier="ultra" is not accepted');
@@ -251,17 +239,7 @@ describe.skipIf(!browserReady)("astro dev: a Markdown directive with literal spa
     const page = await browser.newPage();
     try {
       await page.goto(`${server.url}/bad-post/`);
-      const overlay = page.locator("vite-error-overlay");
-      await overlay.waitFor({ state: "attached", timeout: 30_000 });
-      const shown = await overlay.evaluate((element) => {
-        const root = element.shadowRoot;
-        const text = (selector: string) => root?.querySelector(selector)?.textContent ?? "";
-        return {
-          message: text("#message-content"),
-          file: text("#code header h2"),
-          code: text("#code-content"),
-        };
-      });
+      const shown = await overlayText(page);
       expect(shown.message).toContain("GROK_BAD_DIRECTIVE");
       expect(shown.message).toContain("grok:a red kite over the dunes?tier=ultra");
       expect(shown.message).not.toContain("%20");
@@ -272,6 +250,23 @@ describe.skipIf(!browserReady)("astro dev: a Markdown directive with literal spa
     }
   });
 });
+
+/** What Astro's error overlay shows, box by box, once it is there. */
+async function overlayText(page: Page) {
+  const overlay = page.locator("vite-error-overlay");
+  await overlay.waitFor({ state: "attached", timeout: 30_000 });
+  return overlay.evaluate((element) => {
+    const root = element.shadowRoot;
+    const text = (selector: string) => root?.querySelector(selector)?.textContent ?? "";
+    return {
+      title: text("#title"),
+      message: text("#message-content"),
+      hint: text("#hint-content"),
+      file: text("#code header h2"),
+      code: text("#code-content"),
+    };
+  });
+}
 
 /** The workbench the toolbar app frames over the page. */
 async function workbenchFrame(page: Page): Promise<Frame> {

@@ -1,6 +1,5 @@
 import { estimateCost, roundUsd } from "../directive/models.js";
 import { formatUsd } from "../engine/format-event.js";
-import { formatError, GrokImageError } from "../errors.js";
 import type { ResolvedOptions, Tier } from "../types.js";
 import { type CliIO, EXIT, guardIo, reportError } from "./cli-io.js";
 import {
@@ -11,6 +10,7 @@ import {
   scanProject,
   shortKey,
 } from "./load-project.js";
+import { askSharedCache } from "./shared-cache-command.js";
 
 export interface ScanArgs extends ProjectArgs {
   /** Print the {@link ScanReport} as JSON on stdout instead of the listing. */
@@ -190,17 +190,12 @@ async function sharedKeys(
   io: CliIO,
 ): Promise<Set<string>> {
   if (!options.remoteCache || keys.length === 0) return new Set();
-  const { SharedCache } = await import("../storage/shared-cache.js");
-  const shared = await SharedCache.open(options, () => {});
-  try {
-    return await shared.holds(keys);
-  } catch (error) {
-    const reason = GrokImageError.isInstance(error) ? `[${error.code}] ${formatError(error)}` : String(error);
-    io.stderr.write(`The shared cache could not be read, so the missing ones may be there: ${reason}\n`);
-    return new Set();
-  } finally {
-    await shared.close();
-  }
+  const asked = await askSharedCache(options, (shared) => shared.holds(keys));
+  if ("value" in asked) return asked.value;
+  io.stderr.write(
+    `The shared cache could not be read, so the missing ones may be there: ${asked.unreadable}\n`,
+  );
+  return new Set();
 }
 
 function indent(text: string): string {

@@ -1,5 +1,5 @@
 import type { ImageCache } from "../cache/image-cache.js";
-import { GrokImageError } from "../errors.js";
+import { formatError, GrokImageError } from "../errors.js";
 import type { SharedCache, SharedEvent } from "../storage/shared-cache.js";
 import type { ResolvedOptions } from "../types.js";
 import type { CliIO } from "./cli-io.js";
@@ -33,6 +33,28 @@ export async function openSharedCacheSession(args: ProjectArgs, io: CliIO): Prom
   };
   const { SharedCache } = await import("../storage/shared-cache.js");
   return { options, shared: await SharedCache.open(options, onEvent), warnings };
+}
+
+/**
+ * `read` on the shared cache `options` configure (which must be set), closed after: what `scan` and `verify` ask of
+ * the store without bringing anything in. A store that cannot be read gives why, for the command to say, rather than
+ * failing it.
+ */
+export async function askSharedCache<T>(
+  options: ResolvedOptions,
+  read: (shared: SharedCache) => Promise<T>,
+): Promise<{ value: T } | { unreadable: string }> {
+  const { SharedCache } = await import("../storage/shared-cache.js");
+  const shared = await SharedCache.open(options, () => {});
+  try {
+    return { value: await read(shared) };
+  } catch (error) {
+    return {
+      unreadable: GrokImageError.isInstance(error) ? `[${error.code}] ${formatError(error)}` : String(error),
+    };
+  } finally {
+    await shared.close();
+  }
 }
 
 /** Runs `work` over `items`, `concurrency` at a time. */

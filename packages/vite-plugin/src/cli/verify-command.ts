@@ -7,7 +7,7 @@ import { ORIGINALS } from "../storage/remote-layout.js";
 import type { ResolvedOptions } from "../types.js";
 import { type CliIO, EXIT, guardIo, reportError } from "./cli-io.js";
 import { displayPath, type ProjectArgs, resolveCliOptions } from "./load-project.js";
-import { listNames } from "./shared-cache-command.js";
+import { askSharedCache, listNames } from "./shared-cache-command.js";
 
 export interface VerifyArgs extends Pick<ProjectArgs, "root" | "cacheDir" | "config"> {
   /** Print the cache's {@link VerifyReport} as JSON on stdout. */
@@ -57,30 +57,20 @@ export async function verifyCommand(args: VerifyArgs, rawIo: CliIO): Promise<num
  * a note.
  */
 async function inSharedCache(report: VerifyReport, options: ResolvedOptions): Promise<VerifyReport> {
-  const absent = report.problems.filter((problem) => problem.absent);
-  if (!options.remoteCache || absent.length === 0) return report;
-  const { SharedCache } = await import("../storage/shared-cache.js");
-  const shared = await SharedCache.open(options, () => {});
-  let held: Set<string>;
-  try {
-    held = await listNames(shared, ORIGINALS);
-  } catch (error) {
-    const reason = GrokImageError.isInstance(error) ? `[${error.code}] ${error.message}` : String(error);
-    return {
-      ...report,
-      notes: [...report.notes, `the shared cache could not be read to look for missing originals: ${reason}`],
-    };
-  } finally {
-    await shared.close();
+  const remote = options.remoteCache;
+  if (!remote || !report.problems.some((problem) => problem.absent)) return report;
+  const asked = await askSharedCache(options, (shared) => listNames(shared, ORIGINALS));
+  if (!("value" in asked)) {
+    const note = `the shared cache could not be read to look for missing originals: ${asked.unreadable}`;
+    return { ...report, notes: [...report.notes, note] };
   }
   const inStore = (problem: VerifyProblem) =>
-    problem.absent === true && held.has(`${ORIGINALS}${path.basename(problem.file)}`);
+    problem.absent === true && asked.value.has(`${ORIGINALS}${path.basename(problem.file)}`);
   const problems = report.problems.filter((problem) => !inStore(problem));
   const notes = report.problems
     .filter(inStore)
     .map(
-      (problem) =>
-        `${problem.file} is not here but in the shared cache ${shared.store.url}: a build fetches it`,
+      (problem) => `${problem.file} is not here but in the shared cache ${remote.url}: a build fetches it`,
     );
   return { ...report, ok: problems.length === 0, problems, notes: [...notes, ...report.notes] };
 }
