@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ManifestEntry, OriginalRecord } from "../types.js";
 import { sha256Hex } from "./hash-file.js";
 import { openCache } from "./image-cache.js";
@@ -417,5 +417,38 @@ describe("openCache", () => {
     const root = join(dir, "nested", ".grok-images");
     expect((await readdir(root)).sort()).toEqual([".gitignore", "locks", "originals", "pending", "variants"]);
     expect(await readFile(join(root, ".gitignore"), "utf8")).toContain("locks/");
+  });
+
+  it("leaves the temp files of killed writers for the first write to sweep, not every open", async () => {
+    await openCache(dir);
+    const hourAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    const leftovers = [
+      join(dir, ".manifest.json.1.1.abcd.tmp"),
+      join(dir, "variants", ".0123456789abcdef0123456789abcdef.webp.1.2.abcd.tmp"),
+      join(dir, "originals", ".feed.png.1.3.abcd.tmp"),
+    ];
+    for (const file of leftovers) {
+      await writeFile(file, "torn");
+      await utimes(file, hourAgo, hourAgo);
+    }
+    const young = join(dir, "pending", ".key.json.2.1.abcd.tmp");
+    await writeFile(young, "a live writer's");
+    const temps = async () =>
+      (
+        await Promise.all(
+          ["", "variants", "originals", "pending"].map(async (sub) =>
+            (await readdir(join(dir, sub))).filter((n) => n.endsWith(".tmp")).map((n) => join(dir, sub, n)),
+          ),
+        )
+      ).flat();
+
+    // A build whose images are all cached opens the cache and writes nothing: it lists no folder.
+    const reader = await openCache(dir);
+    expect(reader.lookup("a".repeat(64))).toBeUndefined();
+    expect((await temps()).sort()).toEqual([...leftovers, young].sort());
+
+    const writer = await openCache(dir);
+    await writer.storeOriginal(await image(4, 4, 10));
+    await vi.waitFor(async () => expect(await temps()).toEqual([young]));
   });
 });

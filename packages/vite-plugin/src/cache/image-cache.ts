@@ -172,9 +172,6 @@ class DirectoryCache implements ImageCache {
       folders.then(() =>
         Promise.all([
           writeFileAtomic(join(this.dir, ".gitignore"), GITIGNORE, { ifExists: "keep" }).catch(() => {}),
-          ...[this.dir, this.originalsDir, this.variants.dir, this.pending.dir].map((sub) =>
-            sweepStaleTemps(sub),
-          ),
           sweepStaleLockGraves(this.locksDir),
         ]),
       ),
@@ -182,6 +179,21 @@ class DirectoryCache implements ImageCache {
       this.variants.loadVerified(),
     ]);
   }
+
+  /**
+   * Removes what killed writers left (temp files an hour old), once per cache opened, as this process first writes.
+   * Not on open: that lists every folder (thousands of names), and a build whose images are all cached writes
+   * nothing and leaves nothing behind; the next process that writes sweeps.
+   */
+  private sweepBeforeWriting(): void {
+    this.swept ??= Promise.all(
+      [this.dir, this.originalsDir, this.variants.dir, this.pending.dir].map((sub) => sweepStaleTemps(sub)),
+    ).then(
+      () => {},
+      () => {},
+    );
+  }
+  private swept: Promise<void> | undefined;
 
   lookup(key: string): ManifestEntry | undefined {
     return this.manifest.get(key);
@@ -278,12 +290,14 @@ class DirectoryCache implements ImageCache {
 
   async repairOriginal(record: OriginalRecord, bytes: Buffer): Promise<boolean> {
     if (bytes.length !== record.bytes || sha256Hex(bytes) !== record.sha256) return false;
+    this.sweepBeforeWriting();
     // Overwrite, unlike `storeOriginal`: the file under this name is the damaged one.
     await writeFileAtomic(this.originalPath(record), bytes);
     return true;
   }
 
   async storeOriginal(bytes: Buffer): Promise<OriginalRecord> {
+    this.sweepBeforeWriting();
     // sharp loads here, when an original is stored, never on a cache hit.
     const { readImageInfo } = await import("../image/read-image-info.js");
     const info = await readImageInfo(bytes);
@@ -308,6 +322,7 @@ class DirectoryCache implements ImageCache {
     if (problem) throw new TypeError(`Refusing to commit a malformed cache entry for ${key}: ${problem}.`);
     // The store keeps (and caches the serialized text of) its own copy: the caller's object stays the caller's.
     const stored: ManifestEntry = { ...entry, originals: entry.originals.map((o) => ({ ...o })) };
+    this.sweepBeforeWriting();
     // Concurrent commits of this process are written together; this resolves once this entry is on disk.
     await this.manifest.update(async (entries) => {
       // Checked under the lock, so a concurrent `remove` cannot delete an original this entry needs. A stat, not a
@@ -328,6 +343,7 @@ class DirectoryCache implements ImageCache {
   }
 
   async remove(keys: string[], options: { trashDir?: string } = {}): Promise<void> {
+    this.sweepBeforeWriting();
     const { trashDir } = options;
     await this.manifest.update(async (entries) => {
       const candidates = new Map<string, OriginalRecord>();
@@ -359,6 +375,7 @@ class DirectoryCache implements ImageCache {
   }
 
   async restore(entries: ReadonlyMap<string, ManifestEntry>): Promise<string[]> {
+    this.sweepBeforeWriting();
     for (const [key, entry] of entries) {
       assertSafeKey(key);
       const problem = entryProblem(entry);
@@ -402,6 +419,7 @@ class DirectoryCache implements ImageCache {
 
   async writePending(key: string, record: PendingRecord): Promise<void> {
     assertSafeKey(key);
+    this.sweepBeforeWriting();
     return this.pending.write(key, record);
   }
 
@@ -468,6 +486,7 @@ class DirectoryCache implements ImageCache {
 
   async writeVariant(name: string, data: Buffer, meta: VariantMeta): Promise<void> {
     assertSafeKey(name);
+    this.sweepBeforeWriting();
     return this.variants.write(name, data, meta);
   }
 
