@@ -1,3 +1,6 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { inspect } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -186,6 +189,50 @@ describe("failures", () => {
     expect(error.code).toBe("GROK_REMOTE_CACHE_AUTH");
     expect(error.hint).toContain("AWS_ACCESS_KEY_ID");
     expect(s3.counters.requests).toBe(0);
+  });
+
+  it("a role that gave no keys is asked again after a while, not on every request", async () => {
+    let answering = false;
+    const asked: string[] = [];
+    // The container credentials endpoint, on a real HTTP server: down at first, then with the role's keys.
+    const server = createServer((req, res) => {
+      asked.push(`${req.method} ${req.url}`);
+      if (!answering) {
+        res.statusCode = 500;
+        return res.end();
+      }
+      res.end(
+        JSON.stringify({
+          AccessKeyId: S3_EMULATOR_ACCESS_KEY_ID,
+          SecretAccessKey: SECRET,
+          Expiration: new Date(Date.now() + 3_600_000).toISOString(),
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const remote = resolveRemoteCache("s3://cache/team site", {
+      AWS_ENDPOINT_URL_S3: s3.url,
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${(server.address() as AddressInfo).port}/creds`,
+    });
+    if (!remote) throw new Error("no remote");
+    const s = new S3Store(remote, { retries: 0, timeoutMs: 5_000, roleRetryMs: 300 });
+    stores.push(s);
+    try {
+      expect((await rejection(s.get("entries/k.json"))).code).toBe("GROK_REMOTE_CACHE_AUTH");
+      answering = true;
+      // Within the while: the answer stands, for every request meanwhile.
+      const meanwhile = await Promise.all([1, 2, 3].map(() => rejection(s.get("entries/k.json"))));
+      expect(meanwhile.map((error) => error.code)).toEqual(Array(3).fill("GROK_REMOTE_CACHE_AUTH"));
+      expect(asked).toEqual(["GET /creds"]);
+      expect(s3.counters.requests).toBe(0);
+
+      await sleep(350);
+      expect(await s.get("entries/k.json")).toBeUndefined();
+      expect(asked).toEqual(["GET /creds", "GET /creds"]);
+      expect(s3.counters.requests).toBe(1);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("a bucket that does not exist says so", async () => {

@@ -23,6 +23,12 @@ export interface S3StoreOptions {
   /** Connect, headers and between-chunk timeout of one request: S3 answers in milliseconds. @default 15_000 */
   readonly timeoutMs?: number | undefined;
   readonly userAgent?: string | undefined;
+  /**
+   * How long a machine whose role gave no keys is taken at its word before it is asked again: a dev server
+   * outlives a metadata service that was briefly unreachable, and a machine with no role is not asked per request.
+   * @default 60_000
+   */
+  readonly roleRetryMs?: number | undefined;
 }
 
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -128,6 +134,9 @@ export class S3Store implements ObjectStore {
   readonly #userAgent: string;
   readonly #signingCache = new Map<string, ArrayBuffer>();
   #role: Promise<RoleCredentials | undefined> | undefined;
+  /** When the role was last asked for its keys (ms since the epoch). */
+  #roleAskedAt = 0;
+  readonly #roleRetryMs: number;
 
   constructor(remote: ResolvedRemoteCache, options: S3StoreOptions = {}) {
     this.url = remote.url;
@@ -145,6 +154,7 @@ export class S3Store implements ObjectStore {
       });
     this.#retries = options.retries ?? 2;
     this.#retryDelayMs = options.retryDelayMs ?? 250;
+    this.#roleRetryMs = options.roleRetryMs ?? 60_000;
     this.#userAgent = options.userAgent ?? "vite-plugin-grok-image (shared cache)";
   }
 
@@ -166,7 +176,7 @@ export class S3Store implements ObjectStore {
 
   /**
    * The keys to sign with: the environment's or the profile's, else the role this machine runs as (fetched once,
-   * and again shortly before they expire; a machine with no role is asked once).
+   * and again shortly before they expire; a machine whose role gave none is asked again after `roleRetryMs`).
    */
   async #credentials(signal: AbortSignal | undefined): Promise<RemoteCredentials> {
     const fixed = this.#remote.credentials();
@@ -174,8 +184,11 @@ export class S3Store implements ObjectStore {
     const source = this.#remote.credentialSource();
     if (source) {
       const held = await this.#role;
-      const expiring = held?.expiresAt !== undefined && held.expiresAt - Date.now() < REFRESH_BEFORE_MS;
-      if (this.#role === undefined || expiring) {
+      const now = Date.now();
+      const expiring = held?.expiresAt !== undefined && held.expiresAt - now < REFRESH_BEFORE_MS;
+      const again = held === undefined && now - this.#roleAskedAt >= this.#roleRetryMs;
+      if (this.#role === undefined || expiring || again) {
+        this.#roleAskedAt = now;
         this.#role = roleCredentials(source, this.#dispatcher, signal).catch(() => undefined);
       }
       const role = await this.#role;
