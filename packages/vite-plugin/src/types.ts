@@ -153,7 +153,14 @@ export type CredentialSource =
       /** A file holding the authorization token, read on each fetch (EKS Pod Identity rotates it). */
       readonly authorizationFile: string | undefined;
     }
-  | { readonly kind: "instance"; readonly endpoint: string };
+  | { readonly kind: "instance"; readonly endpoint: string }
+  | {
+      readonly kind: "process";
+      /** The profile's `credential_process`, run through the shell as the AWS SDK for JavaScript runs it. */
+      readonly command: string;
+      /** The profile it is set in, for messages. */
+      readonly profile: string;
+    };
 
 /** Everything the API sees, plus `v`. Two directives with equal generations share one paid task. */
 export interface Generation {

@@ -221,6 +221,51 @@ describe("grok-image push and pull", () => {
     expect(none.err).toContain('AWS_PROFILE names the profile "nobody"');
   });
 
+  it("signs with the keys a profile's credential_process prints, run once, and says when one fails", async () => {
+    const a = await machine();
+    await a.engine.prepare(a.uses("grok:a lighthouse at dusk"));
+    const c = await machine();
+    const keys = services.env();
+    // A real process, as aws-vault or a password manager's CLI would be: it prints the keys, and logs each run.
+    const runs = join(c.root, "runs.log");
+    const printer = join(c.root, "print-keys.mjs");
+    await writeFile(
+      printer,
+      [
+        'import { appendFileSync } from "node:fs";',
+        `appendFileSync(${JSON.stringify(runs)}, "ran\\n");`,
+        'if (process.argv[2] === "fail") { console.error("stderr that may hold a secret"); process.exit(3); }',
+        `console.log(JSON.stringify({ Version: 1, AccessKeyId: ${JSON.stringify(keys.AWS_ACCESS_KEY_ID)}, SecretAccessKey: ${JSON.stringify(keys.AWS_SECRET_ACCESS_KEY)}, Expiration: new Date(Date.now() + 3_600_000).toISOString() }));`,
+      ].join("\n"),
+    );
+    const config = join(c.root, "aws-config");
+    const command = `"${process.execPath}" "${printer}"`;
+    await writeFile(
+      config,
+      `[profile tool]\ncredential_process = ${command}\n\n[profile broken]\ncredential_process = ${command} fail\n`,
+    );
+    const noKeys = {
+      AWS_ACCESS_KEY_ID: "",
+      AWS_SECRET_ACCESS_KEY: "",
+      AWS_CONFIG_FILE: config,
+      AWS_SHARED_CREDENTIALS_FILE: join(c.root, "no-credentials-file"),
+    };
+    const pulled = await cli(c, ["pull"], { ...noKeys, AWS_PROFILE: "tool" });
+    expect(pulled.code, pulled.err).toBe(0);
+    expect(pulled.out).toContain("Pulled 1 new entr");
+    // Run once for every request of the pull: the keys it printed are good for an hour.
+    expect(await readFile(runs, "utf8")).toBe("ran\n");
+    expect(pulled.out + pulled.err).not.toContain(keys.AWS_SECRET_ACCESS_KEY as string);
+
+    const broken = await cli(c, ["pull"], { ...noKeys, AWS_PROFILE: "broken" });
+    expect(broken.code).toBe(1);
+    expect(broken.err).toContain("GROK_REMOTE_CACHE_AUTH");
+    expect(broken.err).toContain(
+      'The credential_process of the AWS profile "broken" failed with exit code 3',
+    );
+    expect(broken.err).not.toContain("stderr that may hold a secret");
+  });
+
   it("signs with the keys of the role the machine runs as: a container's endpoint, or EC2's metadata service", async () => {
     // Temporary keys, as a role's always are: the store accepts them only with their session token.
     const roleKeys = {

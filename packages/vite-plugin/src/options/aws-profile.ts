@@ -10,9 +10,10 @@ const parseIni = (text: string): Record<string, unknown> =>
 /*
  * A profile of the AWS shared files, read as the AWS CLI reads them: `~/.aws/credentials` and `~/.aws/config`
  * (or AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE), the profile AWS_PROFILE names (`default` otherwise). What
- * the shared cache takes from it: static keys (with a session token), the region and the endpoint (`endpoint_url`).
- * A profile that gets its keys some other way (SSO, an assumed role, a credential process) needs the AWS SDK to run
- * that; it is named, so the error can say how to export the keys instead.
+ * the shared cache takes from it: static keys (with a session token), or the command that prints them
+ * (`credential_process`), the region and the endpoint (`endpoint_url`). A profile that gets its keys some other way
+ * (SSO, an assumed role) needs the AWS SDK to run that; it is named, so the error can say how to export the keys
+ * instead.
  */
 
 export interface AwsProfile {
@@ -27,19 +28,14 @@ export interface AwsProfile {
   readonly region: string | undefined;
   /** `endpoint_url`: an S3-compatible store's origin (MinIO, R2...), as the AWS CLI takes it from a profile. */
   readonly endpoint: string | undefined;
-  /** The setting through which the profile gets keys it does not hold (`sso_session`, `role_arn`...). */
+  /** `credential_process`: a command that prints the keys, when the profile holds none itself. */
+  readonly process: string | undefined;
+  /** The setting through which the profile gets keys that only the AWS SDK can get (`sso_session`, `role_arn`...). */
   readonly indirect: string | undefined;
 }
 
 /** Settings by which a profile gets its keys at run time instead of holding them. */
-const INDIRECT = [
-  "sso_session",
-  "sso_start_url",
-  "role_arn",
-  "credential_process",
-  "web_identity_token_file",
-  "login_session",
-];
+const INDIRECT = ["sso_session", "sso_start_url", "role_arn", "web_identity_token_file", "login_session"];
 
 function readEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const value = env[name]?.trim();
@@ -80,6 +76,7 @@ export function awsProfile(env: NodeJS.ProcessEnv): AwsProfile | undefined {
     credentials,
     region: text(fromConfig?.region),
     endpoint: text(fromConfig?.endpoint_url),
+    process: credentials ? undefined : value("credential_process"),
     indirect: credentials ? undefined : INDIRECT.find((field) => value(field) !== undefined),
   };
 }

@@ -138,7 +138,14 @@ export function resolveRemoteCache(user: unknown, env: NodeJS.ProcessEnv): Resol
     pathStyle,
     credentials: () => fromEnv ?? sharedProfile()?.credentials,
     credentialsHint: () => credentialsHint(sharedProfile(), roleSource),
-    credentialSource: () => roleSource,
+    // The AWS tools' order: the environment's keys, the profile's (held, or printed by its credential_process),
+    // then the role the machine runs as.
+    credentialSource: () => {
+      const profile = sharedProfile();
+      return profile?.process
+        ? { kind: "process", command: profile.process, profile: profile.name }
+        : roleSource;
+    },
   } satisfies ResolvedRemoteCache);
 }
 
@@ -197,6 +204,12 @@ function credentialsHint(profile: AwsProfile | undefined, source: CredentialSour
   if (!profile)
     return `${set}, or HOME so the AWS shared files can be found; keys are never read from the config.${role}`;
   const where = profile.files.join(" and ");
+  if (profile.process) {
+    return (
+      `The AWS profile "${profile.name}" gets its keys from its credential_process, which gave none: run the ` +
+      `command yourself to see why, or ${set.toLowerCase()}.`
+    );
+  }
   if (profile.indirect) {
     return (
       `The AWS profile "${profile.name}" gets its keys through ${profile.indirect}, which only the AWS SDK runs. ` +

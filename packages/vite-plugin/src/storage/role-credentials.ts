@@ -1,4 +1,6 @@
+import { exec } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import { type Dispatcher, request } from "undici";
 import type { CredentialSource, RemoteCredentials } from "../types.js";
 
@@ -7,7 +9,8 @@ import type { CredentialSource, RemoteCredentials } from "../types.js";
  * hold none: the container credentials endpoint of ECS, CodeBuild and EKS Pod Identity
  * (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI, with AWS_CONTAINER_AUTHORIZATION_TOKEN or its _FILE), else
  * an EC2 instance's metadata service, version 2 (a session token first, then the role's keys). Both answer the same
- * JSON. The keys expire: they are fetched again a few minutes before.
+ * JSON. The keys expire: they are fetched again a few minutes before. A profile's `credential_process` is run the
+ * same way: it prints the keys as JSON (version 1 of the AWS format) and says when they expire.
  */
 
 export interface RoleCredentials extends RemoteCredentials {
@@ -20,12 +23,19 @@ const METADATA_TIMEOUT_MS = 1_000;
 /** Keys this close to their end are fetched again. */
 export const REFRESH_BEFORE_MS = 5 * 60_000;
 
-/** The role's keys from `source`, or undefined when there is no such endpoint here (not on EC2, or no role). */
+/** A credential process that prints nothing within this long is stopped (an SSO login waiting for a person). */
+const PROCESS_TIMEOUT_MS = 60_000;
+
+/**
+ * The keys from `source`, or undefined when there is no such endpoint here (not on EC2, or no role). Rejects, with
+ * a message that holds nothing the command printed, when a credential process fails.
+ */
 export async function roleCredentials(
   source: CredentialSource,
   dispatcher: Dispatcher,
   signal?: AbortSignal,
 ): Promise<RoleCredentials | undefined> {
+  if (source.kind === "process") return processCredentials(source.command, source.profile, signal);
   if (source.kind === "container") {
     const authorization =
       source.authorization ??
@@ -97,15 +107,59 @@ async function call(
   return body;
 }
 
-/** The endpoints' shared answer: `{ AccessKeyId, SecretAccessKey, Token, Expiration }`. */
-function parseCredentials(text: string): RoleCredentials | undefined {
+/**
+ * Runs a profile's credential process as the AWS SDK for JavaScript does (through the shell), and reads the keys it
+ * prints: `{ Version: 1, AccessKeyId, SecretAccessKey, SessionToken?, Expiration? }`. Its stderr is not kept: the
+ * AWS guides warn that such tools may write secrets there.
+ */
+async function processCredentials(
+  command: string,
+  profile: string,
+  signal: AbortSignal | undefined,
+): Promise<RoleCredentials> {
+  const what = `The credential_process of the AWS profile "${profile}"`;
+  let stdout: string;
+  try {
+    ({ stdout } = await promisify(exec)(command, {
+      timeout: PROCESS_TIMEOUT_MS,
+      maxBuffer: 1024 * 1024,
+      windowsHide: true,
+      ...(signal ? { signal } : {}),
+    }));
+  } catch (error) {
+    const { code, killed } = error as { code?: unknown; killed?: unknown };
+    throw new Error(
+      killed
+        ? `${what} printed no keys within ${PROCESS_TIMEOUT_MS / 1000} s and was stopped.`
+        : `${what} failed${typeof code === "number" ? ` with exit code ${code}` : ""}.`,
+    );
+  }
+  const version = (() => {
+    try {
+      return (JSON.parse(stdout) as { Version?: unknown }).Version;
+    } catch {
+      return undefined;
+    }
+  })();
+  const keys = version === 1 ? parseCredentials(stdout, "SessionToken") : undefined;
+  if (!keys) {
+    throw new Error(
+      `${what} printed no keys as the AWS tools expect them: JSON with "Version": 1, "AccessKeyId" and "SecretAccessKey".`,
+    );
+  }
+  return keys;
+}
+
+/** The endpoints' answer (`{ AccessKeyId, SecretAccessKey, Token, Expiration }`), or a credential process's. */
+function parseCredentials(text: string, tokenField = "Token"): RoleCredentials | undefined {
   let value: Record<string, unknown>;
   try {
     value = JSON.parse(text) as Record<string, unknown>;
   } catch {
     return undefined;
   }
-  const { AccessKeyId, SecretAccessKey, Token, Expiration } = value;
+  const { AccessKeyId, SecretAccessKey, Expiration } = value;
+  const Token = value[tokenField];
   if (typeof AccessKeyId !== "string" || typeof SecretAccessKey !== "string") return undefined;
   const expiresAt = typeof Expiration === "string" ? Date.parse(Expiration) : Number.NaN;
   return Object.freeze({

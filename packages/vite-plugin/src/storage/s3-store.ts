@@ -134,6 +134,8 @@ export class S3Store implements ObjectStore {
   readonly #userAgent: string;
   readonly #signingCache = new Map<string, ArrayBuffer>();
   #role: Promise<RoleCredentials | undefined> | undefined;
+  /** Why the last ask for the role's (or the credential process's) keys failed, when it did. */
+  #roleFailure: string | undefined;
   /** When the role was last asked for its keys (ms since the epoch). */
   #roleAskedAt = 0;
   readonly #roleRetryMs: number;
@@ -189,12 +191,17 @@ export class S3Store implements ObjectStore {
       const again = held === undefined && now - this.#roleAskedAt >= this.#roleRetryMs;
       if (this.#role === undefined || expiring || again) {
         this.#roleAskedAt = now;
-        this.#role = roleCredentials(source, this.#dispatcher, signal).catch(() => undefined);
+        this.#roleFailure = undefined;
+        this.#role = roleCredentials(source, this.#dispatcher, signal).catch((error: unknown) => {
+          this.#roleFailure = (error as Error).message;
+          return undefined;
+        });
       }
       const role = await this.#role;
       if (role) return role;
     }
-    throw noCredentialsError(this.url, this.#remote.credentialsHint());
+    const hint = this.#remote.credentialsHint();
+    throw noCredentialsError(this.url, this.#roleFailure ? `${this.#roleFailure} ${hint}` : hint);
   }
 
   /** One request, signed anew for each attempt, with the retry policy above. */
