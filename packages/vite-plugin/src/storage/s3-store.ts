@@ -134,7 +134,7 @@ export class S3Store implements ObjectStore {
   readonly #userAgent: string;
   readonly #signingCache = new Map<string, ArrayBuffer>();
   #role: Promise<RoleCredentials | undefined> | undefined;
-  /** Why the last ask for the role's (or the credential process's) keys failed, when it did. */
+  /** Why the profile's credential process last gave no keys, when it did. */
   #roleFailure: string | undefined;
   /** When the role was last asked for its keys (ms since the epoch). */
   #roleAskedAt = 0;
@@ -193,7 +193,8 @@ export class S3Store implements ObjectStore {
         this.#roleAskedAt = now;
         this.#roleFailure = undefined;
         this.#role = roleCredentials(source, this.#dispatcher, signal).catch((error: unknown) => {
-          this.#roleFailure = (error as Error).message;
+          // A credential process's failure is said in words of ours; an endpoint's could name its path (a task's id).
+          if (source.kind === "process") this.#roleFailure = (error as Error).message;
           return undefined;
         });
       }
