@@ -186,14 +186,12 @@ class DirectoryCache implements ImageCache {
    * nothing and leaves nothing behind; the next process that writes sweeps.
    */
   private sweepBeforeWriting(): void {
+    // Never rejects: a folder that cannot be listed, or a temp another sweeper took first, is skipped.
     this.swept ??= Promise.all(
       [this.dir, this.originalsDir, this.variants.dir, this.pending.dir].map((sub) => sweepStaleTemps(sub)),
-    ).then(
-      () => {},
-      () => {},
     );
   }
-  private swept: Promise<void> | undefined;
+  private swept: Promise<unknown> | undefined;
 
   lookup(key: string): ManifestEntry | undefined {
     return this.manifest.get(key);

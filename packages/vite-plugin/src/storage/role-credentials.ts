@@ -134,14 +134,7 @@ async function processCredentials(
         : `${what} failed${typeof code === "number" ? ` with exit code ${code}` : ""}.`,
     );
   }
-  const version = (() => {
-    try {
-      return (JSON.parse(stdout) as { Version?: unknown }).Version;
-    } catch {
-      return undefined;
-    }
-  })();
-  const keys = version === 1 ? parseCredentials(stdout, "SessionToken") : undefined;
+  const keys = parseCredentials(stdout, PROCESS_FORMAT);
   if (!keys) {
     throw new Error(
       `${what} printed no keys as the AWS tools expect them: JSON with "Version": 1, "AccessKeyId" and "SecretAccessKey".`,
@@ -150,8 +143,17 @@ async function processCredentials(
   return keys;
 }
 
-/** The endpoints' answer (`{ AccessKeyId, SecretAccessKey, Token, Expiration }`), or a credential process's. */
-function parseCredentials(text: string, tokenField = "Token"): RoleCredentials | undefined {
+/** How an answer names its session token, and the `Version` it must carry, if any. */
+interface CredentialsFormat {
+  readonly token: "Token" | "SessionToken";
+  readonly version?: number;
+}
+/** The endpoints' answer: `{ AccessKeyId, SecretAccessKey, Token, Expiration }`. */
+const ENDPOINT_FORMAT: CredentialsFormat = { token: "Token" };
+/** A credential process's: `{ Version: 1, AccessKeyId, SecretAccessKey, SessionToken, Expiration }`. */
+const PROCESS_FORMAT: CredentialsFormat = { token: "SessionToken", version: 1 };
+
+function parseCredentials(text: string, format = ENDPOINT_FORMAT): RoleCredentials | undefined {
   let value: Record<string, unknown>;
   try {
     value = JSON.parse(text) as Record<string, unknown>;
@@ -159,7 +161,8 @@ function parseCredentials(text: string, tokenField = "Token"): RoleCredentials |
     return undefined;
   }
   const { AccessKeyId, SecretAccessKey, Expiration } = value;
-  const Token = value[tokenField];
+  const Token = value[format.token];
+  if (format.version !== undefined && value.Version !== format.version) return undefined;
   if (typeof AccessKeyId !== "string" || typeof SecretAccessKey !== "string") return undefined;
   const expiresAt = typeof Expiration === "string" ? Date.parse(Expiration) : Number.NaN;
   return Object.freeze({
