@@ -1,10 +1,7 @@
-import { parseAst } from "vite";
 import { describe, expect, it } from "vitest";
 import type { ReadyImage } from "../engine/engine-types.js";
-import { inlineDirectives, type ParseModule } from "./inline-directives.js";
+import { inlineDirectives } from "./inline-directives.js";
 import { moduleCode, moduleParts, REFUSED_PARTS } from "./module-code.js";
-
-const parse = parseAst as unknown as ParseModule;
 
 function image(index: number): ReadyImage {
   return {
@@ -41,7 +38,7 @@ describe("inlineDirectives", () => {
         '} from "grok:a paper boat?n=2&pick=2";',
         "export const page = [boat, boats, alt];",
       ].join("\n");
-      const inlined = await inlineDirectives(code, parse, async () => parts);
+      const inlined = await inlineDirectives(code, async () => parts);
       expect(inlined).toBeDefined();
       expect(inlined).not.toContain("grok:");
       expect(inlined?.split("\n")).toHaveLength(code.split("\n").length);
@@ -68,7 +65,7 @@ describe("inlineDirectives", () => {
     for (const host of ["metadata", "url"] as const) {
       const module = moduleCode([tricky as ReadyImage], 'alt "image0"', host, true);
       const parts = moduleParts([tricky as ReadyImage], 'alt "image0"', host, true);
-      const inlined = await inlineDirectives('import x, { alt } from "grok:x";\n', parse, async () => parts);
+      const inlined = await inlineDirectives('import x, { alt } from "grok:x";\n', async () => parts);
       expect(inlined).toBeDefined();
       const original = run(module, ["images", "alt", "__default"]);
       expect(run(inlined as string, ["x", "alt"])).toEqual({ x: original.__default, alt: original.alt });
@@ -78,17 +75,16 @@ describe("inlineDirectives", () => {
   it("imports the files relative to the importing file, as a local image would be", async () => {
     const module = moduleParts([image(8)], "a boat", "url", true);
     const code = 'import boat from "grok:a boat";\n';
-    const inlined = await inlineDirectives(code, parse, async () => module, "/site/src/pages/index.astro");
+    const inlined = await inlineDirectives(code, async () => module, "/site/src/pages/index.astro");
     expect(inlined).toContain(`from "../../.grok-images/variants/${"8".repeat(32)}.jpg?no-inline";`);
     // From the project root, the cache's dot folder must not read as a package name.
-    const fromRoot = await inlineDirectives(code, parse, async () => module, "/site/main.js");
+    const fromRoot = await inlineDirectives(code, async () => module, "/site/main.js");
     expect(fromRoot).toContain(`from "./.grok-images/variants/${"8".repeat(32)}.jpg?no-inline";`);
   });
 
   it("stands in for a refused miss as its module does: no image, an empty alt", async () => {
     const inlined = await inlineDirectives(
       'import x, { images } from "grok:x";\n',
-      parse,
       async () => REFUSED_PARTS,
     );
     expect(run(inlined as string, ["x", "images"])).toEqual({ x: undefined, images: [] });
@@ -109,7 +105,7 @@ describe("inlineDirectives", () => {
       "run();",
       'import late from "grok:after a statement";',
     ];
-    const inlined = await inlineDirectives(code.join("\n"), parse, moduleOf);
+    const inlined = await inlineDirectives(code.join("\n"), moduleOf);
     const lines = inlined?.split("\n") ?? [];
     expect(lines.slice(0, kept.length)).toEqual(kept);
     expect(lines[kept.length]).toContain("const ok = ");
@@ -119,14 +115,14 @@ describe("inlineDirectives", () => {
   it("inlines srcset modules alike, and leaves a module alone when nothing can be inlined", async () => {
     const code = 'import boat from "grok:a boat?as=srcset&w=320;640";\nexport default boat;\n';
     const srcset = moduleParts([image(4), image(5)], "a boat", "url", true, { as: "srcset" });
-    const inlined = await inlineDirectives(code, parse, async () => srcset);
+    const inlined = await inlineDirectives(code, async () => srcset);
     const module = moduleCode([image(4), image(5)], "a boat", "url", true, { as: "srcset" });
     expect(run((inlined as string).replace("export default boat;", ""), ["boat"]).boat).toEqual(
       run(module, ["__default"]).__default,
     );
-    expect(await inlineDirectives(code, parse, async () => undefined)).toBeUndefined();
+    expect(await inlineDirectives(code, async () => undefined)).toBeUndefined();
     // A module that imports something for its side effects (the dev client) keeps its import.
     const withClient = moduleParts([image(6)], "a boat", "url", false, { clientImport: "virtual:client" });
-    expect(await inlineDirectives(code, parse, async () => withClient)).toBeUndefined();
+    expect(await inlineDirectives(code, async () => withClient)).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { type ImportBinding, type LeadingImport, leadingImports } from "./leading-imports.js";
 import type { ModuleParts } from "./module-code.js";
 
 /*
@@ -9,24 +10,10 @@ import type { ModuleParts } from "./module-code.js";
  *
  * What is inlined is written from the very parts the directive's own module is written from (`ModuleParts` of
  * module-code.ts), so the two can never disagree; anything this does not recognise keeps its import and loads
- * through the plugin as before. The importer is parsed with the bundler's parser. Only leading static imports are
- * rewritten (a constant must exist before any statement of the module runs), with default, `images` and `alt`
- * bindings; line numbers are kept.
+ * through the plugin as before. Only the imports a module starts with are rewritten (leading-imports.ts: a constant
+ * must exist before any statement of the module runs), with default, `images` and `alt` bindings; line numbers
+ * are kept.
  */
-
-/** The ESTree shapes read here (the bundler's `this.parse` gives ESTree with `start`/`end` offsets). */
-export interface EsNode {
-  type: string;
-  start: number;
-  end: number;
-  [key: string]: unknown;
-}
-export type ParseModule = (code: string) => { body: EsNode[] };
-
-interface Binding {
-  imported: string;
-  local: string;
-}
 
 /** Where inlined names start; a module that already uses it keeps its imports. */
 const PREFIX = "__grok_inline_";
@@ -39,18 +26,15 @@ const EXPORTS = new Set(["default", "images", "alt"]);
  */
 export async function inlineDirectives(
   code: string,
-  parse: ParseModule,
   moduleOf: (specifier: string) => Promise<ModuleParts | undefined>,
   importer?: string,
 ): Promise<string | undefined> {
   if (code.includes(PREFIX)) return undefined;
-  const candidates: { node: EsNode; bindings: Binding[]; source: string }[] = [];
-  for (const node of leadingStatements(code, parse)) {
-    if (node.type !== "ImportDeclaration") break;
-    const source = (node.source as EsNode & { value?: unknown }).value;
-    if (typeof source !== "string" || !source.startsWith("grok:")) continue;
-    const bindings = importBindings(node);
-    if (bindings) candidates.push({ node, bindings, source });
+  const candidates: { node: LeadingImport; bindings: ImportBinding[]; source: string }[] = [];
+  for (const node of leadingImports(code)) {
+    const { source, bindings } = node;
+    if (!source?.startsWith("grok:") || !bindings?.length) continue;
+    if (bindings.every(({ imported }) => EXPORTS.has(imported))) candidates.push({ node, bindings, source });
   }
   // Every directive of the module at once: a miss starts its generation now, alongside the others.
   const modules = await Promise.all(candidates.map(({ source }) => moduleOf(source)));
@@ -77,51 +61,12 @@ export async function inlineDirectives(
 }
 
 /**
- * The statements of `code` up to the line of its last `grok:` (all a module's imports, in a module whose imports
- * come first), parsed alone when they parse alone: a compiled page is mostly markup code after them. The whole
- * module otherwise.
- */
-function leadingStatements(code: string, parse: ParseModule): EsNode[] {
-  const last = Math.max(code.lastIndexOf('"grok:'), code.lastIndexOf("'grok:"));
-  const lineEnd = last < 0 ? -1 : code.indexOf("\n", last);
-  if (lineEnd > 0 && lineEnd < code.length - 1) {
-    try {
-      return parse(code.slice(0, lineEnd + 1)).body;
-    } catch {
-      // The cut fell inside a statement: parse it all.
-    }
-  }
-  return parse(code).body;
-}
-
-/** The default / `images` / `alt` bindings of an import, or undefined for any other form (namespace, attributes). */
-function importBindings(node: EsNode): Binding[] | undefined {
-  if ((node.attributes as unknown[] | undefined)?.length || node.importKind === "type" || node.phase)
-    return undefined;
-  const bindings: Binding[] = [];
-  for (const spec of node.specifiers as EsNode[]) {
-    const local = (spec.local as { name?: unknown } | undefined)?.name;
-    if (typeof local !== "string") return undefined;
-    if (spec.type === "ImportDefaultSpecifier") {
-      bindings.push({ imported: "default", local });
-      continue;
-    }
-    if (spec.type !== "ImportSpecifier") return undefined;
-    const imported = spec.imported as { name?: unknown; value?: unknown };
-    const name = imported.name ?? imported.value;
-    if (typeof name !== "string" || !EXPORTS.has(name)) return undefined;
-    bindings.push({ imported: name, local });
-  }
-  return bindings.length > 0 ? bindings : undefined;
-}
-
-/**
  * The statements that stand for a module of these parts imported with `bindings`, on one line; undefined for a
  * module that imports something for its side effects (the dev client's), which keeps its import.
  */
 function inlined(
   parts: ModuleParts,
-  bindings: readonly Binding[],
+  bindings: readonly ImportBinding[],
   name: string,
   importer: string | undefined,
 ): string | undefined {

@@ -20,7 +20,7 @@ import { DEV_CLIENT_ID } from "../workbench/protocol.js";
 import type { WaitingKind } from "../workbench/waiting-images.js";
 import { CACHED_FILE, cachedFileId } from "./cached-file-id.js";
 import { forHost, hostEncodeNotice } from "./host-handoff.js";
-import { inlineDirectives, type ParseModule } from "./inline-directives.js";
+import { inlineDirectives } from "./inline-directives.js";
 import { locateDirective } from "./locate-directive.js";
 import {
   type ImageImport,
@@ -424,12 +424,7 @@ export function grokImage(
         if (need().command !== "build" || id.startsWith("\0") || !code.includes("grok:")) return null;
         let inlined: string | undefined;
         try {
-          inlined = await inlineDirectives(
-            code,
-            (text) => this.parse(text) as unknown as ReturnType<ParseModule>,
-            (source) => inlineModuleParts(source, id),
-            importerFile(id),
-          );
+          inlined = await inlineDirectives(code, (source) => inlineModuleParts(source, id), importerFile(id));
         } catch (error) {
           this.error(error as Error);
         }
