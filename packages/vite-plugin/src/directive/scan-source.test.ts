@@ -315,11 +315,22 @@ describe("scanTree", () => {
     await put("shared/images.ts", `export { default as hero } from "grok:a shared hero";\nimport "./more";`);
     await put("shared/more/index.ts", `import x from "grok:one more level";`);
     await put("shared/unused.ts", `import y from "grok:nobody imports this";`);
+    // Out of the root from deeper down, and by a path that only leaves it after going down first.
+    await put(
+      "site/src/pages/deep/page.ts",
+      `import "../../../../shared/deep.js";\nimport "./x/../../../../../shared/winding.js";\nimport "../../../x.js";`,
+    );
+    await put("shared/deep.ts", `import d from "grok:from deep down";`);
+    await put("shared/winding.ts", `import w from "grok:a winding path";`);
+    await put("site/x.ts", `import r from "grok:at the root";`);
     const found = await scanTree(site);
     expect(found.map((d) => [path.relative(root, d.file), d.raw])).toEqual([
       [path.join("site", "src", "main.ts"), "grok:inside"],
+      [path.join("site", "x.ts"), "grok:at the root"],
+      [path.join("shared", "deep.ts"), "grok:from deep down"],
       [path.join("shared", "images.ts"), "grok:a shared hero"],
       [path.join("shared", "more", "index.ts"), "grok:one more level"],
+      [path.join("shared", "winding.ts"), "grok:a winding path"],
     ]);
   });
 

@@ -287,12 +287,16 @@ async function importsOutside(root: string, files: readonly string[], read: (fil
     if (languageOf(file) === "markdown") continue;
     const code = read(file);
     // A file under the root can only leave it through a `../`; one outside may import its neighbours by `./`.
-    if (!outside.includes(file) && !code.includes("../")) continue;
+    const isOutside = outside.includes(file);
+    if (!isOutside && !code.includes("../")) continue;
+    const dir = path.dirname(file);
+    const depth = isOutside ? -1 : depthBelow(root, dir);
     for (const match of code.matchAll(RELATIVE_IMPORT)) {
-      const specifier = (match[1] ?? match[2]) as string;
-      const base = path.resolve(path.dirname(file), specifier.split("?")[0] as string);
+      const specifier = (match[1] ?? (match[2] as string)).split("?")[0] as string;
       // Whatever a path under the root names (itself, with an extension, its index) was listed already: only
       // paths out of it are looked up, one `stat` per candidate, so a page's `../assets/*.jpg` costs nothing.
+      if (climbs(specifier) < depth) continue;
+      const base = path.resolve(dir, specifier);
       if (isInside(root, base)) continue;
       const target = await resolveRelative(base);
       if (!target || seen.has(target) || target.includes(`${path.sep}node_modules${path.sep}`)) continue;
@@ -304,6 +308,31 @@ async function importsOutside(root: string, files: readonly string[], read: (fil
   }
   return outside;
 }
+
+/** How many folders `dir` lies below `root`; -1 when it is not below it. */
+function depthBelow(root: string, dir: string): number {
+  const rel = path.relative(root, dir);
+  if (rel === "") return 0;
+  return rel.startsWith("..") || path.isAbsolute(rel) ? -1 : rel.split(path.sep).length;
+}
+
+/**
+ * How many folders a relative specifier climbs before it names something below where it started (`../../x` climbs
+ * 2), counted on its text: a site's thousands of `../assets/*.jpg` need no path worked out each. Infinity for one
+ * that ends at a folder it climbed to, or has a `.`/`..` further in, which the caller resolves in full.
+ */
+function climbs(specifier: string): number {
+  let at = specifier.startsWith("./") ? 2 : 0;
+  let ups = 0;
+  while (specifier.startsWith("../", at)) {
+    ups++;
+    at += 3;
+  }
+  const rest = specifier.slice(at);
+  return rest === "" || DOT_SEGMENT.test(rest) ? Number.POSITIVE_INFINITY : ups;
+}
+
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 
 function isInside(root: string, file: string): boolean {
   const rel = path.relative(root, file);
