@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
 let version: string | undefined;
@@ -9,24 +9,51 @@ let version: string | undefined;
  */
 export function sharpVersion(): string {
   version ??=
-    fromManifest() ?? (createRequire(import.meta.url)("sharp") as typeof import("sharp")).versions.sharp;
+    fromNodeModules() ??
+    fromManifest() ??
+    (createRequire(import.meta.url)("sharp") as typeof import("sharp")).versions.sharp;
   return version;
 }
 
-/** The version in the package.json above the file `sharp` resolves to (its exports do not expose the manifest). */
+/**
+ * The version in `node_modules/sharp/package.json` of the nearest folder above this file that has one: where Node
+ * finds `import("sharp")` from here, without working out the package's `exports` (which only name its entry), a
+ * millisecond of every build.
+ */
+function fromNodeModules(): string | undefined {
+  let dir = new URL(".", import.meta.url);
+  if (dir.protocol !== "file:") return undefined;
+  for (;;) {
+    const found = versionIn(new URL("node_modules/sharp/package.json", dir));
+    if (found !== null) return found;
+    const up = new URL("..", dir);
+    if (up.href === dir.href) return undefined;
+    dir = up;
+  }
+}
+
+/** The version in the package.json above the file `sharp` resolves to (a layout without `node_modules` folders). */
 function fromManifest(): string | undefined {
   try {
     let dir = new URL(".", import.meta.resolve("sharp"));
     for (let depth = 0; depth < 4; depth++) {
-      const file = new URL("package.json", dir);
-      if (existsSync(file)) {
-        const manifest = JSON.parse(readFileSync(file, "utf8")) as { name?: unknown; version?: unknown };
-        if (manifest.name === "sharp" && typeof manifest.version === "string") return manifest.version;
-      }
+      const found = versionIn(new URL("package.json", dir));
+      if (found !== null) return found;
       dir = new URL("..", dir);
     }
   } catch {
     // Resolved some other way (a bundle): loading sharp itself tells.
   }
   return undefined;
+}
+
+/** sharp's version in a package.json; undefined for another package's, null when there is none to read. */
+function versionIn(file: URL): string | undefined | null {
+  let manifest: { name?: unknown; version?: unknown };
+  try {
+    manifest = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return null;
+  }
+  return manifest.name === "sharp" && typeof manifest.version === "string" ? manifest.version : undefined;
 }
