@@ -8,8 +8,16 @@ import type { ImageImport } from "./module-code.js";
  */
 export function forHost(directive: Directive, imageImport: ImageImport): Directive {
   if (imageImport !== "metadata" || directive.output.as !== "metadata") return directive;
-  return Object.freeze({ ...directive, handoff: "source" });
+  let handed = handedOver.get(directive);
+  if (!handed) {
+    handed = Object.freeze({ ...directive, handoff: "source" });
+    handedOver.set(directive, handed);
+  }
+  return handed;
 }
+
+/** One handed-over copy per parsed directive (parse-directive.ts keeps those): a build asks for each again and again. */
+const handedOver = new WeakMap<Directive, Directive>();
 
 const ENCODE_PARAM = /[?&]\s*(format|quality)\s*=/g;
 
