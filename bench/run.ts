@@ -97,9 +97,9 @@ if (only.has("site")) {
       kind: "site",
       ...scenario("site-build.ts", {
         directives,
-        // Enough runs that the ratio of medians settles within about 2% on a shared two-core machine, where one
-        // build of the same site varies by 20% and more from the next (two runs of 31 and 41 builds at 200
-        // images, minutes apart, read 1.029x and 1.079x).
+        // As many runs as the scenario's time allows: on a shared two-core machine one build of the same site
+        // varies by 20% and more from the next, and even these counts leave the ratio of medians a few percent
+        // from one run to the next (the control, which has nothing to do, read from 0.98x to 1.06x at 2,000).
         runs: quick ? 3 : directives > 1000 ? 31 : 61,
         profile: quick ? 0 : 5,
       }),
