@@ -66,7 +66,9 @@ export class VerifiedVariants {
   /** Remembers that the file at `path` was just found (or written) intact, as `meta` describes it. */
   async record(name: string, path: string, meta: VariantMeta): Promise<void> {
     const info = await stat(path).catch(() => undefined);
-    if (!info || Date.now() - info.ctimeMs < this.#racyMs) return;
+    // `racyMs: 0` turns the guard off. Compared with 0, a file written this very millisecond would still be left
+    // out: `Date.now()` is whole milliseconds, a change time is not, so the change reads as a fraction ahead.
+    if (!info || (this.#racyMs > 0 && Date.now() - info.ctimeMs < this.#racyMs)) return;
     (await this.#load()).set(name, { identity: identity(info), meta });
     this.#saveSoon();
   }
