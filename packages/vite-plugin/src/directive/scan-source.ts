@@ -311,9 +311,8 @@ async function importsOutside(root: string, files: readonly string[], read: (fil
 
 /** How many folders `dir` lies below `root`; -1 when it is not below it. */
 function depthBelow(root: string, dir: string): number {
-  const rel = path.relative(root, dir);
-  if (rel === "") return 0;
-  return rel.startsWith("..") || path.isAbsolute(rel) ? -1 : rel.split(path.sep).length;
+  const rel = pathBelow(root, dir);
+  return rel === undefined ? -1 : rel === "" ? 0 : rel.split(path.sep).length;
 }
 
 /**
@@ -335,8 +334,13 @@ function climbs(specifier: string): number {
 const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 
 function isInside(root: string, file: string): boolean {
+  return Boolean(pathBelow(root, file));
+}
+
+/** `file` relative to `root` ("" for the root itself), or undefined when it is not under it. */
+function pathBelow(root: string, file: string): string | undefined {
   const rel = path.relative(root, file);
-  return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel);
+  return rel.startsWith("..") || path.isAbsolute(rel) ? undefined : rel;
 }
 
 /** What a scan read: every directive found, and the text of each file it read (for lines, columns and frames). */

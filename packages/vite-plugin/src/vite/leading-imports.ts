@@ -82,21 +82,20 @@ class Lexer {
       if (clause === null) return undefined;
       bindings = clause;
       this.skipTrivia();
-      if (this.#word() !== "from") return undefined;
+      if (!this.#take("from")) return undefined;
       this.skipTrivia();
     }
     const source = this.#string();
     if (source === null) return undefined;
     let end = this.#at;
     this.skipTrivia();
-    const afterSource = this.#at;
-    const keyword = this.#word();
-    if (keyword === "with" || keyword === "assert") {
+    if (this.#take("with") || this.#take("assert")) {
       if (!this.#attributes()) return undefined;
       bindings = undefined;
       end = this.#at;
-    } else this.#at = afterSource;
-    this.skipTrivia();
+      this.skipTrivia();
+    }
+    // The statement ends at its `;` when it has one; what follows it otherwise is read from its last token on.
     if (this.#code[this.#at] === ";") end = ++this.#at;
     else this.#at = end;
     return { start, end, source, bindings };
@@ -116,7 +115,7 @@ class Lexer {
     if (char === "*") {
       this.#at++;
       this.skipTrivia();
-      if (this.#word() !== "as") return null;
+      if (!this.#take("as")) return null;
       this.skipTrivia();
       return this.#word() === undefined ? null : undefined;
     }
@@ -130,8 +129,7 @@ class Lexer {
       if (typeof imported !== "string") return null;
       this.skipTrivia();
       let local = quoted ? undefined : imported;
-      if (this.#peekIdentifier()) {
-        if (this.#word() !== "as") return null;
+      if (this.#take("as")) {
         this.skipTrivia();
         local = this.#word();
         this.skipTrivia();
@@ -177,6 +175,14 @@ class Lexer {
   #peekIdentifier(): boolean {
     IDENTIFIER.lastIndex = this.#at;
     return IDENTIFIER.test(this.#code);
+  }
+
+  /** Whether the word here is `keyword`, moving past it only when it is. */
+  #take(keyword: string): boolean {
+    const at = this.#at;
+    if (this.#word() === keyword) return true;
+    this.#at = at;
+    return false;
   }
 
   /** The identifier or keyword here, moving past it; undefined when there is none or it runs on into an escape. */
