@@ -304,6 +304,33 @@ function renderSites(sites: readonly ScenarioResult[]): string[] {
       "settled by this run). The paired ratio is the median of each round's grok / local: a drift of the " +
       "machine's speed cancels in it.",
   );
+  const split = sites.filter((r) => r.replayRatio !== undefined);
+  if (split.length > 0)
+    lines.push(
+      ...table(
+        "Where the ratio comes from: the grok site's pages replayed without the plugin",
+        [
+          "images",
+          "replayed pages / local: wall, paired, CPU",
+          "grok / replayed pages: wall, paired, CPU",
+          "replayed pages: median",
+          "replay runs",
+        ],
+        split.map((r) => [
+          `${num(r, "directives")}`,
+          `${num(r, "replayRatio").toFixed(3)}x, ${num(r, "replayPairedRatio").toFixed(3)}x, ${num(r, "replayCpuRatio").toFixed(3)}x`,
+          `${num(r, "pluginRatio").toFixed(3)}x, ${num(r, "pluginPairedRatio").toFixed(3)}x, ${num(r, "pluginCpuRatio").toFixed(3)}x`,
+          seconds(median(r.replayMs as number[])),
+          (r.replayMs as number[]).map((ms) => (ms / 1000).toFixed(2)).join(", "),
+        ]),
+        "A fourth site, built in the same rotation: the grok site's pages exactly as its build bundled them (each " +
+          "directive written into its page, importing its file from `.grok-images/variants/`, with the constants " +
+          "beside it), captured once from a grok build, and the same variant files, built with no integration. " +
+          "Against the local site it measures what the bundler does with what the plugin writes; the grok site " +
+          "against it measures the plugin's own work in the build (loading, the scan and plan, reading the cache, " +
+          "a `stat` per hit, writing the imports). The two ratios multiply to the grok / local ratio above.",
+      ),
+    );
   for (const r of sites) {
     const grok = r.grokProfile as ProfileSummary | undefined;
     const local = r.localProfile as ProfileSummary | undefined;

@@ -1,6 +1,8 @@
 // Cached site builds: an Astro site whose N images are `grok:` directives, every one a cache hit, against the same
 // site with the same N image files imported as plain local files, and that local site once more with the
-// integration added (what the integration costs a site that uses no directive). The sites are written to a RAM disk
+// integration added (what the integration costs a site that uses no directive), and the grok site's pages as the
+// plugin wrote them, replayed without the plugin (which part of the gap is the plugin's work, and which is what the
+// bundler does with what it writes). The sites are written to a RAM disk
 // when there is one (see `scratch`), built once each to fill the caches (the grok cache from the emulator, Astro's
 // own image cache for all), then built in rotation, `runs` times each, as child processes (`astro build`), and
 // compared by median wall time. With `profile`, more builds of the grok and local sites run under `node --cpu-prof`
@@ -31,9 +33,9 @@ interface SiteConfig {
   runs: number;
   /** Also profile cached builds of each site: how many of each (`true`: 5). One profile is as noisy as one run. */
   profile?: boolean | number;
-  /** Leave the two sites in place (for a look at them, or `reuse`). */
+  /** Leave the sites in place (for a look at them, or `reuse`). */
   keep?: boolean;
-  /** Measure the two sites a kept run left in this directory instead of making new ones. */
+  /** Measure the sites a kept run left in this directory instead of making new ones. */
   reuse?: string;
 }
 
@@ -55,6 +57,8 @@ const grokRoot = join(base, "grok");
 const localRoot = join(base, "local");
 /** The local site with the integration added and no directive: what the integration costs a site that uses none. */
 const plainRoot = join(base, "plain");
+/** The grok site's pages as the plugin wrote them, and its image files, built without the plugin (makeReplaySite). */
+const replayRoot = join(base, "replay");
 
 /** The pages of a site: `PER_PAGE` images each, every one through `<Image>` as Astro's docs recommend. */
 async function writeSite(root: string, integration: boolean, source: (i: number) => string): Promise<void> {
@@ -102,10 +106,11 @@ function astroBuild(
   root: string,
   env: NodeJS.ProcessEnv,
   nodeFlags: readonly string[] = [],
+  args: readonly string[] = [],
 ): Promise<BuildRun> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [...nodeFlags, "--import", CPU_PROBE, ASTRO, "build"], {
+    const child = spawn(process.execPath, [...nodeFlags, "--import", CPU_PROBE, ASTRO, "build", ...args], {
       cwd: root,
       env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -211,6 +216,80 @@ async function fillSites(apiUrl: string): Promise<void> {
   await writeSite(plainRoot, true, localImage);
 }
 
+/** Where a page's module id starts its path from the site's root: the key of a captured page. */
+const PAGE_KEY = `
+const pageKey = (id) => {
+  const path = id.replaceAll("\\\\", "/");
+  const at = path.indexOf("/src/pages/");
+  return at < 0 ? undefined : path.slice(at);
+};`;
+
+/** The grok site's config, plus a plugin that writes each page's module as it went into the bundle (after every
+ * transform, the plugin's included) to `captured.json` beside the sites. */
+const CAPTURE_CONFIG = `import { writeFileSync } from "node:fs";
+import { defineConfig } from "astro/config";
+import grokImage from "astro-grok-image";
+${PAGE_KEY}
+const pages = {};
+const capture = {
+  name: "capture-pages",
+  buildEnd() {
+    for (const id of this.getModuleIds()) {
+      const key = pageKey(id);
+      const code = key && this.getModuleInfo(id)?.code;
+      if (code) pages[key] = code;
+    }
+    writeFileSync(new URL("../captured.json", import.meta.url), JSON.stringify(pages));
+  },
+};
+export default defineConfig({ integrations: [grokImage()], vite: { plugins: [capture] } });
+`;
+
+/** No integration: each page's module is replaced by the grok build's, after Astro has compiled it as usual. */
+const REPLAY_CONFIG = `import { readFileSync } from "node:fs";
+import { defineConfig } from "astro/config";
+${PAGE_KEY}
+const pages = JSON.parse(readFileSync(new URL("./captured.json", import.meta.url), "utf8"));
+const replay = {
+  name: "replay-pages",
+  transform: {
+    order: "post",
+    filter: { id: /[\\\\/]src[\\\\/]pages[\\\\/]/ },
+    handler(code, id) {
+      const page = pages[pageKey(id)];
+      if (!page) throw new Error(\`no captured module for \${id}\`);
+      return { code: page, map: null };
+    },
+  },
+};
+export default defineConfig({ vite: { plugins: [replay] } });
+`;
+
+/**
+ * The replay site: the grok site's pages as the grok build bundled them (every directive already written into its
+ * page, importing its file from `.grok-images/variants/`), its variant files at the same place, and no plugin. It
+ * differs from the local site only in what the plugin writes (where the files are, the constants beside each
+ * import) and from the grok site only in the plugin's own work (loading, the scan, reading the cache, a `stat` per
+ * hit, writing the imports), so it splits the ratio in two. A page left with a `grok:` import fails its build.
+ */
+async function makeReplaySite(grokEnv: NodeJS.ProcessEnv): Promise<void> {
+  const config = join(grokRoot, "astro.capture.mjs");
+  await writeFile(config, CAPTURE_CONFIG);
+  try {
+    await astroBuild(grokRoot, grokEnv, [], ["--config", "astro.capture.mjs"]);
+  } finally {
+    await rm(config, { force: true });
+  }
+  await rm(replayRoot, { recursive: true, force: true });
+  await cp(join(grokRoot, "src"), join(replayRoot, "src"), { recursive: true });
+  await cp(join(grokRoot, ".grok-images/variants"), join(replayRoot, ".grok-images/variants"), {
+    recursive: true,
+  });
+  await copyFile(join(base, "captured.json"), join(replayRoot, "captured.json"));
+  await copyFile(join(grokRoot, "package.json"), join(replayRoot, "package.json"));
+  await writeFile(join(replayRoot, "astro.config.mjs"), REPLAY_CONFIG);
+}
+
 try {
   if (!reuse) await makeSites();
 
@@ -226,14 +305,19 @@ try {
     grok: { root: grokRoot, env: grokEnv, ms: [] as number[], cpuMs: [] as number[] },
     local: { root: localRoot, env: localEnv, ms: [] as number[], cpuMs: [] as number[] },
     plain: { root: plainRoot, env: grokEnv, ms: [] as number[], cpuMs: [] as number[] },
+    replay: { root: replayRoot, env: localEnv, ms: [] as number[], cpuMs: [] as number[] },
   };
   // The first build of each fills Astro's image cache (node_modules/.astro); every timed build is a cached one.
   const firstGrok = await astroBuild(grokRoot, grokEnv);
   const firstLocal = await astroBuild(localRoot, localEnv);
   await astroBuild(plainRoot, grokEnv);
+  await makeReplaySite(grokEnv);
+  await astroBuild(replayRoot, localEnv);
   for (let run = 0; run < runs; run++) {
     // Rotate which goes first, so a drift in the machine's load weighs on all alike.
-    const order = (["grok", "local", "plain"] as const).map((_, i, all) => all[(i + run) % all.length]);
+    const order = (["grok", "local", "plain", "replay"] as const).map(
+      (_, i, all) => all[(i + run) % all.length],
+    );
     for (const which of order) {
       const site = sites[which as keyof typeof sites];
       const build = await astroBuild(site.root, site.env);
@@ -267,6 +351,14 @@ try {
     plainRatio: median(sites.plain.ms) / localMedian,
     plainPairedRatio: pairedRatio(sites.plain.ms, localMs),
     plainCpuRatio: median(sites.plain.cpuMs) / median(localCpuMs),
+    replayMs: sites.replay.ms,
+    replayCpuMs: sites.replay.cpuMs,
+    replayRatio: median(sites.replay.ms) / localMedian,
+    replayPairedRatio: pairedRatio(sites.replay.ms, localMs),
+    replayCpuRatio: median(sites.replay.cpuMs) / median(localCpuMs),
+    pluginRatio: grokMedian / median(sites.replay.ms),
+    pluginPairedRatio: pairedRatio(grokMs, sites.replay.ms),
+    pluginCpuRatio: median(grokCpuMs) / median(sites.replay.cpuMs),
     ...profiles,
   });
 } finally {
