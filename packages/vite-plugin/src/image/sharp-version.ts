@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 
 let version: string | undefined;
@@ -49,6 +49,8 @@ function fromManifest(): string | undefined {
 
 /** sharp's version in a package.json; undefined for another package's, null when there is none to read. */
 function versionIn(file: URL): string | undefined | null {
+  // A folder without the file is the common case on the way up: a `stat` says so without the cost of an error.
+  if (!statSync(file, { throwIfNoEntry: false })?.isFile()) return null;
   let manifest: { name?: unknown; version?: unknown };
   try {
     manifest = JSON.parse(readFileSync(file, "utf8"));

@@ -39,9 +39,10 @@ export async function inlineDirectives(
   // Every directive of the module at once: a miss starts its generation now, alongside the others.
   const modules = await Promise.all(candidates.map(({ source }) => moduleOf(source)));
   const replacements: { start: number; end: number; text: string }[] = [];
+  const specifierFor = importer ? relativeTo(importer) : (specifier: string) => specifier;
   for (const [i, { node, bindings }] of candidates.entries()) {
     const module = modules[i];
-    const text = module && inlined(module, bindings, `${PREFIX}${replacements.length}`, importer);
+    const text = module && inlined(module, bindings, `${PREFIX}${replacements.length}`, specifierFor);
     if (!text) continue;
     // As many lines as the statement it replaces (padded), so everything after it keeps its line.
     const lines = lineBreaks(code.slice(node.start, node.end)) - lineBreaks(text);
@@ -68,13 +69,12 @@ function inlined(
   parts: ModuleParts,
   bindings: readonly ImportBinding[],
   name: string,
-  importer: string | undefined,
+  specifierFor: (specifier: string) => string,
 ): string | undefined {
   if (parts.clientImport) return undefined;
   const names = parts.specifiers.map((_, i) => `${name}_${i}`);
   const imports = parts.specifiers.map(
-    (specifier, i) =>
-      `import ${names[i]} from ${JSON.stringify(importer ? relativeSpecifier(specifier, importer) : specifier)};`,
+    (specifier, i) => `import ${names[i]} from ${JSON.stringify(specifierFor(specifier))};`,
   );
   const list = `${name}_images`;
   const values: Record<string, string> = {
@@ -88,29 +88,31 @@ function inlined(
 }
 
 /**
- * An absolute file specifier as a path relative to the importing file, the way a local image is imported: the
- * bundler resolves it at once, with no plugin asked. Anything else is kept.
+ * Absolute file specifiers as paths relative to the importing file, the way a local image is imported: the bundler
+ * resolves them at once, with no plugin asked. Anything else is kept.
  */
-function relativeSpecifier(specifier: string, importer: string): string {
-  const query = specifier.indexOf("?");
-  const file = query < 0 ? specifier : specifier.slice(0, query);
-  // Specifiers are written with `/` (module-code.ts): the folder and name split there without path's checks.
-  const slash = file.lastIndexOf("/");
-  if (slash < 0 || !path.isAbsolute(file) || !path.isAbsolute(importer)) return specifier;
+function relativeTo(importer: string): (specifier: string) => string {
+  if (!path.isAbsolute(importer)) return (specifier) => specifier;
   // Every image of a page sits in the one variants folder: its path relative to the page is worked out once.
-  const key = `${importer}\0${file.slice(0, slash)}`;
-  let folder = relativeFolders.get(key);
-  if (folder === undefined) {
-    folder = path.relative(path.dirname(importer), file.slice(0, slash)).split(path.sep).join("/");
-    // `.grok-images/...` would read as a package name: only `..` may start a relative path bare.
-    folder = folder === "" ? "." : folder === ".." || folder.startsWith("../") ? folder : `./${folder}`;
-    if (relativeFolders.size > 1000) relativeFolders.clear();
-    relativeFolders.set(key, folder);
-  }
-  return `${folder}${specifier.slice(slash)}`;
+  let lastFolder: string | undefined;
+  let lastRelative = "";
+  return (specifier) => {
+    const query = specifier.indexOf("?");
+    const file = query < 0 ? specifier : specifier.slice(0, query);
+    // Specifiers are written with `/` (module-code.ts): the folder and name split there without path's checks.
+    const slash = file.lastIndexOf("/");
+    if (slash < 0 || !path.isAbsolute(file)) return specifier;
+    const folder = file.slice(0, slash);
+    if (folder !== lastFolder) {
+      const relative = path.relative(path.dirname(importer), folder).split(path.sep).join("/");
+      // `.grok-images/...` would read as a package name: only `..` may start a relative path bare.
+      lastRelative =
+        relative === "" ? "." : relative === ".." || relative.startsWith("../") ? relative : `./${relative}`;
+      lastFolder = folder;
+    }
+    return `${lastRelative}${specifier.slice(slash)}`;
+  };
 }
-
-const relativeFolders = new Map<string, string>();
 
 function lineBreaks(text: string): number {
   let count = 0;
