@@ -137,6 +137,7 @@ process.stdout.write(`\n${markdown}\n`);
 const target = join(repo, quick || values.only ? "bench/results/RESULTS.partial.md" : "bench/RESULTS.md");
 await mkdir(dirname(target), { recursive: true });
 await writeFile(target, markdown);
+await mkdir(join(repo, "bench/results"), { recursive: true });
 // The figures as measured, so `node bench/render.ts` can write the tables again without measuring again.
 await writeFile(
   join(repo, "bench/results/last-run.json"),
