@@ -72,6 +72,29 @@ describe("inlineDirectives", () => {
     }
   });
 
+  it("writes a directive of one image as the image itself, with no array around it", async () => {
+    for (const host of ["metadata", "url"] as const) {
+      const module = moduleCode([image(9)], "a boat", host, true);
+      const parts = moduleParts([image(9)], "a boat", host, true);
+      const code = 'import boat, { default as same, alt } from "grok:a boat";\n';
+      const inlined = (await inlineDirectives(code, async () => parts)) as string;
+      expect(inlined).not.toContain("_images");
+      expect(inlined.match(/from "/g)).toHaveLength(1);
+      const original = run(module, ["images", "alt", "__default"]);
+      const rewritten = run(inlined, ["boat", "same", "alt"]);
+      expect(rewritten).toEqual({ boat: original.__default, same: original.__default, alt: original.alt });
+      expect(rewritten.same).toBe(rewritten.boat);
+      // With `images` imported, the array is the module's own.
+      const withImages = await inlineDirectives(
+        'import boat, { images } from "grok:a boat";\n',
+        async () => parts,
+      );
+      const both = run(withImages as string, ["boat", "images"]);
+      expect(both).toEqual({ boat: original.__default, images: original.images });
+      expect(both.boat).toBe((both.images as unknown[])[0]);
+    }
+  });
+
   it("imports the files relative to the importing file, as a local image would be", async () => {
     const module = moduleParts([image(8)], "a boat", "url", true);
     const code = 'import boat from "grok:a boat";\n';

@@ -76,13 +76,25 @@ function inlined(
   const imports = parts.specifiers.map(
     (specifier, i) => `import ${names[i]} from ${JSON.stringify(specifierFor(specifier))};`,
   );
+  const entries = parts.entries(names);
+  const statements = [...imports];
+  if (entries.length === 1 && bindings.every(({ imported }) => imported !== "images")) {
+    // One image (a directive without `n=`) and no `images` binding, as nearly every import is: the binding is the
+    // image itself, with no array for the bundler to carry. A second default binding is the same object.
+    let image: string | undefined;
+    for (const { imported, local } of bindings) {
+      statements.push(`const ${local} = ${imported === "alt" ? parts.alt : (image ?? entries[0])};`);
+      if (imported === "default") image ??= local;
+    }
+    return statements.join(" ");
+  }
   const list = `${name}_images`;
   const values: Record<string, string> = {
     images: list,
     alt: parts.alt,
     default: parts.pick === undefined ? "undefined" : `${list}[${parts.pick}]`,
   };
-  const statements = [...imports, `const ${list} = [${parts.entries(names).join(", ")}];`];
+  statements.push(`const ${list} = [${entries.join(", ")}];`);
   for (const { imported, local } of bindings) statements.push(`const ${local} = ${values[imported]};`);
   return statements.join(" ");
 }
