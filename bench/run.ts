@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { renderResults, type ScenarioResult, TARGETS } from "./render-results.ts";
@@ -135,9 +135,9 @@ const markdown = renderResults(results, run);
 process.stdout.write(`\n${markdown}\n`);
 // A filtered or quick run is a smoke test: only the full run is the record.
 const target = join(repo, quick || values.only ? "bench/results/RESULTS.partial.md" : "bench/RESULTS.md");
-await mkdir(dirname(target), { recursive: true });
-await writeFile(target, markdown);
+// Both the partial results and the figures go in bench/results/ (the full record goes beside it, in bench/).
 await mkdir(join(repo, "bench/results"), { recursive: true });
+await writeFile(target, markdown);
 // The figures as measured, so `node bench/render.ts` can write the tables again without measuring again.
 await writeFile(
   join(repo, "bench/results/last-run.json"),

@@ -2,10 +2,9 @@
 // site with the same N image files imported as plain local files, and that local site once more with the
 // integration added (what the integration costs a site that uses no directive), and the grok site's pages as the
 // plugin wrote them, replayed without the plugin (which part of the gap is the plugin's work, and which is what the
-// bundler does with what it writes). The sites are written to a RAM disk
-// when there is one (see `scratch`), built once each to fill the caches (the grok cache from the emulator, Astro's
-// own image cache for all), then built in rotation, `runs` times each, as child processes (`astro build`), and
-// compared by median wall time. With `profile`, more builds of the grok and local sites run under `node --cpu-prof`
+// bundler does with what it writes). The sites are written to a RAM disk when there is one (see `scratch`), built
+// once each to fill the caches (the grok cache from the emulator, Astro's own image cache for all), then built in
+// rotation, `runs` times each, as child processes (`astro build`), and compared by median wall time. With `profile`, more builds of the grok and local sites run under `node --cpu-prof`
 // (alternately, `profile` of each, 5 for `true`) and the profiles are summarized and averaged (see cpu-profile.ts).
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";

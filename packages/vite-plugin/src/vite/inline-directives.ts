@@ -39,7 +39,7 @@ export async function inlineDirectives(
   // Every directive of the module at once: a miss starts its generation now, alongside the others.
   const modules = await Promise.all(candidates.map(({ source }) => moduleOf(source)));
   const replacements: { start: number; end: number; text: string }[] = [];
-  const specifierFor = importer ? relativeTo(importer) : (specifier: string) => specifier;
+  const specifierFor = relativeTo(importer);
   for (const [i, { node, bindings }] of candidates.entries()) {
     const module = modules[i];
     const text = module && inlined(module, bindings, `${PREFIX}${replacements.length}`, specifierFor);
@@ -103,8 +103,8 @@ function inlined(
  * Absolute file specifiers as paths relative to the importing file, the way a local image is imported: the bundler
  * resolves them at once, with no plugin asked. Anything else is kept.
  */
-function relativeTo(importer: string): (specifier: string) => string {
-  if (!path.isAbsolute(importer)) return (specifier) => specifier;
+function relativeTo(importer: string | undefined): (specifier: string) => string {
+  if (!importer || !path.isAbsolute(importer)) return (specifier) => specifier;
   // Every image of a page sits in the one variants folder: its path relative to the page is worked out once.
   let lastFolder: string | undefined;
   let lastRelative = "";
