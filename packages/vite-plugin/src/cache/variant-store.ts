@@ -92,6 +92,8 @@ export class VariantStore {
     if (!meta) return { state: "damaged", file: sidecar, problem: "is not a valid variant sidecar" };
     if (meta.sha256 === undefined) return { state: "absent" };
     const file = this.path(name, meta.format);
+    // Before the read: a change after this moment is one the record must not vouch for.
+    const readAt = Date.now();
     let data: Buffer;
     try {
       data = await readFile(file);
@@ -105,7 +107,7 @@ export class VariantStore {
     }
     if (sha256Hex(data) !== meta.sha256)
       return { state: "damaged", file, problem: "does not match its sha256" };
-    await this.#verified?.record(name, file, meta);
+    await this.#verified?.record(name, file, meta, readAt);
     return { state: "intact", meta };
   }
 
@@ -121,7 +123,7 @@ export class VariantStore {
       sha256: sha256Hex(data),
     };
     await writeFileAtomic(this.sidecarPath(name), `${JSON.stringify(sidecar, null, 2)}\n`);
-    await this.#verified?.record(name, this.path(name, meta.format), sidecar);
+    this.#verified?.written(name, this.path(name, meta.format), sidecar);
   }
 }
 

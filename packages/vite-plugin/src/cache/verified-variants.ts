@@ -1,5 +1,7 @@
 import { type Stats, statSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { sha256Hex } from "./hash-file.js";
 import type { VariantMeta } from "./variant-store.js";
 import { writeFileAtomic } from "./write-file-atomic.js";
 
@@ -11,24 +13,32 @@ import { writeFileAtomic } from "./write-file-atomic.js";
  * and the variant is then checked in full again. Per machine, so it lives in the cache's git-ignored `locks/`;
  * losing it only costs one full check per variant.
  *
- * File times are coarse (a clock tick): a file written again within the same tick as it was verified could keep
- * its identity. As git does with "racily clean" files, a file changed less than `racyMs` ago is not recorded; the
- * next check hashes it in full once more, and records it then. So a recorded change time lies at least `racyMs`
- * in the past, and any later write (whatever it does to the modification time, the change time is always the
- * clock's) moves it by as much: times to the millisecond tell it, and a plain `stat` (no BigInt per field) is all
- * a hit costs.
+ * File times are coarse (a clock tick): a file written again within the tick of its last change keeps its
+ * identity. As git does with "racily clean" files, a variant is recorded only when its bytes were read at least a
+ * window after its last change, so any later write lands in a later tick and moves the change time (whatever it
+ * does to the modification time, the change time is always the clock's). The window is the file system's tick
+ * with room to spare: 50 ms where file times have fractions of a second, 2 s where they are whole seconds (FAT,
+ * HFS+, ext3). A variant read or written sooner is held back and hashed again once it is a window old, at the
+ * next write of the record, so the build that wrote a variant also leaves it recorded and the next build only
+ * `stat`s it. Times to the millisecond tell it, and a plain `stat` (no BigInt per field) is all a hit costs.
  */
 export class VerifiedVariants {
   readonly file: string;
-  readonly #racyMs: number;
+  /** A fixed window instead of the file system's (0 turns the guard off). */
+  readonly #racyMs: number | undefined;
   #entries: Promise<Map<string, Verified>> | undefined;
   /** The same map as `#entries`, once read. */
   #loaded: Map<string, Verified> | undefined;
+  /** Variants found or written intact too soon after their last change to record yet: name to path and sidecar. */
+  readonly #held = new Map<string, { path: string; meta: VariantMeta }>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #saving: Promise<void> | undefined;
+  /** Whether the record differs from the file: a save with nothing new recorded writes nothing. */
+  #changed = false;
 
   constructor(file: string, options: { racyMs?: number } = {}) {
     this.file = file;
-    this.#racyMs = options.racyMs ?? RACY_MS;
+    this.#racyMs = options.racyMs;
   }
 
   /** The sidecar of `name` when its file is exactly as it was when verified; undefined otherwise. */
@@ -59,26 +69,79 @@ export class VerifiedVariants {
     }
     if (info && identity(info) === known.identity) return known.meta;
     this.#loaded?.delete(name);
+    this.#changed = true;
     this.#saveSoon();
     return undefined;
   }
 
-  /** Remembers that the file at `path` was just found (or written) intact, as `meta` describes it. */
-  async record(name: string, path: string, meta: VariantMeta): Promise<void> {
-    const info = await stat(path).catch(() => undefined);
-    // `racyMs: 0` turns the guard off. Compared with 0, a file written this very millisecond would still be left
-    // out: `Date.now()` is whole milliseconds, a change time is not, so the change reads as a fraction ahead.
-    if (!info || (this.#racyMs > 0 && Date.now() - info.ctimeMs < this.#racyMs)) return;
-    (await this.#load()).set(name, { identity: identity(info), meta });
+  /**
+   * Remembers that the file at `path` matched `meta` when read, the read having started at `readAt`
+   * (`Date.now()`). Too soon after the file's last change, it is held back and hashed again later.
+   */
+  async record(name: string, path: string, meta: VariantMeta, readAt: number): Promise<void> {
+    if (!(await this.#recordIfSettled(name, path, meta, readAt))) this.#held.set(name, { path, meta });
     this.#saveSoon();
   }
 
-  /** Writes the record now if it changed (it is otherwise written shortly after the last change). */
+  /** Remembers that `path` was just written as `meta` describes: recorded once hashed again a window later. */
+  written(name: string, path: string, meta: VariantMeta): void {
+    this.#held.set(name, { path, meta });
+    this.#saveSoon();
+  }
+
+  /**
+   * Writes the record now if it changed (it is otherwise written shortly after the last change). Variants held
+   * back are waited for when their window is short (a process about to exit waits at most that long), and left
+   * to the next check when it is not.
+   */
   async flush(): Promise<void> {
+    await this.#saving;
     if (!this.#timer) return;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    await this.#save();
+    await this.#save(true);
+  }
+
+  /** Whether `path`, read from `readAt` on, was read a window after its last change; records it if so. */
+  async #recordIfSettled(name: string, path: string, meta: VariantMeta, readAt: number): Promise<boolean> {
+    const info = await stat(path).catch(() => undefined);
+    if (!info) return true;
+    if (readAt - info.ctimeMs < this.#window(info)) return false;
+    (await this.#load()).set(name, { identity: identity(info), meta });
+    this.#held.delete(name);
+    this.#changed = true;
+    return true;
+  }
+
+  #window(info: Stats): number {
+    if (this.#racyMs !== undefined) return this.#racyMs;
+    return info.ctimeMs % 1000 === 0 || info.mtimeMs % 1000 === 0 ? COARSE_WINDOW_MS : FINE_WINDOW_MS;
+  }
+
+  /**
+   * Hashes again each held-back variant whose last change is now a window old, and records it when its bytes
+   * still match. `wait`: first sleep until the short windows have passed. One file at a time: the variants of a
+   * large build would otherwise all be in memory at once, and this is never on the way of a hit.
+   */
+  async #settle(wait: boolean): Promise<void> {
+    for (const [name, { path, meta }] of [...this.#held]) {
+      this.#held.delete(name);
+      const info = await stat(path).catch(() => undefined);
+      if (!info) continue;
+      const window = this.#window(info);
+      let readAt = Date.now();
+      const early = info.ctimeMs + window - readAt;
+      if (early > 0 && !(wait && window <= FINE_WINDOW_MS)) {
+        this.#held.set(name, { path, meta });
+        continue;
+      }
+      if (early > 0) await sleep(Math.ceil(early) + 1);
+      readAt = Date.now();
+      const data = await readFile(path).catch(() => undefined);
+      // Changed meanwhile, or not what was written: the next full check finds out what it is.
+      if (!data || data.length !== meta.bytes || sha256Hex(data) !== meta.sha256) continue;
+      if (!(await this.#recordIfSettled(name, path, meta, readAt))) this.#held.set(name, { path, meta });
+    }
   }
 
   #load(): Promise<Map<string, Verified>> {
@@ -96,16 +159,25 @@ export class VerifiedVariants {
     if (this.#timer) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      void this.#save();
+      void this.#save(false);
     }, SAVE_DELAY_MS);
     this.#timer.unref();
   }
 
-  async #save(): Promise<void> {
-    const entries = await this.#load();
-    const variants: Record<string, [string, VariantMeta]> = {};
-    for (const [name, { identity, meta }] of entries) variants[name] = [identity, meta];
-    await writeFileAtomic(this.file, JSON.stringify({ version: VERSION, variants })).catch(() => {});
+  /** One save at a time: `flush` waits for one under way, and a held-back variant is settled once. */
+  #save(wait: boolean): Promise<void> {
+    this.#saving = (this.#saving ?? Promise.resolve()).then(async () => {
+      await this.#settle(wait).catch(() => {});
+      if (this.#changed) {
+        this.#changed = false;
+        const variants: Record<string, [string, VariantMeta]> = {};
+        for (const [name, { identity, meta }] of await this.#load()) variants[name] = [identity, meta];
+        await writeFileAtomic(this.file, JSON.stringify({ version: VERSION, variants })).catch(() => {});
+      }
+      // Still too fresh (or on a coarse file system): tried again shortly, while the process lives.
+      if (this.#held.size > 0) this.#saveSoon();
+    });
+    return this.#saving;
   }
 }
 
@@ -117,8 +189,13 @@ interface Verified {
 /** 2: times in milliseconds (1 had nanoseconds); a record of another version is read as empty. */
 const VERSION = 2;
 const SAVE_DELAY_MS = 200;
-/** A file changed this recently is not recorded: its identity might not change on its next write. */
-const RACY_MS = 2000;
+/**
+ * How long after a change a file's bytes must be read before its identity is trusted: a write within the same
+ * clock tick could keep it. Linux ticks are at most 10 ms and Windows' about 16 ms; whole-second times (or a 2 s
+ * FAT modification time) take the coarse window.
+ */
+const FINE_WINDOW_MS = 50;
+const COARSE_WINDOW_MS = 2000;
 
 function identity(info: Stats): string {
   return `${info.size}:${info.mtimeMs}:${info.ctimeMs}:${info.ino}:${info.dev}`;

@@ -73,6 +73,15 @@ describe("engine against the emulator", () => {
     expect(kites.map((k) => k.index)).toEqual([0, 1]);
     await engine.close();
 
+    // The build that derived the variants leaves them in this machine's record: the next build stats each one
+    // instead of hashing it.
+    const derived = (await readdir(join(root, ".grok-images/variants"))).filter((f) => !f.endsWith(".json"));
+    expect(derived).toHaveLength(3);
+    const record = JSON.parse(
+      await readFile(join(root, ".grok-images/locks/verified-variants.json"), "utf8"),
+    );
+    expect(Object.keys(record.variants).sort()).toEqual(derived.map((f) => f.replace(/\.\w+$/, "")).sort());
+
     const manifest = JSON.parse(await readFile(join(root, ".grok-images/manifest.json"), "utf8"));
     expect(Object.keys(manifest)).toHaveLength(2);
     expect(events.map(formatEvent).join("\n")).toContain("2 to generate");
