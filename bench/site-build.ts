@@ -13,6 +13,7 @@ import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { forHost } from "../packages/vite-plugin/dist/vite/host-handoff.js";
 import { meanProfile, type ProfileSummary, summarizeProfile } from "./cpu-profile.ts";
+import { countInstructions, type InstructionCount } from "./instructions.ts";
 import { pairedRatio, ratioInterval } from "./stats.ts";
 import {
   API_KEY,
@@ -36,6 +37,11 @@ interface SiteConfig {
   keep?: boolean;
   /** Measure the sites a kept run left in this directory instead of making new ones. */
   reuse?: string;
+  /**
+   * Instead of timing builds, count the instructions of this many builds of each site under callgrind
+   * (instructions.ts): work that the machine's load does not move. Slow (about 30x), so run by hand, with `reuse`.
+   */
+  instructions?: number;
 }
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -43,7 +49,7 @@ const ASTRO = join(repo, "test/node_modules/astro/bin/astro.mjs");
 const PER_PAGE = 20;
 const PROMPT = "bench site image";
 
-const { directives, runs, profile = false, keep = false, reuse } = config<SiteConfig>();
+const { directives, runs, profile = false, keep = false, reuse, instructions = 0 } = config<SiteConfig>();
 /*
  * The sites live on a RAM disk when the machine has one (Linux's /dev/shm): every build writes thousands of files,
  * and a virtual machine's disk then swings the same build's time by half from one run to the next, drowning a
@@ -289,6 +295,34 @@ async function makeReplaySite(grokEnv: NodeJS.ProcessEnv): Promise<void> {
   await writeFile(join(replayRoot, "astro.config.mjs"), REPLAY_CONFIG);
 }
 
+/** Instructions of `count` builds of each site, in rotation, and the main thread's ratios of their medians. */
+async function instructionCounts(
+  sites: Record<"grok" | "local" | "plain" | "replay", { root: string; env: NodeJS.ProcessEnv }>,
+  count: number,
+): Promise<Record<string, unknown>> {
+  const counts = { grok: [], local: [], plain: [], replay: [] } as Record<
+    keyof typeof sites,
+    InstructionCount[]
+  >;
+  const names = Object.keys(counts) as (keyof typeof sites)[];
+  for (let run = 0; run < count; run++) {
+    for (const which of names.map((_, i) => names[(i + run) % names.length] as keyof typeof sites)) {
+      const { root, env } = sites[which];
+      counts[which].push(await countInstructions(root, env, [ASTRO, "build"]));
+    }
+  }
+  const main = (which: keyof typeof sites) => median(counts[which].map((c) => c.mainM));
+  return {
+    directives,
+    instructionRuns: count,
+    instructions: counts,
+    mainRatio: main("grok") / main("local"),
+    mainPlainRatio: main("plain") / main("local"),
+    mainReplayRatio: main("replay") / main("local"),
+    mainPluginRatio: main("grok") / main("replay"),
+  };
+}
+
 try {
   if (!reuse) await makeSites();
 
@@ -312,6 +346,23 @@ try {
   await astroBuild(plainRoot, grokEnv);
   await makeReplaySite(grokEnv);
   await astroBuild(replayRoot, localEnv);
+  if (instructions > 0) report(await instructionCounts(sites, instructions));
+  else report(await timedRuns(sites, firstGrok.ms, firstLocal.ms, grokEnv, localEnv));
+} finally {
+  if (!keep && !reuse) await rm(base, { recursive: true, force: true });
+}
+
+/** `runs` timed builds of each site, in rotation, compared; then the profiles, if asked for. */
+async function timedRuns(
+  sites: Record<
+    "grok" | "local" | "plain" | "replay",
+    { root: string; env: NodeJS.ProcessEnv; ms: number[]; cpuMs: number[] }
+  >,
+  firstGrokMs: number,
+  firstLocalMs: number,
+  grokEnv: NodeJS.ProcessEnv,
+  localEnv: NodeJS.ProcessEnv,
+): Promise<Record<string, unknown>> {
   for (let run = 0; run < runs; run++) {
     // Rotate which goes first, so a drift in the machine's load weighs on all alike.
     const order = (["grok", "local", "plain", "replay"] as const).map(
@@ -329,12 +380,12 @@ try {
   const grokMedian = median(grokMs);
   const localMedian = median(localMs);
   const profiles = await profiledBuilds(profile === true ? 5 : profile || 0, grokEnv, localEnv);
-  report({
+  return {
     directives,
     runs,
     pages: Math.ceil(directives / PER_PAGE),
-    firstGrokMs: firstGrok.ms,
-    firstLocalMs: firstLocal.ms,
+    firstGrokMs,
+    firstLocalMs,
     grokMs,
     localMs,
     grokMedianMs: grokMedian,
@@ -359,7 +410,5 @@ try {
     pluginPairedRatio: pairedRatio(grokMs, sites.replay.ms),
     pluginCpuRatio: median(grokCpuMs) / median(sites.replay.cpuMs),
     ...profiles,
-  });
-} finally {
-  if (!keep && !reuse) await rm(base, { recursive: true, force: true });
+  };
 }
