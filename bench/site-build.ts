@@ -295,23 +295,27 @@ async function makeReplaySite(grokEnv: NodeJS.ProcessEnv): Promise<void> {
   await writeFile(join(replayRoot, "astro.config.mjs"), REPLAY_CONFIG);
 }
 
+const SITES = ["grok", "local", "plain", "replay"] as const;
+type SiteName = (typeof SITES)[number];
+
+/** The sites in the order of round `run`: which goes first rotates, so a drift in the machine's load weighs on all alike. */
+function rotation(run: number): SiteName[] {
+  return SITES.map((_, i) => SITES[(i + run) % SITES.length] as SiteName);
+}
+
 /** Instructions of `count` builds of each site, in rotation, and the main thread's ratios of their medians. */
 async function instructionCounts(
-  sites: Record<"grok" | "local" | "plain" | "replay", { root: string; env: NodeJS.ProcessEnv }>,
+  sites: Record<SiteName, { root: string; env: NodeJS.ProcessEnv }>,
   count: number,
 ): Promise<Record<string, unknown>> {
-  const counts = { grok: [], local: [], plain: [], replay: [] } as Record<
-    keyof typeof sites,
-    InstructionCount[]
-  >;
-  const names = Object.keys(counts) as (keyof typeof sites)[];
+  const counts = { grok: [], local: [], plain: [], replay: [] } as Record<SiteName, InstructionCount[]>;
   for (let run = 0; run < count; run++) {
-    for (const which of names.map((_, i) => names[(i + run) % names.length] as keyof typeof sites)) {
+    for (const which of rotation(run)) {
       const { root, env } = sites[which];
       counts[which].push(await countInstructions(root, env, [ASTRO, "build"]));
     }
   }
-  const main = (which: keyof typeof sites) => median(counts[which].map((c) => c.mainM));
+  const main = (which: SiteName) => median(counts[which].map((c) => c.mainM));
   return {
     directives,
     instructionRuns: count,
@@ -354,22 +358,15 @@ try {
 
 /** `runs` timed builds of each site, in rotation, compared; then the profiles, if asked for. */
 async function timedRuns(
-  sites: Record<
-    "grok" | "local" | "plain" | "replay",
-    { root: string; env: NodeJS.ProcessEnv; ms: number[]; cpuMs: number[] }
-  >,
+  sites: Record<SiteName, { root: string; env: NodeJS.ProcessEnv; ms: number[]; cpuMs: number[] }>,
   firstGrokMs: number,
   firstLocalMs: number,
   grokEnv: NodeJS.ProcessEnv,
   localEnv: NodeJS.ProcessEnv,
 ): Promise<Record<string, unknown>> {
   for (let run = 0; run < runs; run++) {
-    // Rotate which goes first, so a drift in the machine's load weighs on all alike.
-    const order = (["grok", "local", "plain", "replay"] as const).map(
-      (_, i, all) => all[(i + run) % all.length],
-    );
-    for (const which of order) {
-      const site = sites[which as keyof typeof sites];
+    for (const which of rotation(run)) {
+      const site = sites[which];
       const build = await astroBuild(site.root, site.env);
       site.ms.push(build.ms);
       site.cpuMs.push(build.cpuMs);

@@ -1,7 +1,7 @@
 import { type Stats, statSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import { sha256Hex } from "./hash-file.js";
+import { hashFile } from "./hash-file.js";
 import type { VariantMeta } from "./variant-store.js";
 import { writeFileAtomic } from "./write-file-atomic.js";
 
@@ -79,7 +79,7 @@ export class VerifiedVariants {
    * (`Date.now()`). Too soon after the file's last change, it is held back and hashed again later.
    */
   async record(name: string, path: string, meta: VariantMeta, readAt: number): Promise<void> {
-    if (!(await this.#recordIfSettled(name, path, meta, readAt))) this.#held.set(name, { path, meta });
+    await this.#recordOrHold(name, path, meta, readAt);
     this.#saveSoon();
   }
 
@@ -102,15 +102,20 @@ export class VerifiedVariants {
     await this.#save(true);
   }
 
-  /** Whether `path`, read from `readAt` on, was read a window after its last change; records it if so. */
-  async #recordIfSettled(name: string, path: string, meta: VariantMeta, readAt: number): Promise<boolean> {
+  /**
+   * Records `path`, read from `readAt` on, when that read began a window after its last change; holds it back
+   * otherwise. A file that is gone is neither.
+   */
+  async #recordOrHold(name: string, path: string, meta: VariantMeta, readAt: number): Promise<void> {
     const info = await stat(path).catch(() => undefined);
-    if (!info) return true;
-    if (readAt - info.ctimeMs < this.#window(info)) return false;
+    if (!info) return;
+    if (readAt - info.ctimeMs < this.#window(info)) {
+      this.#held.set(name, { path, meta });
+      return;
+    }
     (await this.#load()).set(name, { identity: identity(info), meta });
     this.#held.delete(name);
     this.#changed = true;
-    return true;
   }
 
   #window(info: Stats): number {
@@ -120,8 +125,8 @@ export class VerifiedVariants {
 
   /**
    * Hashes again each held-back variant whose last change is now a window old, and records it when its bytes
-   * still match. `wait`: first sleep until the short windows have passed. One file at a time: the variants of a
-   * large build would otherwise all be in memory at once, and this is never on the way of a hit.
+   * still match. `wait`: first sleep until the short windows have passed. One file at a time, streamed: the
+   * variants of a large build would otherwise all be in memory at once, and this is never on the way of a hit.
    */
   async #settle(wait: boolean): Promise<void> {
     for (const [name, { path, meta }] of [...this.#held]) {
@@ -137,10 +142,10 @@ export class VerifiedVariants {
       }
       if (early > 0) await sleep(Math.ceil(early) + 1);
       readAt = Date.now();
-      const data = await readFile(path).catch(() => undefined);
+      const found = await hashFile(path).catch(() => undefined);
       // Changed meanwhile, or not what was written: the next full check finds out what it is.
-      if (!data || data.length !== meta.bytes || sha256Hex(data) !== meta.sha256) continue;
-      if (!(await this.#recordIfSettled(name, path, meta, readAt))) this.#held.set(name, { path, meta });
+      if (found?.bytes !== meta.bytes || found.sha256 !== meta.sha256) continue;
+      await this.#recordOrHold(name, path, meta, readAt);
     }
   }
 
