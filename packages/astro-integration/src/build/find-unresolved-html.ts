@@ -1,5 +1,4 @@
-import { readFileSync } from "node:fs";
-import { readdir } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
 /** Something in built HTML that still carries a `grok:` directive instead of a generated image. */
@@ -58,12 +57,23 @@ export function findUnresolvedIn(html: string): { tag: string; kind: UnresolvedT
  * thread-pool round trips.
  */
 export async function findUnresolvedHtml(outDir: string): Promise<UnresolvedTag[]> {
-  const files = (await readdir(outDir, { recursive: true })).filter((file) => file.endsWith(".html")).sort();
   const found: UnresolvedTag[] = [];
-  for (const file of files) {
-    const page = file.split(path.sep).join("/");
-    const html = readFileSync(path.join(outDir, file), "utf8");
+  for (const page of htmlFiles(outDir, "", []).sort()) {
+    const html = readFileSync(path.join(outDir, page), "utf8");
     for (const unresolved of findUnresolvedIn(html)) found.push({ page, ...unresolved });
   }
   return found;
+}
+
+/**
+ * The `.html` files under `dir`, as paths relative to it written with `/`. Walked folder by folder with the entries'
+ * types: `readdir`'s `recursive` looks up each of the thousands of files in the assets folder on its own, which cost
+ * more than everything else this check does. Symbolic links are not followed, as `recursive` does not.
+ */
+function htmlFiles(dir: string, prefix: string, into: string[]): string[] {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) htmlFiles(path.join(dir, entry.name), `${prefix}${entry.name}/`, into);
+    else if (entry.name.endsWith(".html")) into.push(`${prefix}${entry.name}`);
+  }
+  return into;
 }

@@ -34,7 +34,8 @@ export function parseManifest(text: string): ParsedManifest {
   }
   const entries: Manifest = new Map();
   const problems: string[] = [];
-  for (const [key, value] of Object.entries(raw)) {
+  for (const key of Object.keys(raw)) {
+    const value = (raw as Record<string, unknown>)[key];
     const problem = entryProblem(value);
     if (problem) problems.push(`entry ${key}: ${problem}`);
     else entries.set(key, value as ManifestEntry);
@@ -42,24 +43,28 @@ export function parseManifest(text: string): ParsedManifest {
   return { entries, problems };
 }
 
+const STRING_FIELDS = ["model", "prompt", "taskId", "createdAt"] as const;
+const NULLABLE_FIELDS = ["ratio", "resolution", "v"] as const;
+const SIZE_FIELDS = ["width", "height", "bytes"] as const;
+const SHA256 = /^[0-9a-f]{64}$/;
+
 export function entryProblem(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null) return "not an object";
   const e = value as Record<string, unknown>;
-  for (const field of ["model", "prompt", "taskId", "createdAt"]) {
+  for (const field of STRING_FIELDS) {
     if (typeof e[field] !== "string") return `"${field}" is not a string`;
   }
   if (!Number.isInteger(e.n)) return `"n" is not an integer`;
-  for (const field of ["ratio", "resolution", "v"]) {
+  for (const field of NULLABLE_FIELDS) {
     if (e[field] !== null && typeof e[field] !== "string") return `"${field}" is neither a string nor null`;
   }
   if (!Array.isArray(e.originals) || e.originals.length === 0) return `"originals" is not a non-empty array`;
   for (const original of e.originals as unknown[]) {
     const o = original as Record<string, unknown> | null;
     if (typeof o !== "object" || o === null) return "an original is not an object";
-    if (typeof o.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(o.sha256))
-      return "an original has a bad sha256";
+    if (typeof o.sha256 !== "string" || !SHA256.test(o.sha256)) return "an original has a bad sha256";
     if (typeof o.format !== "string") return "an original has no format";
-    for (const field of ["width", "height", "bytes"]) {
+    for (const field of SIZE_FIELDS) {
       if (!Number.isInteger(o[field]) || (o[field] as number) < 0) return `an original has a bad "${field}"`;
     }
   }

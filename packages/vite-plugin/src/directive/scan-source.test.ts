@@ -89,6 +89,23 @@ describe("findDirectives in scripts", () => {
     expect(found?.index).toBe(code.indexOf("grok:here"));
   });
 
+  it("reports the offset of each directive whatever the form of its import", () => {
+    const code = [
+      `import a from "grok:one";`,
+      `export { b } from 'grok:two\\"';`,
+      `const c = import( /* lazy */ "grok:three" , { with: {} });`,
+      "const d = import(`grok:four`);",
+      `import "grok:five";`,
+    ].join("\n");
+    const found = findDirectives(code, "script");
+    expect(found.map((f) => [f.raw, f.index])).toEqual(
+      ["grok:one", 'grok:two"', "grok:three", "grok:four", "grok:five"].map((raw, i) => [
+        raw,
+        code.indexOf(`grok:${["one", "two", "three", "four", "five"][i]}`),
+      ]),
+    );
+  });
+
   it("finds imports in Vue, Svelte and Astro sources", () => {
     const vue = `<template><img :src="img.src" alt="x"></template>\n<script setup lang="ts">\nimport img from "grok:vue hero";\n</script>`;
     const astro = `---\nimport { Image } from "astro:assets";\nimport pic from "grok:astro pic?w=400";\n---\n<Image src={pic} alt="" />`;

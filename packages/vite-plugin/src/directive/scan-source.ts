@@ -58,7 +58,7 @@ const SCRIPT = new RegExp(
     String.raw`"(?:[^"\\\n]|\\[\s\S])*"`,
     String.raw`'(?:[^'\\\n]|\\[\s\S])*'`,
   ].join("|"),
-  "dg",
+  "g",
 );
 
 const ALT_TEXT = String.raw`!\[(?:[^\[\]\\]|\\[\s\S]|\[[^\[\]]*\])*\]`;
@@ -138,8 +138,9 @@ function collect(
   decoders: Readonly<Record<string, (text: string) => Decoded>>,
   into: Map<number, FoundDirective>,
 ): void {
+  const groups = Object.entries(decoders);
   for (const match of code.matchAll(pattern)) {
-    for (const [group, decode] of Object.entries(decoders)) {
+    for (const [group, decode] of groups) {
       const text = match.groups?.[group];
       const span = match.indices?.groups?.[group];
       if (text !== undefined && span) into.set(span[0], { ...decode(text), index: span[0] });
@@ -147,12 +148,31 @@ function collect(
   }
 }
 
+const CHAR_I = "i".charCodeAt(0);
+const CHAR_E = "e".charCodeAt(0);
+
+/**
+ * `collect` for scripts, where every string literal and comment of a file is a match: only a match that starts with
+ * `import` or `export` can hold a directive. Its offset is found from the match's end, since what follows the
+ * directive's text (a quote or backtick, spaces, `,` or `)`) holds no "g": the pattern needs no `d` flag, which
+ * costs an array of offsets per group of every match.
+ */
+function collectScript(code: string, into: Map<number, FoundDirective>): void {
+  for (const match of code.matchAll(SCRIPT)) {
+    const first = match[0].charCodeAt(0);
+    if (first !== CHAR_I && first !== CHAR_E) continue;
+    const text = match.groups?.s1 ?? match.groups?.s2 ?? match.groups?.t1;
+    if (text === undefined) continue;
+    const index = match.index + match[0].lastIndexOf(text);
+    into.set(index, { raw: unescapeJs(text), index });
+  }
+}
+
 /** Every `grok:` directive in one source file, in source order. */
 export function findDirectives(code: string, language: SourceLanguage = "auto"): FoundDirective[] {
   if (!code.includes(DIRECTIVE_PREFIX)) return [];
   const found = new Map<number, FoundDirective>();
-  if (language !== "markdown")
-    collect(code, SCRIPT, { s1: same(unescapeJs), s2: same(unescapeJs), t1: same(unescapeJs) }, found);
+  if (language !== "markdown") collectScript(code, found);
   if (language !== "script") {
     const markdown = same(unescapeMarkdown);
     collect(code, MARKDOWN, { m1: markdown, m2: markdown, m3: unescapeSpaced }, found);
