@@ -42,14 +42,28 @@ interface SiteConfig {
    * (instructions.ts): work that the machine's load does not move. Slow (about 30x), so run by hand, with `reuse`.
    */
   instructions?: number;
+  /**
+   * Also count the plugin's own build hooks on the grok site's pages, without Astro (plugin-hooks-child.ts), this
+   * many times per phase: what the plugin's loading, its plan and its transforms cost, to a fraction of a percent.
+   */
+  hooks?: number;
 }
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const ASTRO = join(repo, "test/node_modules/astro/bin/astro.mjs");
+const HOOKS_CHILD = join(repo, "bench/plugin-hooks-child.ts");
 const PER_PAGE = 20;
 const PROMPT = "bench site image";
 
-const { directives, runs, profile = false, keep = false, reuse, instructions = 0 } = config<SiteConfig>();
+const {
+  directives,
+  runs,
+  profile = false,
+  keep = false,
+  reuse,
+  instructions = 0,
+  hooks = 0,
+} = config<SiteConfig>();
 /*
  * The sites live on a RAM disk when the machine has one (Linux's /dev/shm): every build writes thousands of files,
  * and a virtual machine's disk then swings the same build's time by half from one run to the next, drowning a
@@ -229,15 +243,30 @@ const pageKey = (id) => {
   return at < 0 ? undefined : path.slice(at);
 };`;
 
-/** The grok site's config, plus a plugin that writes each page's module as it went into the bundle (after every
- * transform, the plugin's included) to `captured.json` beside the sites. */
+/**
+ * The grok site's config, plus a plugin that writes each page's module as it went into the bundle (after every
+ * transform, the plugin's included) to `captured.json` beside the sites, and the code the plugin's `transform` was
+ * handed for each page to `plugin-input.json` (plugin-hooks-child.ts replays it).
+ */
 const CAPTURE_CONFIG = `import { writeFileSync } from "node:fs";
 import { defineConfig } from "astro/config";
 import grokImage from "astro-grok-image";
 ${PAGE_KEY}
 const pages = {};
+const inputs = {};
 const capture = {
   name: "capture-pages",
+  configResolved(config) {
+    const grok = config.plugins.find((plugin) => plugin.name === "vite-plugin-grok-image");
+    if (!grok || grok.transform.captured) return;
+    const handler = grok.transform.handler;
+    grok.transform.handler = function (code, id) {
+      const key = pageKey(id);
+      if (key) inputs[key] = code;
+      return handler.call(this, code, id);
+    };
+    grok.transform.captured = true;
+  },
   buildEnd() {
     for (const id of this.getModuleIds()) {
       const key = pageKey(id);
@@ -245,6 +274,7 @@ const capture = {
       if (code) pages[key] = code;
     }
     writeFileSync(new URL("../captured.json", import.meta.url), JSON.stringify(pages));
+    writeFileSync(new URL("../plugin-input.json", import.meta.url), JSON.stringify(inputs));
   },
 };
 export default defineConfig({ integrations: [grokImage()], vite: { plugins: [capture] } });
@@ -327,6 +357,26 @@ async function instructionCounts(
   };
 }
 
+/**
+ * The plugin's build hooks on the grok site's pages without Astro, under callgrind, `count` times per phase: the
+ * main thread's instructions of loading alone, of loading and the plan, and of everything; the medians' differences
+ * are the plan's and the transforms' own work.
+ */
+async function pluginHookCounts(env: NodeJS.ProcessEnv, count: number): Promise<Record<string, unknown>> {
+  const phases = ["load", "plan", "all"] as const;
+  const counts = { load: [], plan: [], all: [] } as Record<(typeof phases)[number], number[]>;
+  for (let run = 0; run < count; run++) {
+    for (const phase of phases) {
+      const args = JSON.stringify({ root: grokRoot, pages: join(base, "plugin-input.json"), phase });
+      counts[phase].push((await countInstructions(grokRoot, env, [HOOKS_CHILD, args])).mainM);
+    }
+  }
+  const load = median(counts.load);
+  const plan = median(counts.plan);
+  const all = median(counts.all);
+  return { hookRuns: count, hookMainM: counts, planWorkM: plan - load, transformWorkM: all - plan };
+}
+
 try {
   if (!reuse) await makeSites();
 
@@ -350,8 +400,11 @@ try {
   await astroBuild(plainRoot, grokEnv);
   await makeReplaySite(grokEnv);
   await astroBuild(replayRoot, localEnv);
-  if (instructions > 0) report(await instructionCounts(sites, instructions));
-  else report(await timedRuns(sites, firstGrok.ms, firstLocal.ms, grokEnv, localEnv));
+  const hookCounts = hooks > 0 ? await pluginHookCounts(grokEnv, hooks) : {};
+  if (instructions > 0) report({ ...(await instructionCounts(sites, instructions)), ...hookCounts });
+  else if (runs > 0 || hooks === 0)
+    report({ ...(await timedRuns(sites, firstGrok.ms, firstLocal.ms, grokEnv, localEnv)), ...hookCounts });
+  else report({ directives, ...hookCounts });
 } finally {
   if (!keep && !reuse) await rm(base, { recursive: true, force: true });
 }

@@ -1,0 +1,77 @@
+// `node bench/plugin-hooks-child.ts '<json>'`: the grok-image plugin's build hooks, as `astro build` calls them on
+// the grok site of site-build.ts, without Astro: `configResolved`, `buildStart`, `transform` of every page (the code
+// the plugin received in a real build of the site, captured to `pages`), `buildEnd` and `closeBundle`. Counted
+// under callgrind by site-build.ts (`"hooks"`), it gives the plugin's own work on a cached build with none of the
+// bundler's: the same count to within a fraction of a percent from run to run, where whole builds differ by
+// percents (mostly the garbage collector's timing in a heap of a few hundred megabytes).
+//
+// The JSON is `{ root, pages, phase }`: the site's root, the captured inputs (page id to code), and how far to go
+// (`"load"`: the plugin's modules and `configResolved` only, the part every Astro build with the integration pays;
+// `"plan"`: and the build's plan, with no page transformed; `"all"`, the default). The environment holds the key.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type * as VitePlugin from "../packages/vite-plugin/dist/index.js";
+
+// The entry the Astro integration imports: the bundle that ships (typed by the unbundled build's declarations).
+const { grokImage } = (await import(
+  "../packages/vite-plugin/dist/bundle/index.js" as string
+)) as typeof VitePlugin;
+
+type Hook = (this: unknown, ...args: unknown[]) => unknown;
+type Phase = "load" | "plan" | "all";
+
+const {
+  root,
+  pages,
+  phase = "all",
+} = JSON.parse(process.argv[2] ?? "{}") as {
+  root: string;
+  pages: string;
+  phase?: Phase;
+};
+const inputs = Object.entries(JSON.parse(readFileSync(pages, "utf8")) as Record<string, string>);
+const silent = { info() {}, warn() {}, error() {} };
+// As the integration creates it (astro-integration `src/integration.ts`).
+const plugin = grokImage(
+  {},
+  { imageImport: "metadata", markdownRoots: [join(root, "src")], logger: silent, host: "astro" },
+) as unknown as Record<string, unknown>;
+const hook = (value: unknown): Hook =>
+  (typeof value === "function" ? value : (value as { handler: Hook }).handler) as Hook;
+const context = {
+  error(error: unknown): never {
+    throw error;
+  },
+  warn() {},
+  environment: { name: "ssr" },
+};
+const viteLogger = {
+  ...silent,
+  warnOnce() {},
+  clearScreen() {},
+  hasErrorLogged: () => false,
+  hasWarned: false,
+};
+
+hook(plugin.config).call(context, {}, { command: "build", mode: "production" });
+hook(plugin.configResolved).call(context, {
+  command: "build",
+  mode: "production",
+  root,
+  envDir: false,
+  plugins: [],
+  server: { fs: { allow: [root] } },
+  logger: viteLogger,
+});
+if (phase !== "load") {
+  await hook(plugin.buildStart).call(context);
+  for (const [id, code] of phase === "all" ? inputs : []) {
+    const result = (await hook(plugin.transform).call(context, code, join(root, id))) as {
+      code: string;
+    } | null;
+    // Every page's directives are cached hits, so every one is written into its page.
+    if (!result || result.code.includes('from "grok:')) throw new Error(`${id}: a directive was not inlined`);
+  }
+  await hook(plugin.buildEnd).call(context);
+  await hook(plugin.closeBundle).call(context);
+}
