@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import type { Emulator } from "maxapi-emulator";
 import { build, createBuilder, type InlineConfig, type Plugin } from "vite";
 import { type GrokImageOptions, grokImage } from "vite-plugin-grok-image";
@@ -57,6 +59,19 @@ afterEach(() => {
 afterAll(async () => {
   await emulator?.close();
   await projects.removeAll();
+});
+
+describe("vite build of a project that writes no directive", () => {
+  it("builds with no request and makes no cache folder", async () => {
+    const site = await projects.copy("vite-unused");
+    await rm(site.resolve("src"), { recursive: true });
+    await rm(site.resolve("README.md"));
+    await writeFile(site.resolve("index.html"), "<!doctype html><title>plain</title><p>no images here</p>\n");
+    await build(config(site.root, grokTestOptions(emulator)));
+    expect(await readFile(site.resolve("dist/index.html"), "utf8")).toContain("no images here");
+    expect(emulator.counters.submits + emulator.counters.queries).toBe(0);
+    expect(existsSync(site.resolve(".grok-images"))).toBe(false);
+  });
 });
 
 describe("vite build: only what the build imports", () => {

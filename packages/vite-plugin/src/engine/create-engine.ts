@@ -358,7 +358,9 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
   }
 
   async function plan(uses: readonly DirectiveUse[], how: PlanOptions = {}): Promise<void> {
-    const { isCached, pending } = await lookUp(uses);
+    // A project that writes no directive has nothing to look up: its cache is neither opened nor made.
+    const { isCached, pending } =
+      uses.length === 0 ? { isCached: () => false, pending: new Set<string>() } : await lookUp(uses);
     const whole = planBatch(uses, isCached, pending);
     for (const key of whole.hits) keys.set(key, { state: "cached" });
     emitPlan(uses.length, whole);
