@@ -40,13 +40,20 @@ export async function inlineDirectives(
   const modules = await Promise.all(candidates.map(({ source }) => moduleOf(source)));
   const replacements: { start: number; end: number; text: string }[] = [];
   const specifierFor = relativeTo(importer);
+  // Written once, with the first statements that call it (a function declaration holds for the whole module).
+  const preludes = new Set<string>();
   for (const [i, { node, bindings }] of candidates.entries()) {
     const module = modules[i];
-    const text = module && inlined(module, bindings, `${PREFIX}${replacements.length}`, specifierFor);
+    let text = module && inlined(module, bindings, `${PREFIX}${replacements.length}`, specifierFor);
     if (!text) continue;
     // As many lines as the statement it replaces (padded), so everything after it keeps its line.
     const lines = lineBreaks(code.slice(node.start, node.end)) - lineBreaks(text);
     if (lines < 0) continue;
+    const prelude = module?.prelude;
+    if (prelude && !preludes.has(prelude)) {
+      preludes.add(prelude);
+      text = `${prelude} ${text}`;
+    }
     replacements.push({ start: node.start, end: node.end, text: text + "\n".repeat(lines) });
   }
   if (replacements.length === 0) return undefined;

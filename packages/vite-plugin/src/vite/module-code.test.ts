@@ -65,6 +65,35 @@ describe("moduleCode", () => {
     expect(mod.default.fsPath).toBe("/cache/variants/a.webp");
     expect(mod.default).toMatchObject({ src: "/_astro/a.webp", prompt: 'a "quoted" fox', index: 0 });
   });
+
+  it("adds the grok fields out of Astro's sight in metadata mode: read as fields, never listed or hashed", async () => {
+    // One object for both modules, as two directives whose images are one file import one: the last one names it.
+    (globalThis as { sharedImage?: object }).sharedImage = {
+      src: "/_astro/a.webp",
+      width: 1,
+      height: 1,
+      format: "webp",
+    };
+    const load = async (prompt: string) => {
+      const code = moduleCode([{ ...(images[0] as ReadyImage), prompt }], prompt, "metadata", true).replace(
+        /^import image0 from .*$/m,
+        "const image0 = globalThis.sharedImage;",
+      );
+      return (await import(`data:text/javascript,${encodeURIComponent(code)}`)).default;
+    };
+    const first = await load("a red fox");
+    expect([first.prompt, first.model, first.index]).toEqual([
+      "a red fox",
+      "grok-imagine/text-to-image-lite",
+      0,
+    ]);
+    // Astro's transform hash reads the enumerable fields (Object.entries), as JSON and spreads do.
+    expect(Object.keys(first)).toEqual(["src", "width", "height", "format"]);
+    expect(JSON.stringify(first)).not.toContain("fox");
+    const second = await load("a grey fox");
+    expect(second).toBe(first);
+    expect(second.prompt).toBe("a grey fox");
+  });
 });
 
 describe("virtual ids", () => {

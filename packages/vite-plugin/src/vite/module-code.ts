@@ -42,7 +42,20 @@ export interface ModuleParts {
   readonly pick: number | undefined;
   /** A module imported first for its side effects (the dev client). */
   readonly clientImport?: string | undefined;
+  /** A function declaration the entries call, written once per module that holds them. */
+  readonly prelude?: string | undefined;
 }
+
+/**
+ * Astro's image service hashes every enumerable field of an image's `src` for each image a page renders (the
+ * transform's hash: a string of all of them, then a hash of it character by character), so fields added to its
+ * `ImageMetadata` cost every `<Image>` and `getImage()` of a site, and change Astro's file names. The grok fields
+ * are defined on it as non-enumerable instead: read as any field is (`hero.prompt`), invisible to that hash, as
+ * Astro's own `fsPath` is. Writable and configurable, as an assignment would leave them: two directives whose
+ * images are one file (same original, no provenance marking) import one object, and the last one evaluated names it.
+ */
+const GROK_FIELDS = "__grok_inline_fields";
+const GROK_FIELDS_FUNCTION = `function ${GROK_FIELDS}(image, fields) { for (const name in fields) Object.defineProperty(image, name, { value: fields[name], writable: true, configurable: true }); return image; }`;
 
 /** What a refused miss loads as (same exports, no image): the build fails at its end with one report of them all. */
 export const REFUSED_PARTS: ModuleParts = { specifiers: [], entries: () => [], alt: '""', pick: undefined };
@@ -95,7 +108,7 @@ export function moduleParts(
       index: image.index,
       ...(image.placeholder ? { placeholder: image.placeholder } : {}),
     };
-    if (imageImport === "metadata") return `Object.assign(${name}, ${JSON.stringify(grok)})`;
+    if (imageImport === "metadata") return `${GROK_FIELDS}(${name}, ${JSON.stringify(grok)})`;
     const meta = { width: image.width, height: image.height, format: image.format, ...grok };
     return `{ src: ${name}, ${JSON.stringify(meta).slice(1, -1)} }`;
   };
@@ -105,6 +118,7 @@ export function moduleParts(
     alt: JSON.stringify(alt),
     pick,
     clientImport: extras.clientImport,
+    ...(imageImport === "metadata" && images.length > 0 ? { prelude: GROK_FIELDS_FUNCTION } : {}),
   };
 }
 
@@ -114,6 +128,7 @@ export function writeModule(parts: ModuleParts): string {
   // The dev loop's client (which swaps a generating placeholder for its image) rides along with the module that
   // shows one: every page that imports a placeholder in the browser gets it, whatever its HTML entry is.
   if (parts.clientImport) lines.push(`import ${JSON.stringify(parts.clientImport)};`);
+  if (parts.prelude) lines.push(parts.prelude);
   const names = parts.specifiers.map((_, i) => `image${i}`);
   parts.specifiers.forEach((specifier, i) => {
     lines.push(`import ${names[i]} from ${JSON.stringify(specifier)};`);
