@@ -2,8 +2,9 @@
 // the grok site of site-build.ts, without Astro: `configResolved`, `buildStart`, `transform` of every page (the code
 // the plugin received in a real build of the site, captured to `pages`), `buildEnd` and `closeBundle`. Counted
 // under callgrind by site-build.ts (`"hooks"`), it gives the plugin's own work on a cached build with none of the
-// bundler's: the same count to within a fraction of a percent from run to run, where whole builds differ by
-// percents (mostly the garbage collector's timing in a heap of a few hundred megabytes).
+// bundler's. Its counts spread by tens of millions of instructions from run to run (where the collector's work
+// falls against the plan's reads and timers), where whole builds of a site spread by hundreds (mostly the
+// collector's timing in a heap of a few hundred megabytes).
 //
 // The JSON is `{ root, pages, phase }`: the site's root, the captured inputs (page id to code), and how far to go
 // (`"load"`: the plugin's modules and `configResolved` only, the part every Astro build with the integration pays;

@@ -44,7 +44,7 @@ interface SiteConfig {
   instructions?: number;
   /**
    * Also count the plugin's own build hooks on the grok site's pages, without Astro (plugin-hooks-child.ts), this
-   * many times per phase: what the plugin's loading, its plan and its transforms cost, to a fraction of a percent.
+   * many times per phase: what the plugin's loading, its plan and its transforms cost, with a tenth of a build's noise.
    */
   hooks?: number;
 }

@@ -73,8 +73,16 @@ export async function scanProject(
     cacheDir: options.cacheDir,
   });
   const markdownRoots = (scan.markdownRoots ?? []).map((dir) => path.resolve(dir) + path.sep);
-  const isSource = (file: string) =>
-    languageOf(file) === "script" || markdownRoots.some((dir) => file.startsWith(dir));
+  // Asked once per file, not per directive: a page of twenty images would work out its extension twenty times.
+  const sourceFiles = new Map<string, boolean>();
+  const isSource = (file: string) => {
+    let source = sourceFiles.get(file);
+    if (source === undefined) {
+      source = languageOf(file) === "script" || markdownRoots.some((dir) => file.startsWith(dir));
+      sourceFiles.set(file, source);
+    }
+    return source;
+  };
   const uses: FoundUse[] = [];
   const errors: BadDirective[] = [];
   const locators = new Map<string, ReturnType<typeof locator>>();
