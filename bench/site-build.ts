@@ -401,10 +401,14 @@ try {
   await makeReplaySite(grokEnv);
   await astroBuild(replayRoot, localEnv);
   const hookCounts = hooks > 0 ? await pluginHookCounts(grokEnv, hooks) : {};
-  if (instructions > 0) report({ ...(await instructionCounts(sites, instructions)), ...hookCounts });
-  else if (runs > 0 || hooks === 0)
-    report({ ...(await timedRuns(sites, firstGrok.ms, firstLocal.ms, grokEnv, localEnv)), ...hookCounts });
-  else report({ directives, ...hookCounts });
+  // Counted, or timed; with `"hooks"` and no runs, neither.
+  const measured =
+    instructions > 0
+      ? await instructionCounts(sites, instructions)
+      : runs > 0 || hooks === 0
+        ? await timedRuns(sites, firstGrok.ms, firstLocal.ms, grokEnv, localEnv)
+        : { directives };
+  report({ ...measured, ...hookCounts });
 } finally {
   if (!keep && !reuse) await rm(base, { recursive: true, force: true });
 }

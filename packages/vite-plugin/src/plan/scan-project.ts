@@ -73,27 +73,19 @@ export async function scanProject(
     cacheDir: options.cacheDir,
   });
   const markdownRoots = (scan.markdownRoots ?? []).map((dir) => path.resolve(dir) + path.sep);
-  // Asked once per file, not per directive: a page of twenty images would work out its extension twenty times.
-  const sourceFiles = new Map<string, boolean>();
-  const isSource = (file: string) => {
-    let source = sourceFiles.get(file);
-    if (source === undefined) {
-      source = languageOf(file) === "script" || markdownRoots.some((dir) => file.startsWith(dir));
-      sourceFiles.set(file, source);
-    }
-    return source;
-  };
   const uses: FoundUse[] = [];
   const errors: BadDirective[] = [];
-  const locators = new Map<string, ReturnType<typeof locator>>();
+  // Per file, worked out at its first directive: where its directives are, or null for a file that is no source.
+  const locators = new Map<string, ReturnType<typeof locator> | null>();
   for (const { raw, written, file, index } of found) {
-    if (!isSource(file)) continue;
     const source = sources.get(file) ?? "";
     let locate = locators.get(file);
-    if (!locate) {
-      locate = locator(source);
+    if (locate === undefined) {
+      const isSource = languageOf(file) === "script" || markdownRoots.some((dir) => file.startsWith(dir));
+      locate = isSource ? locator(source) : null;
       locators.set(file, locate);
     }
+    if (!locate) continue;
     const { line, column } = locate(index);
     const as = written === undefined ? {} : { written };
     try {
