@@ -101,6 +101,10 @@ export interface ImageCache {
    * full).
    */
   verifiedVariant(name: string): VariantMeta | undefined;
+  /** The identity (verified-variants.ts) of a variant's file as this machine verified it, after `verifiedVariant`. */
+  verifiedIdentity(name: string): string | undefined;
+  /** `manifest.json`'s identity as this process last read or wrote it (manifest-store.ts `fileStamp`). */
+  manifestStamp(): string | undefined;
   /** Writes the variant file, then its sidecar. */
   writeVariant(name: string, data: Buffer, meta: VariantMeta): Promise<void>;
   /** Checks every file of the cache (for `grok-image verify`). */
@@ -480,6 +484,14 @@ class DirectoryCache implements ImageCache {
   verifiedVariant(name: string): VariantMeta | undefined {
     assertSafeKey(name);
     return this.variants.verifiedNow(name);
+  }
+
+  verifiedIdentity(name: string): string | undefined {
+    return this.variants.verifiedIdentity(name);
+  }
+
+  manifestStamp(): string | undefined {
+    return this.manifest.lastStamp;
   }
 
   async writeVariant(name: string, data: Buffer, meta: VariantMeta): Promise<void> {

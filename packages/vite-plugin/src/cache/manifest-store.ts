@@ -179,13 +179,13 @@ export class ManifestStore {
     this.version++;
   }
 
-  private async currentStamp(): Promise<string | undefined> {
-    try {
-      const info = await stat(this.path, { bigint: true });
-      return `${info.ino}:${info.size}:${info.mtimeNs}`;
-    } catch {
-      return undefined;
-    }
+  /** The file's identity as this process last read or wrote it; undefined before it has. */
+  get lastStamp(): string | undefined {
+    return this.stamp;
+  }
+
+  private currentStamp(): Promise<string | undefined> {
+    return fileStamp(this.path);
   }
 
   private async readFromDisk(): Promise<{ entries: Manifest; problems: string[] }> {
@@ -231,4 +231,17 @@ export class ManifestStore {
 export interface ManifestStoreOptions {
   onCorruptManifest?: "throw" | "reset";
   lock?: Pick<DirLockOptions, "staleMs" | "heartbeatMs" | "pollMs">;
+}
+
+/**
+ * A manifest file's identity: its inode (every write renames a new file in), size and nanosecond modification
+ * time (against a recycled inode number); undefined when there is none.
+ */
+export async function fileStamp(path: string): Promise<string | undefined> {
+  try {
+    const info = await stat(path, { bigint: true });
+    return `${info.ino}:${info.size}:${info.mtimeNs}`;
+  } catch {
+    return undefined;
+  }
 }

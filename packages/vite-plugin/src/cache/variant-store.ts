@@ -72,6 +72,11 @@ export class VariantStore {
     return this.#verified?.lookupNow(name, (meta) => this.path(name, meta.format));
   }
 
+  /** The identity its file had when this machine verified it (`verifiedNow` just found it unchanged). */
+  verifiedIdentity(name: string): string | undefined {
+    return this.#verified?.identityOf(name);
+  }
+
   /**
    * Whether the variant can be served: its sidecar read, its file read and hashed against the sidecar. No image
    * decoding: a hit stays a hash of a small file.

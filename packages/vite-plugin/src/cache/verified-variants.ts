@@ -47,6 +47,11 @@ export class VerifiedVariants {
     return this.lookupNow(name, path);
   }
 
+  /** The identity `name` was verified with, once the record is read: `lookupNow` found the file so just now. */
+  identityOf(name: string): string | undefined {
+    return this.#loaded?.get(name)?.identity;
+  }
+
   /** Reads the record, once: `lookupNow` answers from it. */
   async load(): Promise<void> {
     await this.#load();
@@ -67,7 +72,7 @@ export class VerifiedVariants {
     } catch {
       // Unreadable: the full check says what is wrong.
     }
-    if (info && identity(info) === known.identity) return known.meta;
+    if (info && fileIdentity(info) === known.identity) return known.meta;
     this.#loaded?.delete(name);
     this.#changed = true;
     this.#saveSoon();
@@ -113,7 +118,7 @@ export class VerifiedVariants {
       this.#held.set(name, { path, meta });
       return;
     }
-    (await this.#load()).set(name, { identity: identity(info), meta });
+    (await this.#load()).set(name, { identity: fileIdentity(info), meta });
     this.#held.delete(name);
     this.#changed = true;
   }
@@ -202,7 +207,8 @@ const SAVE_DELAY_MS = 200;
 const FINE_WINDOW_MS = 50;
 const COARSE_WINDOW_MS = 2000;
 
-function identity(info: Stats): string {
+/** A file's size, times, inode and device: any write, replacement or copy changes it. */
+export function fileIdentity(info: Stats): string {
   return `${info.size}:${info.mtimeMs}:${info.ctimeMs}:${info.ino}:${info.dev}`;
 }
 

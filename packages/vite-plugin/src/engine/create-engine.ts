@@ -1,6 +1,8 @@
 import { join } from "node:path";
 import type { MaxApiClient } from "../api/maxapi-client.js";
+import { HitRecord, hitContext } from "../cache/hit-record.js";
 import { type ImageCache, openCache } from "../cache/image-cache.js";
+import { fileStamp } from "../cache/manifest-store.js";
 import { estimateCost } from "../directive/models.js";
 import { formatError, GrokImageError } from "../errors.js";
 import { createLimiter } from "../shared/limiter.js";
@@ -128,6 +130,31 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
   const getCache = () => {
     cache ??= openCache(options.cacheDir);
     return cache;
+  };
+  const manifestPath = join(options.cacheDir, "manifest.json");
+  /** What this machine's last build loaded its hits as (a build's engine only): answers them without the cache. */
+  let hitRecord: Promise<HitRecord | undefined> | undefined;
+  const getRecord = (): Promise<HitRecord | undefined> => {
+    if (!deps.hitRecord) return Promise.resolve(undefined);
+    hitRecord ??= fileStamp(manifestPath)
+      .then((stamp) =>
+        HitRecord.read(join(options.cacheDir, "locks", "hit-record.json"), hitContext(options), stamp),
+      )
+      .catch(() => undefined);
+    return hitRecord;
+  };
+  /**
+   * Leaves the record of what this build loaded, made with the manifest this process last read or wrote, unless
+   * another process changed the manifest since (its entries may then not be the ones the images were made from).
+   */
+  const saveRecord = async () => {
+    const record = await hitRecord;
+    if (!record) return;
+    for (const [key, { state }] of keys) if (state !== "cached") record.forget(key);
+    const opened = await cache?.catch(() => undefined);
+    const known = opened ? opened.manifestStamp() : record.manifest;
+    const now = await fileStamp(manifestPath);
+    if (known !== undefined && known === now) await record.save(now);
   };
   /** The HTTP client and its retry stack (undici, p-retry) load on the first generation: a cached build loads neither. */
   const getClient = (): Promise<MaxApiClient> => {
@@ -329,12 +356,18 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     return store.lookup(key)?.originals.map((original) => store.originalPath(original));
   }
 
-  function emitPlan(directives: number, plan: BatchPlan): void {
+  function emitPlan(
+    directives: number,
+    plan: BatchPlan,
+    recordedKeys: ReadonlySet<string> = new Set(),
+  ): void {
+    let recordedOnly = 0;
+    for (const key of recordedKeys) if (!plan.generations.has(key)) recordedOnly++;
     emit({
       type: "plan",
       directives,
-      generations: plan.generations.size,
-      hits: plan.hits.length,
+      generations: plan.generations.size + recordedOnly,
+      hits: plan.hits.length + recordedOnly,
       misses: plan.misses.length,
       estimatedCostUsd: plan.estimatedCostUsd,
     });
@@ -358,12 +391,29 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
   }
 
   async function plan(uses: readonly DirectiveUse[], how: PlanOptions = {}): Promise<void> {
-    // A project that writes no directive has nothing to look up: its cache is neither opened nor made.
+    // A project that writes no directive has nothing to look up: its cache is neither opened nor made. One whose
+    // every generation the hit record holds has its manifest as the record was made: all are hits.
+    const record = await getRecord();
+    const recorded =
+      uses.length > 0 &&
+      record !== undefined &&
+      uses.every((use) => record.holds(use.directive.generationKey));
+    if (recorded) for (const use of uses) if (!seen.has(use.directive.raw)) seen.set(use.directive.raw, use);
     const { isCached, pending } =
-      uses.length === 0 ? { isCached: () => false, pending: new Set<string>() } : await lookUp(uses);
+      uses.length === 0 || recorded
+        ? { isCached: () => recorded, pending: new Set<string>() }
+        : await lookUp(uses);
     const whole = planBatch(uses, isCached, pending);
     for (const key of whole.hits) keys.set(key, { state: "cached" });
-    emitPlan(uses.length, whole);
+    // Directives the scan left unparsed, the record holding them: hits of a manifest that has not changed.
+    const recordedKeys = new Set<string>();
+    for (const raw of how.recorded ?? []) {
+      const key = record?.keyOf(raw);
+      if (key === undefined) continue;
+      recordedKeys.add(key);
+      if (!keys.has(key)) keys.set(key, { state: "cached" });
+    }
+    emitPlan(uses.length + (how.recorded?.length ?? 0), whole, recordedKeys);
     const remainingUsd = remainingBudget(ledger, options.maxCost);
     let refusal: GrokImageError | undefined;
     try {
@@ -417,7 +467,10 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     const entry = store.lookup(key);
     if (!entry) return undefined;
     const status = state === "generated" ? "generated" : "cached";
-    let ready = verifiedImages(directive, entry, status, store, options);
+    const record = status === "cached" ? await getRecord() : undefined;
+    const identities = record && new Map<string, string>();
+    let ready = verifiedImages(directive, entry, status, store, options, identities);
+    if (ready && identities) record?.remember(directive, ready, identities);
     try {
       ready ??= await deriveImages(directive, entry, status, store, options, warnDamaged);
     } catch (error) {
@@ -548,6 +601,17 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     refresh,
     retry,
     originals,
+    recorded: getRecord,
+    recordedImages: async (raw, handoffFor) => {
+      const hit = (await getRecord())?.hit(raw);
+      if (!hit || handoffFor(hit.as) !== hit.handoff) return undefined;
+      const state = keys.get(hit.key)?.state;
+      if (state !== undefined && state !== "cached") return undefined;
+      if (state === undefined) keys.set(hit.key, { state: "cached" });
+      totals.directives++;
+      totals.hits++;
+      return hit;
+    },
     isRefused: (key) => keys.get(key)?.state === "refused",
     refusal,
     report,
@@ -562,6 +626,7 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       await (await closing?.catch(() => undefined))?.close();
       await shared?.close();
       await (await cache?.catch(() => undefined))?.saveVerifiedVariants();
+      await saveRecord().catch(() => {});
     },
   };
 }

@@ -132,12 +132,18 @@ export function verifiedImages(
   status: ImageStatus,
   cache: ImageCache,
   options: ResolvedOptions,
+  /** Given, receives each file of the images with the identity it was verified with (hit-record.ts). */
+  identities?: Map<string, string>,
 ): ReadyImage[] | undefined {
   const images: ReadyImage[] = [];
   const verified = (original: OriginalRecord, transform: Transform, how: FileHow) => {
     const name = fileName(entry, original, clampTransform(transform, original), how);
     const meta = cache.verifiedVariant(name);
-    return meta && readyFile(cache, name, meta);
+    if (!meta) return undefined;
+    const ready = readyFile(cache, name, meta);
+    const identity = identities && cache.verifiedIdentity(name);
+    if (identity) identities?.set(ready.file, identity);
+    return ready;
   };
   for (const [index, original] of entry.originals.entries()) {
     const primary = verified(original, directive.transform, primaryHow(directive, options));

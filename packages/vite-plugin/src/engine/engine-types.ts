@@ -1,7 +1,8 @@
 import type { MaxApiClientOptions } from "../api/maxapi-client.js";
+import type { RecordedHit } from "../cache/hit-record.js";
 import type { GrokImageError } from "../errors.js";
 import type { SharedCacheTuning } from "../storage/engine-hooks.js";
-import type { Directive, GrokImage, OutputFormat, ResolvedOptions } from "../types.js";
+import type { Directive, GrokImage, OutputFormat, OutputShape, ResolvedOptions } from "../types.js";
 import type { BudgetLedger } from "./budget.js";
 
 /** A directive found in the project, with the file that uses it (for error messages). */
@@ -109,6 +110,20 @@ export interface Engine {
    * is checked on its own against what is left of the budget.
    */
   plan(uses: readonly DirectiveUse[], how?: PlanOptions): Promise<void>;
+  /**
+   * What this machine's last build loaded its hits as (`hitRecord`), while it holds: which directives (as written)
+   * it holds, so a build's scan need not parse them. Undefined without `hitRecord`.
+   */
+  recorded(): Promise<{ keyOf(raw: string): string | undefined } | undefined>;
+  /**
+   * The images of a directive (as written) from the hit record, without parsing it or opening the cache, when the
+   * record holds it, every file is as recorded, and it was handed over as `handoffFor` says a directive of its shape
+   * is (`Directive.handoff`). Counted as a hit, as `cachedImages` counts one.
+   */
+  recordedImages(
+    raw: string,
+    handoffFor: (as: OutputShape) => "encoded" | "source",
+  ): Promise<RecordedHit | undefined>;
   /** Whether the plan refused this generation key (its `images()` rejects with the build's refusal). */
   isRefused(generationKey: string): boolean;
   /** One error listing every refused miss loaded so far (frozen, no key, budget), or undefined. */
@@ -172,6 +187,11 @@ export interface PlanOptions {
    * whose budget is spent as pages ask, not on everything the project holds). @default false
    */
   payAsLoaded?: boolean;
+  /**
+   * Directives found in the project (as written) that the scan did not parse, the hit record holding them: hits,
+   * counted in the plan. @default none
+   */
+  recorded?: readonly string[];
 }
 
 export interface EngineDeps {
@@ -187,4 +207,10 @@ export interface EngineDeps {
   budget?: BudgetLedger;
   /** Timings and transport of the shared cache (`remoteCache`): tests shorten heartbeats and staleness here. */
   sharedCache?: SharedCacheTuning;
+  /**
+   * Answer hits from the record of what this machine's last build loaded them as, and leave one
+   * (cache/hit-record.ts): a build's engine. A dev server's files change under it, and it plans on first use.
+   * @default false
+   */
+  hitRecord?: boolean;
 }

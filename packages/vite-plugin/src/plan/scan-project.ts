@@ -47,6 +47,8 @@ export interface BadDirective {
 export interface ProjectScan {
   readonly uses: FoundUse[];
   readonly errors: BadDirective[];
+  /** Directives (as written) left unparsed because `ScanProjectOptions.recorded` holds them. */
+  readonly recorded: string[];
 }
 
 export interface ScanProjectOptions {
@@ -57,6 +59,11 @@ export interface ScanProjectOptions {
    * example must not be planned (none, the default); Astro renders what is under its `srcDir`.
    */
   markdownRoots?: readonly string[] | undefined;
+  /**
+   * Directives (as written) known valid and cached without a parse (a build's hit record): listed in `recorded`,
+   * not parsed. @default none
+   */
+  recorded?: ((raw: string) => boolean) | undefined;
 }
 
 /**
@@ -75,6 +82,7 @@ export async function scanProject(
   const markdownRoots = (scan.markdownRoots ?? []).map((dir) => path.resolve(dir) + path.sep);
   const uses: FoundUse[] = [];
   const errors: BadDirective[] = [];
+  const recorded: string[] = [];
   // Per file, worked out at its first directive: where its directives are, or null for a file that is no source.
   const locators = new Map<string, ReturnType<typeof locator> | null>();
   for (const { raw, written, file, index } of found) {
@@ -86,6 +94,10 @@ export async function scanProject(
       locators.set(file, locate);
     }
     if (!locate) continue;
+    if (scan.recorded?.(raw)) {
+      recorded.push(raw);
+      continue;
+    }
     const { line, column } = locate(index);
     const as = written === undefined ? {} : { written };
     try {
@@ -96,5 +108,5 @@ export async function scanProject(
       errors.push({ raw, ...as, importer: file, line, column, error, source });
     }
   }
-  return { uses, errors };
+  return { uses, errors, recorded };
 }

@@ -1,4 +1,4 @@
-import type { Directive } from "../types.js";
+import type { Directive, OutputShape } from "../types.js";
 import type { ImageImport } from "./module-code.js";
 
 /**
@@ -7,7 +7,7 @@ import type { ImageImport } from "./module-code.js";
  * ship as they are, so they stay encoded files of ours.
  */
 export function forHost(directive: Directive, imageImport: ImageImport): Directive {
-  if (imageImport !== "metadata" || directive.output.as !== "metadata") return directive;
+  if (handoffFor(imageImport, directive.output.as) === "encoded") return directive;
   let handed = handedOver.get(directive);
   if (!handed) {
     handed = Object.freeze({ ...directive, handoff: "source" });
@@ -19,13 +19,18 @@ export function forHost(directive: Directive, imageImport: ImageImport): Directi
 /** One handed-over copy per parsed directive (parse-directive.ts keeps those): a build asks for each again and again. */
 const handedOver = new WeakMap<Directive, Directive>();
 
+/** How a directive of this shape is handed to a host that imports images this way (`Directive.handoff`). */
+export function handoffFor(imageImport: ImageImport, as: OutputShape): "encoded" | "source" {
+  return imageImport === "metadata" && as === "metadata" ? "source" : "encoded";
+}
+
 const ENCODE_PARAM = /[?&]\s*(format|quality)\s*=/g;
 
 /**
  * The warning for a directive whose `format=`/`quality=` a host's own options override (Astro encodes the handed
  * original with `<Image format quality>`, `<Picture formats>` or `getImage()`), or undefined when none applies.
  */
-export function hostEncodeNotice(directive: Directive): string | undefined {
+export function hostEncodeNotice(directive: Pick<Directive, "raw" | "handoff">): string | undefined {
   const at = directive.raw.indexOf("?");
   if (directive.handoff !== "source" || at < 0) return undefined;
   const written = [...new Set([...directive.raw.slice(at).matchAll(ENCODE_PARAM)].map((m) => m[1]))];

@@ -13,13 +13,13 @@ import { hideApiKey } from "../options/api-key.js";
 import { DEV_MAX_COST_USD, resolveOptions } from "../options/resolve-options.js";
 import { type ProjectScan, scanProject } from "../plan/scan-project.js";
 import { type WrittenDirectives, writtenDirectives } from "../plan/written-directives.js";
-import type { Directive, GrokImageOptions, ResolvedOptions } from "../types.js";
+import type { Directive, GrokImageOptions, OutputShape, ResolvedOptions } from "../types.js";
 import type { OverlayError } from "../workbench/dev-loop.js";
 import type { DevSession } from "../workbench/dev-session.js";
 import { DEV_CLIENT_ID } from "../workbench/protocol.js";
 import type { WaitingKind } from "../workbench/waiting-images.js";
 import { CACHED_FILE, cachedFileId } from "./cached-file-id.js";
-import { forHost, hostEncodeNotice } from "./host-handoff.js";
+import { forHost, handoffFor, hostEncodeNotice } from "./host-handoff.js";
 import { inlineDirectives } from "./inline-directives.js";
 import { locateDirective } from "./locate-directive.js";
 import {
@@ -191,6 +191,7 @@ export function grokImage(
     engine ??= createEngine(need().options, {
       onEvent: log,
       signal: stop.signal,
+      hitRecord: need().command === "build",
       ...(budget ? { budget } : {}),
     });
     return engine;
@@ -256,15 +257,22 @@ export function grokImage(
    */
   const inlineModuleParts = async (source: string, importer: string): Promise<ModuleParts | undefined> => {
     if (!isDirectiveId(source)) return undefined;
+    const raw = stripViteQuery(source);
+    const current = getEngine();
+    // What the last build loaded it as, while everything it was made from holds: no parse, no cache opened.
+    const recorded = await current.recordedImages(raw, (as) => handoffFor(imageImport, as));
+    if (recorded) {
+      usedKeys.add(recorded.key);
+      return partsOf(recorded.images, { raw, ...recorded });
+    }
     const file = importerFile(importer);
     let directive: Directive;
     try {
-      directive = parse(stripViteQuery(source), file);
+      directive = parse(raw, file);
     } catch {
       // The import stays, and fails the build with every other bad directive of the plan.
       return undefined;
     }
-    const current = getEngine();
     const key = directive.generationKey;
     let images: ReadyImage[] | undefined;
     try {
@@ -281,12 +289,16 @@ export function grokImage(
       throw await located(error, directive.raw, file);
     }
     usedKeys.add(directive.generationKey);
+    return partsOf(images, { ...directive, as: directive.output.as });
+  };
+  /** An inlined directive's module parts, and the notice its encode parameters call for in Astro. */
+  const partsOf = (
+    images: readonly ReadyImage[],
+    directive: Pick<Directive, "raw" | "handoff" | "alt" | "pick"> & { as: OutputShape },
+  ): ModuleParts => {
     const encodeNotice = hostEncodeNotice(directive);
     if (encodeNotice) sayOnce("warn", encodeNotice);
-    return moduleParts(images, directive.alt, imageImport, true, {
-      pick: directive.pick,
-      as: directive.output.as,
-    });
+    return moduleParts(images, directive.alt, imageImport, true, { pick: directive.pick, as: directive.as });
   };
   /**
    * A dev server's error as the overlays show it: with the file, line and column of the directive and a code
@@ -607,7 +619,12 @@ interface PlanIndex {
 }
 
 async function makePlan(engine: Engine, markdownRoots: readonly string[], dev: boolean): Promise<PlanIndex> {
-  const scan: ProjectScan = await scanProject(engine.options, { markdownRoots });
+  // What the hit record holds is valid and cached: the scan lists it without parsing it.
+  const record = await engine.recorded();
+  const scan: ProjectScan = await scanProject(engine.options, {
+    markdownRoots,
+    recorded: record && ((raw) => record.keyOf(raw) !== undefined),
+  });
   // Made on first use: only a miss or an error asks where its directive is written.
   let at: Map<string, { line: number; column: number }> | undefined;
   const where = () => {
@@ -621,10 +638,14 @@ async function makePlan(engine: Engine, markdownRoots: readonly string[], dev: b
   };
   // A dev server pays as pages ask, each load within what is left of its budget; a build reserves its plan's cost.
   // A build with a bad directive fails on them before anything else: no plan line that it will not follow.
-  if (dev || scan.errors.length === 0) await engine.plan(scan.uses, { payAsLoaded: dev });
+  if (dev || scan.errors.length === 0)
+    await engine.plan(scan.uses, { payAsLoaded: dev, recorded: scan.recorded });
   return {
     written: writtenDirectives(
-      scan.uses.map((use) => use.directive.generationKey),
+      [
+        ...scan.uses.map((use) => use.directive.generationKey),
+        ...scan.recorded.map((raw) => record?.keyOf(raw) as string),
+      ],
       engine.options,
     ),
     error:

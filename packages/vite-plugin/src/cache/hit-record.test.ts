@@ -1,0 +1,150 @@
+import { statSync } from "node:fs";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseDirective } from "../directive/parse-directive.js";
+import type { ReadyImage } from "../engine/engine-types.js";
+import { resolveOptions } from "../options/resolve-options.js";
+import { HitRecord, hitContext } from "./hit-record.js";
+import { fileIdentity } from "./verified-variants.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "grok-hit-record-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const options = () => resolveOptions({}, { root: dir, env: {}, command: "build" });
+const STAMP = "11:222:3333";
+
+/** A variant file, its image as the engine gives it, and the identity it was verified with. */
+async function variant(name: string, raw: string) {
+  const file = join(dir, `${name}.webp`);
+  await writeFile(file, `bytes of ${name}`);
+  const directive = parseDirective(raw, options());
+  const image: ReadyImage = {
+    file,
+    width: 64,
+    height: 32,
+    format: "webp",
+    prompt: directive.generation.prompt,
+    model: directive.generation.model,
+    index: 0,
+    status: "cached",
+    placeholder: "#336699",
+  };
+  return { file, directive, image, identities: new Map([[file, fileIdentity(statSync(file))]]) };
+}
+
+describe("HitRecord", () => {
+  it("gives a recorded directive's images back to the next build while its manifest, options and files hold", async () => {
+    const file = join(dir, "hit-record.json");
+    const context = hitContext(options());
+    const a = await variant("a", "grok:a red door?alt=The door&pick=1");
+    const first = await HitRecord.read(file, context, STAMP);
+    expect(first.hit(a.directive.raw)).toBeUndefined();
+    first.remember(a.directive, [a.image], a.identities);
+    await first.save(STAMP);
+
+    const next = await HitRecord.read(file, context, STAMP);
+    expect(next.keyOf(a.directive.raw)).toBe(a.directive.generationKey);
+    expect(next.holds(a.directive.generationKey)).toBe(true);
+    expect(next.hit(a.directive.raw)).toEqual({
+      key: a.directive.generationKey,
+      handoff: "encoded",
+      alt: "The door",
+      pick: 1,
+      as: "metadata",
+      images: [a.image],
+    });
+
+    // Another manifest, or other options: nothing holds.
+    expect((await HitRecord.read(file, context, "11:222:4444")).keyOf(a.directive.raw)).toBeUndefined();
+    const otherOptions = resolveOptions({ quality: 50 }, { root: dir, env: {}, command: "build" });
+    expect(hitContext(otherOptions)).not.toBe(context);
+    expect(
+      (await HitRecord.read(file, hitContext(otherOptions), STAMP)).keyOf(a.directive.raw),
+    ).toBeUndefined();
+    // Options that change no image (the mode, the API) keep it.
+    const frozen = resolveOptions(
+      { mode: "frozen", baseUrl: "http://127.0.0.1:9" },
+      { root: dir, env: {}, command: "build" },
+    );
+    expect(hitContext(frozen)).toBe(context);
+  });
+
+  it("forgets a directive whose file changed, and writes the record without it", async () => {
+    const file = join(dir, "hit-record.json");
+    const context = hitContext(options());
+    const a = await variant("a", "grok:a red door");
+    const b = await variant("b", "grok:a paper boat");
+    const first = await HitRecord.read(file, context, STAMP);
+    first.remember(a.directive, [a.image], a.identities);
+    first.remember(b.directive, [b.image], b.identities);
+    await first.save(STAMP);
+
+    // Same size, new bytes: the identity (times, inode) moves.
+    await writeFile(a.file, "BYTES OF a");
+    const next = await HitRecord.read(file, context, STAMP);
+    expect(next.hit(a.directive.raw)).toBeUndefined();
+    expect(next.hit(b.directive.raw)?.images).toEqual([b.image]);
+    await next.save(STAMP);
+    const saved = await HitRecord.read(file, context, STAMP);
+    expect(saved.keyOf(a.directive.raw)).toBeUndefined();
+    expect(saved.keyOf(b.directive.raw)).toBe(b.directive.generationKey);
+  });
+
+  it("keeps what a build did not load, drops a generation the build changed, and writes nothing new twice", async () => {
+    const file = join(dir, "hit-record.json");
+    const context = hitContext(options());
+    const a = await variant("a", "grok:a red door");
+    const b = await variant("b", "grok:a paper boat");
+    const first = await HitRecord.read(file, context, STAMP);
+    first.remember(a.directive, [a.image], a.identities);
+    first.remember(b.directive, [b.image], b.identities);
+    await first.save(STAMP);
+    const written = (await stat(file)).mtimeMs;
+
+    // A build that loads only `a`, with nothing changed, leaves the file as it is.
+    const partial = await HitRecord.read(file, context, STAMP);
+    expect(partial.hit(a.directive.raw)).toBeDefined();
+    await partial.save(STAMP);
+    expect((await stat(file)).mtimeMs).toBe(written);
+    expect((await HitRecord.read(file, context, STAMP)).keyOf(b.directive.raw)).toBe(
+      b.directive.generationKey,
+    );
+
+    // A build that generated `b` again (a repaired original) leaves it out.
+    const repaired = await HitRecord.read(file, context, STAMP);
+    repaired.forget(b.directive.generationKey);
+    await repaired.save(STAMP);
+    const after = await HitRecord.read(file, context, STAMP);
+    expect(after.keyOf(a.directive.raw)).toBe(a.directive.generationKey);
+    expect(after.keyOf(b.directive.raw)).toBeUndefined();
+  });
+
+  it("records nothing for an image whose file has no verified identity, and holds no key or option value", async () => {
+    const file = join(dir, "hit-record.json");
+    const keyed = resolveOptions(
+      {},
+      { root: dir, env: { MAXAPI_KEY: "secret-key-value" }, command: "build" },
+    );
+    const context = hitContext(keyed);
+    expect(context).toBe(hitContext(options()));
+    const a = await variant("a", "grok:a red door");
+    const record = await HitRecord.read(file, context, STAMP);
+    record.remember(a.directive, [a.image], new Map());
+    await record.save(STAMP);
+    expect((await HitRecord.read(file, context, STAMP)).keyOf(a.directive.raw)).toBeUndefined();
+
+    record.remember(a.directive, [a.image], a.identities);
+    await record.save(STAMP);
+    const text = await readFile(file, "utf8");
+    expect(text).not.toContain("secret-key-value");
+    // The options are in it as a hash only.
+    expect(text).not.toContain('"quality"');
+  });
+});

@@ -1,0 +1,299 @@
+import { hash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import type { ReadyImage, ReadyOutput } from "../engine/engine-types.js";
+import { sharpVersion } from "../image/sharp-version.js";
+import type { Directive, OutputFormat, OutputShape, ResolvedOptions } from "../types.js";
+import { fileIdentity } from "./verified-variants.js";
+import { writeFileAtomic } from "./write-file-atomic.js";
+
+/**
+ * What each cached directive of this machine's last build loaded as: its generation key, what its module exports
+ * besides the images, and its images with the identity of every file. A build whose manifest, options and plugin
+ * are those of the record answers such a directive with one `stat` per file: no parse, no manifest read, no
+ * variant named and checked. That work was most of what a cached build of thousands of images spent in the plugin.
+ *
+ * The record holds only while all it was made from holds:
+ * - the manifest is the file it was made with (its inode, size and time: every write of it renames a new file in);
+ * - the options, the plugin and sharp are the same (`hitContext`: a hash, so no option's value is written out);
+ * - each file has the identity the record of verified variants gave it (verified-variants.ts).
+ * Anything else is answered as before, and recorded. Per machine, in the cache's git-ignored `locks/`; losing it
+ * costs one build the work it saves. Compact on purpose: reading it must cost far less than what it saves.
+ */
+export class HitRecord {
+  readonly file: string;
+  /** The manifest's identity the record was read with: it held then. */
+  readonly manifest: string | undefined;
+  readonly #context: string;
+  /** The record as read, by directive, less what no longer holds. */
+  readonly #hits: Map<string, StoredHit>;
+  /** What this build loaded, or recorded anew. */
+  readonly #used = new Map<string, StoredHit>();
+  /** What the file holds, and the manifest identity it names. */
+  #onDisk: ReadonlyMap<string, StoredHit>;
+  #diskStamp: string | undefined;
+  /** Whether what would be written differs from the file. */
+  #changed = false;
+  #keys: Set<string> | undefined;
+
+  private constructor(
+    file: string,
+    context: string,
+    manifest: string | undefined,
+    hits: Map<string, StoredHit>,
+  ) {
+    this.file = file;
+    this.#context = context;
+    this.manifest = manifest;
+    this.#hits = hits;
+    this.#onDisk = new Map(hits);
+    this.#diskStamp = hits.size > 0 ? manifest : undefined;
+  }
+
+  /**
+   * The record at `file`, empty unless it was made with `manifestStamp` (the manifest's identity now) and
+   * `context` (`hitContext`).
+   */
+  static async read(file: string, context: string, manifestStamp: string | undefined): Promise<HitRecord> {
+    const hits = new Map<string, StoredHit>();
+    if (manifestStamp !== undefined) {
+      try {
+        const data = JSON.parse(await readFile(file, "utf8")) as Partial<RecordFile>;
+        if (
+          data.version === VERSION &&
+          data.context === context &&
+          data.manifest === manifestStamp &&
+          Array.isArray(data.hits)
+        ) {
+          for (const hit of data.hits) if (Array.isArray(hit)) hits.set(hit[0], hit);
+        }
+      } catch {
+        // No record, or an unreadable one: everything is answered as before, and recorded anew.
+      }
+    }
+    return new HitRecord(file, context, manifestStamp, hits);
+  }
+
+  /** The generation key of a directive (as written) that the record holds: the manifest holds it. */
+  keyOf(raw: string): string | undefined {
+    return this.#hits.get(raw)?.[2];
+  }
+
+  /** Whether the record holds a directive of this generation key. */
+  holds(generationKey: string): boolean {
+    this.#keys ??= new Set([...this.#hits.values()].map((hit) => hit[2]));
+    return this.#keys.has(generationKey);
+  }
+
+  /**
+   * What the directive loaded as, when the record holds it and every file is as it was recorded; undefined
+   * otherwise (and the record forgets it). One `stat` per file, no await.
+   */
+  hit(raw: string): RecordedHit | undefined {
+    const stored = this.#hits.get(raw);
+    if (!stored) return undefined;
+    const [, handoff, key, alt, pick, as, prompt, model, images] = stored;
+    const ready: ReadyImage[] = [];
+    for (const [file, width, height, format, index, placeholder, identity, outputs] of images) {
+      if (!unchanged(file, identity)) return this.#drop(raw);
+      const shapes: ReadyOutput[] = [];
+      for (const [output, w, h, f, id] of outputs ?? []) {
+        if (!unchanged(output, id)) return this.#drop(raw);
+        shapes.push({ file: output, width: w, height: h, format: f });
+      }
+      ready.push({
+        file,
+        width,
+        height,
+        format,
+        ...(placeholder === null ? {} : { placeholder }),
+        prompt,
+        model,
+        index,
+        status: "cached",
+        ...(outputs === null ? {} : { outputs: shapes }),
+      });
+    }
+    this.#use(raw, stored);
+    return { key, handoff, alt, pick, as, images: ready };
+  }
+
+  /**
+   * Records what a directive loaded as: its images, and the identity each of their files was verified with
+   * (`identities`, by file; a file without one leaves the directive unrecorded).
+   */
+  remember(
+    directive: Directive,
+    images: readonly ReadyImage[],
+    identities: ReadonlyMap<string, string>,
+  ): void {
+    const stored: StoredImage[] = [];
+    for (const image of images) {
+      const identity = identities.get(image.file);
+      if (identity === undefined) return;
+      let outputs: StoredOutput[] | null = null;
+      if (image.outputs) {
+        outputs = [];
+        for (const output of image.outputs) {
+          const id = identities.get(output.file);
+          if (id === undefined) return;
+          outputs.push([output.file, output.width, output.height, output.format, id]);
+        }
+      }
+      const { file, width, height, format, index, placeholder } = image;
+      stored.push([file, width, height, format, index, placeholder ?? null, identity, outputs]);
+    }
+    const first = images[0];
+    if (!first) return;
+    const { raw, handoff = "encoded", generationKey, alt, pick, output } = directive;
+    this.#use(raw, [raw, handoff, generationKey, alt, pick, output.as, first.prompt, first.model, stored]);
+  }
+
+  /** Leaves out a generation key changed by this build (generated or repaired): its entry is not the one recorded. */
+  forget(generationKey: string): void {
+    for (const map of [this.#hits, this.#used]) {
+      for (const [raw, hit] of map) {
+        if (hit[2] !== generationKey) continue;
+        map.delete(raw);
+        this.#changed = true;
+      }
+    }
+  }
+
+  /**
+   * Writes the record, made with the manifest whose identity is `manifestStamp`, when it differs from the file:
+   * what this build loaded, and what it did not load that still holds (a build of one app of several, or one that
+   * failed early, leaves the rest to the next). Best effort: a lost write costs the next build what the record saves.
+   */
+  async save(manifestStamp: string): Promise<void> {
+    const kept = new Map([...this.#hits, ...this.#used]);
+    if (!this.#changed && kept.size === this.#onDisk.size && manifestStamp === this.#diskStamp) return;
+    this.#changed = false;
+    this.#onDisk = kept;
+    this.#diskStamp = manifestStamp;
+    const data: RecordFile = {
+      version: VERSION,
+      context: this.#context,
+      manifest: manifestStamp,
+      hits: [...kept.values()],
+    };
+    await writeFileAtomic(this.file, JSON.stringify(data)).catch(() => {});
+  }
+
+  #use(raw: string, hit: StoredHit): void {
+    if (this.#used.get(raw) === hit) return;
+    if (this.#onDisk.get(raw) !== hit) this.#changed = true;
+    this.#used.set(raw, hit);
+  }
+
+  #drop(raw: string): undefined {
+    this.#hits.delete(raw);
+    this.#changed = true;
+    return undefined;
+  }
+}
+
+/** What a recorded directive loads as (the module's exports besides the images come from the directive). */
+export interface RecordedHit {
+  readonly key: string;
+  /** `Directive.handoff`: a host that encodes itself was handed the original's pixels. */
+  readonly handoff: "encoded" | "source";
+  readonly alt: string;
+  readonly pick: number;
+  readonly as: OutputShape;
+  readonly images: ReadyImage[];
+}
+
+/** `[file, width, height, format, identity]`: arrays, not objects, so thousands read fast. */
+type StoredOutput = [string, number, number, OutputFormat, string];
+/** `[file, width, height, format, index, placeholder, identity, outputs]`. */
+type StoredImage = [
+  string,
+  number,
+  number,
+  OutputFormat,
+  number,
+  string | null,
+  string,
+  StoredOutput[] | null,
+];
+/** `[raw, handoff, key, alt, pick, as, prompt, model, images]`. */
+type StoredHit = [
+  string,
+  "encoded" | "source",
+  string,
+  string,
+  number,
+  OutputShape,
+  string,
+  string,
+  StoredImage[],
+];
+
+interface RecordFile {
+  version: number;
+  context: string;
+  manifest: string;
+  hits: StoredHit[];
+}
+
+/** Bump when what is stored, or what a directive loads as, changes in a way the context does not capture. */
+const VERSION = 1;
+
+/** Whether the file is there with the identity it was verified with. */
+function unchanged(file: string, identity: string): boolean {
+  try {
+    const info = statSync(file, { throwIfNoEntry: false });
+    return info !== undefined && fileIdentity(info) === identity;
+  } catch {
+    // Unreadable: the full check says what is wrong.
+    return false;
+  }
+}
+
+/**
+ * What the record must have been made with: this plugin's version and files, sharp's version (it names the
+ * variants), and every option but those that have no say in what a cached directive loads as (the API, the mode,
+ * the budget, the shared cache): a CI build in `frozen` mode reads the record a `generate` build left. An option
+ * added later counts until it is listed here. A hash, so no option's value is written out.
+ */
+export function hitContext(options: ResolvedOptions): string {
+  const {
+    apiKey: _key,
+    callBackUrl: _url,
+    baseUrl: _api,
+    mode: _mode,
+    concurrency: _concurrency,
+    timeoutMs: _timeout,
+    maxCost: _budget,
+    remoteCache: _shared,
+    ...rest
+  } = options;
+  return hash("sha256", JSON.stringify([VERSION, pluginIdentity(), sharpVersion(), rest]), "hex");
+}
+
+let plugin: string | undefined;
+
+/**
+ * The package's version and this file's size and time: a published version never changes, and a build of the
+ * package from source (where the version stays) writes its files anew.
+ */
+function pluginIdentity(): string {
+  if (plugin !== undefined) return plugin;
+  let version = "";
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+    version = String(pkg.version);
+  } catch {
+    // A copy without its package.json: the file's identity still tells versions apart.
+  }
+  let self = "";
+  try {
+    const info = statSync(new URL(import.meta.url));
+    self = `${info.size}:${info.mtimeMs}`;
+  } catch {
+    // Not a file of its own: the version alone.
+  }
+  plugin = `${version}:${self}`;
+  return plugin;
+}

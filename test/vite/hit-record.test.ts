@@ -1,0 +1,127 @@
+import { randomBytes } from "node:crypto";
+import { open, readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Emulator } from "maxapi-emulator";
+import { build, type InlineConfig } from "vite";
+import { type GrokImageOptions, grokImage } from "vite-plugin-grok-image";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CapturedLogger, captureLogger } from "../helpers/capture-logger.js";
+import { hashFiles } from "../helpers/dist-files.js";
+import { type TempProject, tempProject } from "../helpers/temp-project.js";
+import { grokTestOptions, startTestEmulator } from "../helpers/with-emulator.js";
+
+/*
+ * A cached build answers each directive its modules import from the record of what the last build loaded it as
+ * (`.grok-images/locks/hit-record.json`), while the manifest, the options and every file hold: no parse, no
+ * manifest read. Whatever no longer holds is answered in full, so the record never ships a stale image.
+ */
+
+const MAIN = `import forest from "grok:a misty forest at dawn?w=200";
+import sameForest from "grok:a misty forest at dawn?format=webp&w=200";
+import { images as kites } from "grok:two red kites over a hill?n=2&w=120&h=90&format=png";
+
+for (const image of [forest, sameForest, ...kites]) {
+  const img = document.createElement("img");
+  img.src = image.src;
+  img.alt = image.prompt;
+  document.body.append(img);
+}
+`;
+
+let emulator: Emulator;
+let project: TempProject;
+
+function config(outDir: string, logger: CapturedLogger, options: GrokImageOptions = {}): InlineConfig {
+  return {
+    root: project.resolve(),
+    configFile: false,
+    logLevel: "silent",
+    customLogger: logger,
+    plugins: [grokImage(grokTestOptions(emulator, options))],
+    build: { outDir, emptyOutDir: true },
+  };
+}
+
+const recordFile = () => project.resolve(".grok-images", "locks", "hit-record.json");
+const manifestFile = () => project.resolve(".grok-images", "manifest.json");
+const recordedRaws = async () =>
+  ((JSON.parse(await readFile(recordFile(), "utf8")) as { hits: [string][] }).hits ?? [])
+    .map((hit) => hit[0])
+    .sort();
+
+beforeAll(async () => {
+  emulator = await startTestEmulator();
+  project = await tempProject("vite-basic");
+  await writeFile(project.resolve("src", "main.ts"), MAIN);
+  // The cold build: generated, derived, and (as the build closes) verified.
+  await build(config("dist-cold", captureLogger()));
+});
+
+afterAll(async () => {
+  await emulator?.close();
+  await project?.remove();
+});
+
+describe("the hit record", () => {
+  it("is left by a cached build, and answers the next one without reading the manifest", async () => {
+    // Whole seconds, so the manifest's identity can be put back exactly after it is garbled below.
+    const seconds = Math.floor(Date.now() / 1000) - 60;
+    await utimes(manifestFile(), seconds, seconds);
+    await build(config("dist-cached", captureLogger()));
+    expect(await recordedRaws()).toEqual([
+      "grok:a misty forest at dawn?format=webp&w=200",
+      "grok:a misty forest at dawn?w=200",
+      "grok:two red kites over a hill?n=2&w=120&h=90&format=png",
+    ]);
+
+    // Garbled in place: same inode, size and times. Only a build that never reads the manifest can pass now.
+    const text = await readFile(manifestFile(), "utf8");
+    const handle = await open(manifestFile(), "r+");
+    await handle.write(`{${"x".repeat(Buffer.byteLength(text) - 1)}`, 0);
+    await handle.close();
+    await utimes(manifestFile(), seconds, seconds);
+    const submits = emulator.counters.submits;
+    const logger = captureLogger();
+    await build(config("dist-recorded", logger));
+    expect(emulator.counters.submits).toBe(submits);
+    expect(await hashFiles(project.resolve("dist-recorded"))).toEqual(
+      await hashFiles(project.resolve("dist-cached")),
+    );
+    expect(logger.infos.join("\n")).toContain("3 directives · 3 cached · 0 generated");
+
+    // The manifest as it was, with a new identity: the record no longer holds, and the build reads it again.
+    await writeFile(manifestFile(), text);
+    await build(config("dist-reread", captureLogger()));
+    expect(await hashFiles(project.resolve("dist-reread"))).toEqual(
+      await hashFiles(project.resolve("dist-cached")),
+    );
+  });
+
+  it("never serves a variant whose file changed: it is derived again", async () => {
+    await build(config("dist-before", captureLogger()));
+    const variants = project.resolve(".grok-images", "variants");
+    const [name] = (await readdir(variants)).filter((file) => !file.endsWith(".json")).sort();
+    const file = path.join(variants, name as string);
+    const intact = await readFile(file);
+    await writeFile(file, randomBytes(intact.length));
+    const logger = captureLogger();
+    await build(config("dist-after", logger));
+    expect(await readFile(file)).toEqual(intact);
+    expect(await hashFiles(project.resolve("dist-after"))).toEqual(
+      await hashFiles(project.resolve("dist-before")),
+    );
+    // Said by the full check, which the record left it to.
+    expect(logger.warnings.join("\n")).toContain(`${name} of grok:`);
+  });
+
+  it("is not used by a build whose options change its images", async () => {
+    await build(config("dist-q80", captureLogger()));
+    const before = await stat(recordFile());
+    await build(config("dist-q50", captureLogger(), { quality: 50 }));
+    const q80 = Object.values(await hashFiles(project.resolve("dist-q80"))).sort();
+    const q50 = Object.values(await hashFiles(project.resolve("dist-q50"))).sort();
+    // The webp and png of quality 50 are new variants, not the recorded ones.
+    expect(q50).not.toEqual(q80);
+    expect((await stat(recordFile())).mtimeMs).not.toBe(before.mtimeMs);
+  });
+});
