@@ -72,10 +72,9 @@ export function isDirectiveId(id: string): boolean {
 
 /** Index of the `?` that starts the params, or -1. A `?` preceded by a backslash does not count. */
 function findQueryStart(body: string): number {
-  for (let i = 0; i < body.length; i++) {
-    if (body[i] === "?" && body[i - 1] !== "\\") return i;
-  }
-  return -1;
+  let at = body.indexOf("?");
+  while (at > 0 && body[at - 1] === "\\") at = body.indexOf("?", at + 1);
+  return at;
 }
 
 /**
@@ -84,7 +83,8 @@ function findQueryStart(body: string): number {
  */
 export function stripViteQuery(id: string): string {
   const at = findQueryStart(id);
-  if (at === -1) return id;
+  // Nearly every id: no query, or one with neither segment (a build inlines thousands).
+  if (at === -1 || (!id.includes("import", at) && !id.includes("t=", at))) return id;
   const segments = id.slice(at + 1).split("&");
   const kept = segments.filter((segment) => !VITE_QUERY_SEGMENT.test(segment));
   if (kept.length === segments.length) return id;
