@@ -39,6 +39,19 @@ async function variant(name: string, raw: string) {
   return { file, directive, image, identities: new Map([[file, fileIdentity(statSync(file))]]) };
 }
 
+/** A record of two directives, written. */
+async function twoRecorded() {
+  const file = join(dir, "hit-record.json");
+  const context = hitContext(options());
+  const a = await variant("a", "grok:a red door");
+  const b = await variant("b", "grok:a paper boat");
+  const first = await HitRecord.read(file, context, STAMP);
+  first.remember(a.directive, [a.image], a.identities);
+  first.remember(b.directive, [b.image], b.identities);
+  await first.save(STAMP);
+  return { file, context, a, b };
+}
+
 describe("HitRecord", () => {
   it("gives a recorded directive's images back to the next build while its manifest, options and files hold", async () => {
     const file = join(dir, "hit-record.json");
@@ -77,14 +90,7 @@ describe("HitRecord", () => {
   });
 
   it("forgets a directive whose file changed, and writes the record without it", async () => {
-    const file = join(dir, "hit-record.json");
-    const context = hitContext(options());
-    const a = await variant("a", "grok:a red door");
-    const b = await variant("b", "grok:a paper boat");
-    const first = await HitRecord.read(file, context, STAMP);
-    first.remember(a.directive, [a.image], a.identities);
-    first.remember(b.directive, [b.image], b.identities);
-    await first.save(STAMP);
+    const { file, context, a, b } = await twoRecorded();
 
     // Same size, new bytes: the identity (times, inode) moves.
     await writeFile(a.file, "BYTES OF a");
@@ -98,14 +104,7 @@ describe("HitRecord", () => {
   });
 
   it("keeps what a build did not load, drops a generation the build changed, and writes nothing new twice", async () => {
-    const file = join(dir, "hit-record.json");
-    const context = hitContext(options());
-    const a = await variant("a", "grok:a red door");
-    const b = await variant("b", "grok:a paper boat");
-    const first = await HitRecord.read(file, context, STAMP);
-    first.remember(a.directive, [a.image], a.identities);
-    first.remember(b.directive, [b.image], b.identities);
-    await first.save(STAMP);
+    const { file, context, a, b } = await twoRecorded();
     const written = (await stat(file)).mtimeMs;
 
     // A build that loads only `a`, with nothing changed, leaves the file as it is.
