@@ -23,7 +23,7 @@ import { writeFileAtomic } from "./write-file-atomic.js";
 export class HitRecord {
   readonly file: string;
   /** The manifest's identity the record was read with: it held then. */
-  readonly manifest: string | undefined;
+  readonly manifest: string;
   readonly #context: string;
   /** The record as read, by directive, less what no longer holds. */
   readonly #hits: Map<string, StoredHit>;
@@ -39,7 +39,7 @@ export class HitRecord {
   private constructor(
     file: string,
     context: string,
-    manifest: string | undefined,
+    manifest: string,
     hits: Map<string, StoredHit>,
   ) {
     this.file = file;
@@ -54,22 +54,20 @@ export class HitRecord {
    * The record at `file`, empty unless it was made with `manifestStamp` (the manifest's identity now) and
    * `context` (`hitContext`).
    */
-  static async read(file: string, context: string, manifestStamp: string | undefined): Promise<HitRecord> {
+  static async read(file: string, context: string, manifestStamp: string): Promise<HitRecord> {
     const hits = new Map<string, StoredHit>();
-    if (manifestStamp !== undefined) {
-      try {
-        const data = JSON.parse(await readFile(file, "utf8")) as Partial<RecordFile>;
-        if (
-          data.version === VERSION &&
-          data.context === context &&
-          data.manifest === manifestStamp &&
-          Array.isArray(data.hits)
-        ) {
-          for (const hit of data.hits) if (Array.isArray(hit)) hits.set(hit[0], hit);
-        }
-      } catch {
-        // No record, or an unreadable one: everything is answered as before, and recorded anew.
+    try {
+      const data = JSON.parse(await readFile(file, "utf8")) as Partial<RecordFile>;
+      if (
+        data.version === VERSION &&
+        data.context === context &&
+        data.manifest === manifestStamp &&
+        Array.isArray(data.hits)
+      ) {
+        for (const hit of data.hits) if (Array.isArray(hit)) hits.set(hit[0], hit);
       }
+    } catch {
+      // No record, or an unreadable one: everything is answered as before, and recorded anew.
     }
     return new HitRecord(file, context, manifestStamp, hits);
   }

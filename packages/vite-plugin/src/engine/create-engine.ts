@@ -136,9 +136,12 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
   let hitRecord: Promise<HitRecord | undefined> | undefined;
   const getRecord = (): Promise<HitRecord | undefined> => {
     if (!deps.hitRecord) return Promise.resolve(undefined);
+    // No manifest, no record: a project without images, or before its first generation, works nothing out.
     hitRecord ??= fileStamp(manifestPath)
       .then((stamp) =>
-        HitRecord.read(join(options.cacheDir, "locks", "hit-record.json"), hitContext(options), stamp),
+        stamp === undefined
+          ? undefined
+          : HitRecord.read(join(options.cacheDir, "locks", "hit-record.json"), hitContext(options), stamp),
       )
       .catch(() => undefined);
     return hitRecord;
