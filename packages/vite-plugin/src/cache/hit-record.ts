@@ -36,12 +36,7 @@ export class HitRecord {
   #changed = false;
   #keys: Set<string> | undefined;
 
-  private constructor(
-    file: string,
-    context: string,
-    manifest: string,
-    hits: Map<string, StoredHit>,
-  ) {
+  private constructor(file: string, context: string, manifest: string, hits: Map<string, StoredHit>) {
     this.file = file;
     this.#context = context;
     this.manifest = manifest;
