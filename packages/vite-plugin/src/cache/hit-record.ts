@@ -148,11 +148,14 @@ export class HitRecord {
     this.#use(raw, [raw, handoff, generationKey, alt, pick, output.as, first.prompt, first.model, stored]);
   }
 
-  /** Leaves out a generation key changed by this build (generated or repaired): its entry is not the one recorded. */
-  forget(generationKey: string): void {
+  /**
+   * Leaves out the generation keys this build changed (generated or repaired): their entries are not the ones
+   * recorded. One pass over the record, however many keys changed.
+   */
+  forget(changed: (generationKey: string) => boolean): void {
     for (const map of [this.#hits, this.#used]) {
       for (const [raw, hit] of map) {
-        if (hit[2] !== generationKey) continue;
+        if (!changed(hit[2])) continue;
         map.delete(raw);
         this.#changed = true;
       }

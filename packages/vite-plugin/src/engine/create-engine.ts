@@ -153,7 +153,10 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
   const saveRecord = async () => {
     const record = await hitRecord;
     if (!record) return;
-    for (const [key, { state }] of keys) if (state !== "cached") record.forget(key);
+    record.forget((key) => {
+      const state = keys.get(key)?.state;
+      return state !== undefined && state !== "cached";
+    });
     const opened = await cache?.catch(() => undefined);
     const known = opened ? opened.manifestStamp() : record.manifest;
     const now = await fileStamp(manifestPath);
