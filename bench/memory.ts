@@ -41,6 +41,10 @@ try {
   await eachLimit(uses, 8, (use) => engine.images(use));
   const totalMs = performance.now() - started;
   const { peakRss, peakHeap, peakLiveHeap, peakLiveArrayBuffers, liveSamples } = sampler.stop();
+  // Every image is derived and nothing is in flight, the engine still open: the Buffers left now are the ones the
+  // build keeps. Their sampled peak also counts the downloads and encodes of the moment, bounded by the concurrency
+  // but caught more often in a longer run, so it cannot say what grows with the image count.
+  const kept = liveMemory();
   await engine.close();
   if (summary.generated !== directives)
     throw new Error(`expected ${directives} generations, got ${summary.generated}`);
@@ -57,6 +61,7 @@ try {
     peakLiveHeap,
     baselineArrayBuffers: baseline.arrayBuffers,
     peakLiveArrayBuffers,
+    keptArrayBuffers: kept.arrayBuffers,
     liveSamples,
   });
 } finally {
