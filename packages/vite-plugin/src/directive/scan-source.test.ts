@@ -272,6 +272,16 @@ describe("languageOf", () => {
     expect(languageOf("a/b.mdx")).toBe("auto");
     expect(languageOf("a/b.css")).toBeUndefined();
   });
+
+  it("reads the extension as path.extname does: a dotfile's name is no extension", () => {
+    expect(languageOf("page.astro")).toBe("script");
+    expect(languageOf("a.b/c.Tsx")).toBe("script");
+    expect(languageOf(".astro")).toBeUndefined();
+    expect(languageOf("a/.md")).toBeUndefined();
+    expect(languageOf("a.md/readme")).toBeUndefined();
+    expect(languageOf("a/b.")).toBeUndefined();
+    expect(languageOf("a/b..mdx")).toBe("auto");
+  });
 });
 
 describe("scanTree", () => {

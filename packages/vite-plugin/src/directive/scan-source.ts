@@ -198,6 +198,12 @@ const SCRIPT_EXTENSIONS = [
   ".astro",
 ];
 const MARKDOWN_EXTENSIONS = [".md", ".markdown"];
+/** The language of each extension the scan reads, lower case. */
+const LANGUAGES = new Map<string, SourceLanguage>([
+  ...SCRIPT_EXTENSIONS.map((ext) => [ext, "script"] as const),
+  ...MARKDOWN_EXTENSIONS.map((ext) => [ext, "markdown"] as const),
+  [".mdx", "auto"],
+]);
 /**
  * Dependencies, build output, and the folders of tools and version control. Other hidden folders are sources:
  * `.storybook/` and `.vitepress/` hold modules a build imports.
@@ -225,10 +231,10 @@ const SKIPPED_DIRS = new Set([
 
 /** The syntaxes a file may hold, by extension; `undefined` for files the scan ignores. */
 export function languageOf(file: string): SourceLanguage | undefined {
-  const ext = path.extname(file).toLowerCase();
-  if (SCRIPT_EXTENSIONS.includes(ext)) return "script";
-  if (MARKDOWN_EXTENSIONS.includes(ext)) return "markdown";
-  return ext === ".mdx" ? "auto" : undefined;
+  // The scan asks this of every file of the project's folders, images and all: no `path.extname`.
+  const dot = file.lastIndexOf(".");
+  if (dot <= 0 || dot < file.lastIndexOf("/") + 2 || dot < file.lastIndexOf(path.sep) + 2) return undefined;
+  return LANGUAGES.get(file.slice(dot).toLowerCase());
 }
 
 async function listSourceFiles(root: string, options: ScanTreeOptions): Promise<string[]> {
@@ -245,24 +251,16 @@ async function listSourceFiles(root: string, options: ScanTreeOptions): Promise<
     const entries = await readdir(dir, { withFileTypes: true });
     const subdirs: Promise<void>[] = [];
     for (const entry of entries) {
-      const abs = path.join(dir, entry.name);
       // Symlinks are not followed: they can loop, and linked packages are not this project's source.
       if (entry.isDirectory()) {
-        if (
-          SKIPPED_DIRS.has(entry.name) ||
-          abs === cacheDir ||
-          skipName?.(entry.name, true) ||
-          isIgnored(abs)
-        )
-          continue;
+        if (SKIPPED_DIRS.has(entry.name) || skipName?.(entry.name, true)) continue;
+        const abs = path.join(dir, entry.name);
+        if (abs === cacheDir || isIgnored(abs)) continue;
         subdirs.push(walk(abs));
-      } else if (
-        entry.isFile() &&
-        languageOf(entry.name) &&
-        !skipName?.(entry.name, false) &&
-        !isIgnored(abs)
-      ) {
-        files.push(abs);
+      } else if (entry.isFile() && languageOf(entry.name) && !skipName?.(entry.name, false)) {
+        // A site's folders hold thousands of images for each source: only a source's path is worked out.
+        const abs = path.join(dir, entry.name);
+        if (!isIgnored(abs)) files.push(abs);
       }
     }
     await Promise.all(subdirs);
