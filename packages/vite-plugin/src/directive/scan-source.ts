@@ -233,7 +233,8 @@ const SKIPPED_DIRS = new Set([
 export function languageOf(file: string): SourceLanguage | undefined {
   // The scan asks this of every file of the project's folders, images and all: no `path.extname`.
   const dot = file.lastIndexOf(".");
-  if (dot <= 0 || dot < file.lastIndexOf("/") + 2 || dot < file.lastIndexOf(path.sep) + 2) return undefined;
+  // A dot that starts the file's name (`.astro`) or sits in a folder's name is no extension.
+  if (dot <= Math.max(file.lastIndexOf("/"), file.lastIndexOf(path.sep)) + 1) return undefined;
   return LANGUAGES.get(file.slice(dot).toLowerCase());
 }
 

@@ -153,10 +153,10 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
   const saveRecord = async () => {
     const record = await hitRecord;
     if (!record) return;
-    record.forget((key) => {
-      const state = keys.get(key)?.state;
-      return state !== undefined && state !== "cached";
-    });
+    // The keys this build generated or repaired, if any: a cached build passes over the record not at all.
+    const changed = new Set<string>();
+    for (const [key, { state }] of keys) if (state !== "cached") changed.add(key);
+    if (changed.size > 0) record.forget((key) => changed.has(key));
     const opened = await cache?.catch(() => undefined);
     const known = opened ? opened.manifestStamp() : record.manifest;
     const now = await fileStamp(manifestPath);
