@@ -44,6 +44,11 @@ function config(outDir: string, logger: CapturedLogger, options: GrokImageOption
 
 const recordFile = () => project.resolve(".grok-images", "locks", "hit-record.json");
 const manifestFile = () => project.resolve(".grok-images", "manifest.json");
+const bundleText = async (outDir: string) => {
+  const assets = project.resolve(outDir, "assets");
+  const scripts = (await readdir(assets)).filter((file) => file.endsWith(".js"));
+  return (await Promise.all(scripts.map((file) => readFile(path.join(assets, file), "utf8")))).join("\n");
+};
 const recordedRaws = async () =>
   ((JSON.parse(await readFile(recordFile(), "utf8")) as { hits: [string][] }).hits ?? [])
     .map((hit) => hit[0])
@@ -94,6 +99,35 @@ describe("the hit record", () => {
     await build(config("dist-reread", captureLogger()));
     expect(await hashFiles(project.resolve("dist-reread"))).toEqual(
       await hashFiles(project.resolve("dist-cached")),
+    );
+  });
+
+  it("rewrites a module that comes back unchanged as the last build did, and reads it afresh once it changed", async () => {
+    await build(config("dist-modules", captureLogger()));
+    type Stored = { modules: [string, string, string[], [number, number, string][]][] };
+    const stored = JSON.parse(await readFile(recordFile(), "utf8")) as Stored;
+    const main = stored.modules.find(([id]) => id.endsWith("/src/main.ts"));
+    expect(main?.[2].sort()).toEqual(await recordedRaws());
+    expect(main?.[3]).toHaveLength(3);
+
+    // The record's rewrite is what the next build ships: the module is not read for its imports again. (A rewrite
+    // marked by hand shows it; nothing else could put the mark into the bundle.)
+    const splice = main?.[3][0] as [number, number, string];
+    splice[2] = splice[2].replace(/"index":0/, '"index":0,"recordedRewrite":true');
+    await writeFile(recordFile(), JSON.stringify(stored));
+    await build(config("dist-marked", captureLogger()));
+    expect(await bundleText("dist-marked")).toContain("recordedRewrite");
+
+    // Edited, the module is read and rewritten afresh, and recorded so.
+    await writeFile(project.resolve("src", "main.ts"), `${MAIN}\nconsole.log("edited");\n`);
+    await build(config("dist-edited", captureLogger()));
+    const edited = await bundleText("dist-edited");
+    expect(edited).not.toContain("recordedRewrite");
+    expect(edited).toContain("edited");
+    await writeFile(project.resolve("src", "main.ts"), MAIN);
+    await build(config("dist-restored", captureLogger()));
+    expect(await hashFiles(project.resolve("dist-restored"))).toEqual(
+      await hashFiles(project.resolve("dist-modules")),
     );
   });
 

@@ -146,4 +146,83 @@ describe("HitRecord", () => {
     // The options are in it as a hash only.
     expect(text).not.toContain('"quality"');
   });
+
+  describe("modules", () => {
+    const SPLICES = [[0, 30, "const door = 1;"]] as const;
+
+    /** The record of `twoRecorded`, with a module that imports both directives, written. */
+    async function withModule() {
+      const recorded = await twoRecorded();
+      const { file, context, a, b } = recorded;
+      const record = await HitRecord.read(file, context, STAMP);
+      expect(record.hit(a.directive.raw)).toBeDefined();
+      expect(record.hit(b.directive.raw)).toBeDefined();
+      record.rememberModule("/src/page.astro", "hash-1", [a.directive.raw, b.directive.raw], SPLICES);
+      await record.save(STAMP);
+      return recorded;
+    }
+
+    it("gives a module's rewrite back while its code and every directive it imports hold", async () => {
+      const { file, context, a, b } = await withModule();
+      const written = (await stat(file)).mtimeMs;
+      const next = await HitRecord.read(file, context, STAMP);
+      expect(next.module("/src/page.astro", "hash-2")).toBeUndefined();
+      expect(next.module("/src/other.astro", "hash-1")).toBeUndefined();
+      expect(next.module("/src/page.astro", "hash-1")).toEqual({
+        splices: SPLICES,
+        directives: [
+          { raw: a.directive.raw, key: a.directive.generationKey, handoff: "encoded", as: "metadata" },
+          { raw: b.directive.raw, key: b.directive.generationKey, handoff: "encoded", as: "metadata" },
+        ],
+      });
+      // Answered, and remembered again as it was: nothing to write.
+      next.rememberModule("/src/page.astro", "hash-1", [a.directive.raw, b.directive.raw], SPLICES);
+      await next.save(STAMP);
+      expect((await stat(file)).mtimeMs).toBe(written);
+    });
+
+    it("is not answered once a file of one of its directives changed, and is written without it", async () => {
+      const { file, context, a, b } = await withModule();
+      await writeFile(b.file, "BYTES OF b");
+      const next = await HitRecord.read(file, context, STAMP);
+      expect(next.module("/src/page.astro", "hash-1")).toBeUndefined();
+      expect(next.hit(a.directive.raw)).toBeDefined();
+      await next.save(STAMP);
+      const saved = JSON.parse(await readFile(file, "utf8")) as { modules: unknown[] };
+      expect(saved.modules).toEqual([]);
+    });
+
+    it("is not answered once a directive it imports was recorded anew, nor kept with it", async () => {
+      const { file, context, a, b } = await withModule();
+      const next = await HitRecord.read(file, context, STAMP);
+      // `a` loaded again with other images (a repaired variant): the module was written from the old ones.
+      const redone = await variant("a2", a.directive.raw);
+      next.remember(a.directive, [redone.image], redone.identities);
+      expect(next.module("/src/page.astro", "hash-1")).toBeUndefined();
+      await next.save(STAMP);
+      const saved = await HitRecord.read(file, context, STAMP);
+      expect(saved.module("/src/page.astro", "hash-1")).toBeUndefined();
+
+      // Nor is one whose directive the build generated again (forgotten as the build closes).
+      const again = await withModule();
+      const repaired = await HitRecord.read(again.file, again.context, STAMP);
+      repaired.forget((key) => key === b.directive.generationKey);
+      await repaired.save(STAMP);
+      expect(
+        (await HitRecord.read(again.file, again.context, STAMP)).module("/src/page.astro", "hash-1"),
+      ).toBeUndefined();
+    });
+
+    it("records a module only when every directive it imports was answered from the record or recorded", async () => {
+      const { file, context, a, b } = await twoRecorded();
+      const record = await HitRecord.read(file, context, STAMP);
+      expect(record.hit(a.directive.raw)).toBeDefined();
+      // `b` was not loaded by this build (generated, refused, or kept as an import): no rewrite to trust.
+      record.rememberModule("/src/page.astro", "hash-1", [a.directive.raw, b.directive.raw], SPLICES);
+      await record.save(STAMP);
+      expect(
+        (await HitRecord.read(file, context, STAMP)).module("/src/page.astro", "hash-1"),
+      ).toBeUndefined();
+    });
+  });
 });

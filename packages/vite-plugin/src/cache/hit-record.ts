@@ -19,6 +19,11 @@ import { writeFileAtomic } from "./write-file-atomic.js";
  * - each file has the identity the record of verified variants gave it (verified-variants.ts).
  * Anything else is answered as before, and recorded. Per machine, in the cache's git-ignored `locks/`; losing it
  * costs one build the work it saves. Compact on purpose: reading it must cost far less than what it saves.
+ *
+ * It also keeps what each module that imports recorded directives was rewritten into (`Splice`s, by module id and
+ * a hash of its code): a module that comes back unchanged, whose directives all hold with the very entries it was
+ * rewritten from, is rewritten again without being read for its imports or any import written anew. With 2,000
+ * images the reading and writing of every import was the largest part of what a cached build spent in the plugin.
  */
 export class HitRecord {
   readonly file: string;
@@ -32,17 +37,26 @@ export class HitRecord {
   /** What the file holds, and the manifest identity it names. */
   #onDisk: ReadonlyMap<string, StoredHit>;
   #diskStamp: string | undefined;
+  /** The modules rewritten from recorded entries, by id: as read, less what no longer holds, and this build's. */
+  readonly #modules: Map<string, KnownModule>;
   /** Whether what would be written differs from the file. */
   #changed = false;
   #keys: Set<string> | undefined;
 
-  private constructor(file: string, context: string, manifest: string, hits: Map<string, StoredHit>) {
+  private constructor(
+    file: string,
+    context: string,
+    manifest: string,
+    hits: Map<string, StoredHit>,
+    modules: Map<string, KnownModule>,
+  ) {
     this.file = file;
     this.#context = context;
     this.manifest = manifest;
     this.#hits = hits;
     this.#onDisk = new Map(hits);
     this.#diskStamp = hits.size > 0 ? manifest : undefined;
+    this.#modules = modules;
   }
 
   /**
@@ -51,6 +65,7 @@ export class HitRecord {
    */
   static async read(file: string, context: string, manifestStamp: string): Promise<HitRecord> {
     const hits = new Map<string, StoredHit>();
+    const modules = new Map<string, KnownModule>();
     try {
       const data = JSON.parse(await readFile(file, "utf8")) as Partial<RecordFile>;
       if (
@@ -60,11 +75,20 @@ export class HitRecord {
         Array.isArray(data.hits)
       ) {
         for (const hit of data.hits) if (Array.isArray(hit)) hits.set(hit[0], hit);
+        for (const stored of Array.isArray(data.modules) ? data.modules : []) {
+          if (!Array.isArray(stored) || !Array.isArray(stored[2]) || !Array.isArray(stored[3])) continue;
+          const madeFrom: StoredHit[] = [];
+          for (const raw of stored[2]) {
+            const hit = hits.get(raw);
+            if (hit) madeFrom.push(hit);
+          }
+          if (madeFrom.length === stored[2].length) modules.set(stored[0], { stored, madeFrom });
+        }
       }
     } catch {
       // No record, or an unreadable one: everything is answered as before, and recorded anew.
     }
-    return new HitRecord(file, context, manifestStamp, hits);
+    return new HitRecord(file, context, manifestStamp, hits, modules);
   }
 
   /** The generation key of a directive (as written) that the record holds: the manifest holds it. */
@@ -85,12 +109,12 @@ export class HitRecord {
   hit(raw: string): RecordedHit | undefined {
     const stored = this.#hits.get(raw);
     if (!stored) return undefined;
+    if (!filesHold(stored)) return this.#drop(raw);
     // Indexes, not destructuring: thousands of hits a build, each answered in microseconds.
     const prompt = stored[6];
     const model = stored[7];
     const images: ReadyImage[] = [];
     for (const image of stored[8]) {
-      if (!unchanged(image[0], image[6])) return this.#drop(raw);
       const ready: Writable<ReadyImage> = {
         file: image[0],
         width: image[1],
@@ -106,7 +130,6 @@ export class HitRecord {
       if (outputs !== null) {
         const shapes: ReadyOutput[] = [];
         for (const output of outputs) {
-          if (!unchanged(output[0], output[4])) return this.#drop(raw);
           shapes.push({ file: output[0], width: output[1], height: output[2], format: output[3] });
         }
         ready.outputs = shapes;
@@ -115,6 +138,44 @@ export class HitRecord {
     }
     this.#use(raw, stored);
     return { key: stored[2], handoff: stored[1], alt: stored[3], pick: stored[4], as: stored[5], images };
+  }
+
+  /**
+   * What the module `id` was rewritten into when its code hashed to `codeHash`, when every directive it imports
+   * still holds with the entry it was rewritten from (each file as recorded: one `stat` per file); undefined
+   * otherwise. The directives count as loaded, as `hit` counts one.
+   */
+  module(id: string, codeHash: string): RecordedModule | undefined {
+    const known = this.#modules.get(id);
+    if (!known || known.stored[1] !== codeHash) return undefined;
+    const raws = known.stored[2];
+    const directives: RecordedDirective[] = [];
+    for (let i = 0; i < raws.length; i++) {
+      const raw = raws[i] as string;
+      const hit = known.madeFrom[i] as StoredHit;
+      if ((this.#used.get(raw) ?? this.#hits.get(raw)) !== hit) return undefined;
+      if (!filesHold(hit)) return this.#drop(raw);
+      directives.push({ raw, key: hit[2], handoff: hit[1], as: hit[5] });
+    }
+    for (let i = 0; i < raws.length; i++) this.#use(raws[i] as string, known.madeFrom[i] as StoredHit);
+    return { splices: known.stored[3], directives };
+  }
+
+  /**
+   * Records what the module `id`, its code hashing to `codeHash`, was rewritten into, when each of the directives
+   * it imports (`raws`, as written) was loaded from this record or recorded by this build; otherwise nothing.
+   */
+  rememberModule(id: string, codeHash: string, raws: readonly string[], splices: readonly Splice[]): void {
+    const madeFrom: StoredHit[] = [];
+    for (const raw of raws) {
+      const hit = this.#used.get(raw);
+      if (!hit) return;
+      madeFrom.push(hit);
+    }
+    const known = this.#modules.get(id);
+    if (known?.stored[1] === codeHash && sameEntries(known.madeFrom, madeFrom)) return;
+    this.#modules.set(id, { stored: [id, codeHash, [...raws], [...splices]], madeFrom });
+    this.#changed = true;
   }
 
   /**
@@ -168,8 +229,15 @@ export class HitRecord {
    * failed early, leaves the rest to the next). Best effort: a lost write costs the next build what the record saves.
    */
   async save(manifestStamp: string): Promise<void> {
+    // Every change of an entry or a module marks the record changed: unchanged, it is what the file holds.
+    if (!this.#changed && manifestStamp === this.#diskStamp) return;
     const kept = new Map([...this.#hits, ...this.#used]);
-    if (!this.#changed && kept.size === this.#onDisk.size && manifestStamp === this.#diskStamp) return;
+    // A module is kept only with the very entries it was rewritten from.
+    const modules: StoredModule[] = [];
+    for (const [id, known] of this.#modules) {
+      if (known.stored[2].every((raw, i) => kept.get(raw) === known.madeFrom[i])) modules.push(known.stored);
+      else this.#modules.delete(id);
+    }
     this.#changed = false;
     this.#onDisk = kept;
     this.#diskStamp = manifestStamp;
@@ -178,6 +246,7 @@ export class HitRecord {
       context: this.#context,
       manifest: manifestStamp,
       hits: [...kept.values()],
+      modules,
     };
     await writeFileAtomic(this.file, JSON.stringify(data)).catch(() => {});
   }
@@ -206,6 +275,23 @@ export interface RecordedHit {
   readonly images: ReadyImage[];
 }
 
+/** How a directive a recorded module imports was loaded. */
+export interface RecordedDirective {
+  readonly raw: string;
+  readonly key: string;
+  readonly handoff: "encoded" | "source";
+  readonly as: OutputShape;
+}
+
+/** `[start, end, text]`: the module's code from `start` to `end` is replaced by `text`. */
+export type Splice = readonly [number, number, string];
+
+/** What a recorded module is rewritten into, and the directives it imports. */
+export interface RecordedModule {
+  readonly splices: readonly Splice[];
+  readonly directives: readonly RecordedDirective[];
+}
+
 /** `[file, width, height, format, identity]`: arrays, not objects, so thousands read fast. */
 type StoredOutput = [string, number, number, OutputFormat, string];
 /** `[file, width, height, format, index, placeholder, identity, outputs]`. */
@@ -232,6 +318,15 @@ type StoredHit = [
   StoredImage[],
 ];
 
+/** `[id, codeHash, raws, splices]`: a module, the hash of its code, the directives it imports, its rewrite. */
+type StoredModule = [string, string, string[], Splice[]];
+
+/** A module as stored, and the entries of its directives (in `raws` order) it was rewritten from. */
+interface KnownModule {
+  readonly stored: StoredModule;
+  readonly madeFrom: readonly StoredHit[];
+}
+
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 interface RecordFile {
@@ -239,12 +334,27 @@ interface RecordFile {
   context: string;
   manifest: string;
   hits: StoredHit[];
+  modules?: StoredModule[];
 }
 
 /** Bump when what is stored, or what a directive loads as, changes in a way the context does not capture. */
 const VERSION = 1;
 
 const NO_THROW = { throwIfNoEntry: false } as const;
+
+/** Whether every file of a recorded directive is there with the identity it was verified with. */
+function filesHold(hit: StoredHit): boolean {
+  for (const image of hit[8]) {
+    if (!unchanged(image[0], image[6])) return false;
+    const outputs = image[7];
+    if (outputs !== null) for (const output of outputs) if (!unchanged(output[0], output[4])) return false;
+  }
+  return true;
+}
+
+function sameEntries(a: readonly StoredHit[], b: readonly StoredHit[]): boolean {
+  return a.length === b.length && a.every((hit, i) => hit === b[i]);
+}
 
 /** Whether the file is there with the identity it was verified with. */
 function unchanged(file: string, identity: string): boolean {

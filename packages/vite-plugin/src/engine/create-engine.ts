@@ -7,7 +7,7 @@ import { estimateCost } from "../directive/models.js";
 import { formatError, GrokImageError } from "../errors.js";
 import { createLimiter } from "../shared/limiter.js";
 import { readThrough, restoreFromShared, sharedCacheHandle } from "../storage/engine-hooks.js";
-import type { Generation, ResolvedOptions } from "../types.js";
+import type { Generation, OutputShape, ResolvedOptions } from "../types.js";
 import { createLedger, remainingBudget, reserveSubmit } from "./budget.js";
 import { corruptError, deriveImages, placeholderImages, verifiedImages } from "./derive-images.js";
 import type {
@@ -161,6 +161,24 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     const known = opened ? opened.manifestStamp() : record.manifest;
     const now = await fileStamp(manifestPath);
     if (known !== undefined && known === now) await record.save(now);
+  };
+  /**
+   * Whether a directive the hit record holds may be answered from it: handed over as the host takes its shape, and
+   * not generated or repaired by this build.
+   */
+  const recordedHolds = (
+    hit: { readonly key: string; readonly handoff: "encoded" | "source"; readonly as: OutputShape },
+    handoffFor: (as: OutputShape) => "encoded" | "source",
+  ): boolean => {
+    if (handoffFor(hit.as) !== hit.handoff) return false;
+    const state = keys.get(hit.key)?.state;
+    return state === undefined || state === "cached";
+  };
+  /** A directive answered from the hit record: a hit, as `cachedImages` counts one. */
+  const countRecorded = (hit: { readonly key: string }) => {
+    if (!keys.has(hit.key)) keys.set(hit.key, { state: "cached" });
+    totals.directives++;
+    totals.hits++;
   };
   /** The HTTP client and its retry stack (undici, p-retry) load on the first generation: a cached build loads neither. */
   const getClient = (): Promise<MaxApiClient> => {
@@ -610,13 +628,18 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     recorded: getRecord,
     recordedImages: async (raw, handoffFor) => {
       const hit = (await getRecord())?.hit(raw);
-      if (!hit || handoffFor(hit.as) !== hit.handoff) return undefined;
-      const state = keys.get(hit.key)?.state;
-      if (state !== undefined && state !== "cached") return undefined;
-      if (state === undefined) keys.set(hit.key, { state: "cached" });
-      totals.directives++;
-      totals.hits++;
+      if (!hit || !recordedHolds(hit, handoffFor)) return undefined;
+      countRecorded(hit);
       return hit;
+    },
+    recordedModule: async (id, codeHash, handoffFor) => {
+      const module = (await getRecord())?.module(id, codeHash);
+      if (!module?.directives.every((hit) => recordedHolds(hit, handoffFor))) return undefined;
+      for (const hit of module.directives) countRecorded(hit);
+      return module;
+    },
+    rememberModule: async (id, codeHash, raws, splices) => {
+      (await getRecord())?.rememberModule(id, codeHash, raws, splices);
     },
     isRefused: (key) => keys.get(key)?.state === "refused",
     refusal,

@@ -1,5 +1,5 @@
 import type { MaxApiClientOptions } from "../api/maxapi-client.js";
-import type { RecordedHit } from "../cache/hit-record.js";
+import type { RecordedHit, RecordedModule, Splice } from "../cache/hit-record.js";
 import type { GrokImageError } from "../errors.js";
 import type { SharedCacheTuning } from "../storage/engine-hooks.js";
 import type { Directive, GrokImage, OutputFormat, OutputShape, ResolvedOptions } from "../types.js";
@@ -124,6 +124,26 @@ export interface Engine {
     raw: string,
     handoffFor: (as: OutputShape) => "encoded" | "source",
   ): Promise<RecordedHit | undefined>;
+  /**
+   * In a build, what the module `id` was rewritten into the last time its code hashed to `codeHash`, when the
+   * hit record holds every directive it imports as `recordedImages` would answer it, with the entry the rewrite
+   * was made from. Each directive counts as a hit.
+   */
+  recordedModule(
+    id: string,
+    codeHash: string,
+    handoffFor: (as: OutputShape) => "encoded" | "source",
+  ): Promise<RecordedModule | undefined>;
+  /**
+   * Records what the module `id` (its code hashing to `codeHash`) was rewritten into, when every directive it
+   * imports (`raws`, as written) was answered from the hit record or recorded by this build.
+   */
+  rememberModule(
+    id: string,
+    codeHash: string,
+    raws: readonly string[],
+    splices: readonly Splice[],
+  ): Promise<void>;
   /** Whether the plan refused this generation key (its `images()` rejects with the build's refusal). */
   isRefused(generationKey: string): boolean;
   /** One error listing every refused miss loaded so far (frozen, no key, budget), or undefined. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ReadyImage } from "../engine/engine-types.js";
-import { inlineDirectives } from "./inline-directives.js";
+import { applySplices, inlineDirectives } from "./inline-directives.js";
 import { moduleCode, moduleParts, REFUSED_PARTS } from "./module-code.js";
 
 function image(index: number): ReadyImage {
@@ -25,6 +25,11 @@ function run(code: string, names: readonly string[]): Record<string, unknown> {
   return new Function(`${body}\nreturn { ${names.join(", ")} };`)() as Record<string, unknown>;
 }
 
+/** The rewritten code alone. */
+async function inline(...args: Parameters<typeof inlineDirectives>): Promise<string | undefined> {
+  return (await inlineDirectives(...args))?.code;
+}
+
 describe("inlineDirectives", () => {
   it("gives the importer exactly the exports the directive's module has, on the lines it had", async () => {
     for (const host of ["metadata", "url"] as const) {
@@ -38,7 +43,7 @@ describe("inlineDirectives", () => {
         '} from "grok:a paper boat?n=2&pick=2";',
         "export const page = [boat, boats, alt];",
       ].join("\n");
-      const inlined = await inlineDirectives(code, async () => parts);
+      const inlined = await inline(code, async () => parts);
       expect(inlined).toBeDefined();
       expect(inlined).not.toContain("grok:");
       expect(inlined?.split("\n")).toHaveLength(code.split("\n").length);
@@ -65,7 +70,7 @@ describe("inlineDirectives", () => {
     for (const host of ["metadata", "url"] as const) {
       const module = moduleCode([tricky as ReadyImage], 'alt "image0"', host, true);
       const parts = moduleParts([tricky as ReadyImage], 'alt "image0"', host, true);
-      const inlined = await inlineDirectives('import x, { alt } from "grok:x";\n', async () => parts);
+      const inlined = await inline('import x, { alt } from "grok:x";\n', async () => parts);
       expect(inlined).toBeDefined();
       const original = run(module, ["images", "alt", "__default"]);
       expect(run(inlined as string, ["x", "alt"])).toEqual({ x: original.__default, alt: original.alt });
@@ -77,7 +82,7 @@ describe("inlineDirectives", () => {
       const module = moduleCode([image(9)], "a boat", host, true);
       const parts = moduleParts([image(9)], "a boat", host, true);
       const code = 'import boat, { default as same, alt } from "grok:a boat";\n';
-      const inlined = (await inlineDirectives(code, async () => parts)) as string;
+      const inlined = (await inline(code, async () => parts)) as string;
       expect(inlined).not.toContain("_images");
       expect(inlined.match(/from "/g)).toHaveLength(1);
       const original = run(module, ["images", "alt", "__default"]);
@@ -85,10 +90,7 @@ describe("inlineDirectives", () => {
       expect(rewritten).toEqual({ boat: original.__default, same: original.__default, alt: original.alt });
       expect(rewritten.same).toBe(rewritten.boat);
       // With `images` imported, the array is the module's own.
-      const withImages = await inlineDirectives(
-        'import boat, { images } from "grok:a boat";\n',
-        async () => parts,
-      );
+      const withImages = await inline('import boat, { images } from "grok:a boat";\n', async () => parts);
       const both = run(withImages as string, ["boat", "images"]);
       expect(both).toEqual({ boat: original.__default, images: original.images });
       expect(both.boat).toBe((both.images as unknown[])[0]);
@@ -98,18 +100,15 @@ describe("inlineDirectives", () => {
   it("imports the files relative to the importing file, as a local image would be", async () => {
     const module = moduleParts([image(8)], "a boat", "url", true);
     const code = 'import boat from "grok:a boat";\n';
-    const inlined = await inlineDirectives(code, async () => module, "/site/src/pages/index.astro");
+    const inlined = await inline(code, async () => module, "/site/src/pages/index.astro");
     expect(inlined).toContain(`from "../../.grok-images/variants/${"8".repeat(32)}.jpg?no-inline";`);
     // From the project root, the cache's dot folder must not read as a package name.
-    const fromRoot = await inlineDirectives(code, async () => module, "/site/main.js");
+    const fromRoot = await inline(code, async () => module, "/site/main.js");
     expect(fromRoot).toContain(`from "./.grok-images/variants/${"8".repeat(32)}.jpg?no-inline";`);
   });
 
   it("stands in for a refused miss as its module does: no image, an empty alt", async () => {
-    const inlined = await inlineDirectives(
-      'import x, { images } from "grok:x";\n',
-      async () => REFUSED_PARTS,
-    );
+    const inlined = await inline('import x, { images } from "grok:x";\n', async () => REFUSED_PARTS);
     expect(run(inlined as string, ["x", "images"])).toEqual({ x: undefined, images: [] });
   });
 
@@ -128,7 +127,7 @@ describe("inlineDirectives", () => {
       "run();",
       'import late from "grok:after a statement";',
     ];
-    const inlined = await inlineDirectives(code.join("\n"), moduleOf);
+    const inlined = await inline(code.join("\n"), moduleOf);
     const lines = inlined?.split("\n") ?? [];
     expect(lines.slice(0, kept.length)).toEqual(kept);
     expect(lines[kept.length]).toContain("const ok = ");
@@ -138,14 +137,36 @@ describe("inlineDirectives", () => {
   it("inlines srcset modules alike, and leaves a module alone when nothing can be inlined", async () => {
     const code = 'import boat from "grok:a boat?as=srcset&w=320;640";\nexport default boat;\n';
     const srcset = moduleParts([image(4), image(5)], "a boat", "url", true, { as: "srcset" });
-    const inlined = await inlineDirectives(code, async () => srcset);
+    const inlined = await inline(code, async () => srcset);
     const module = moduleCode([image(4), image(5)], "a boat", "url", true, { as: "srcset" });
     expect(run((inlined as string).replace("export default boat;", ""), ["boat"]).boat).toEqual(
       run(module, ["__default"]).__default,
     );
-    expect(await inlineDirectives(code, async () => undefined)).toBeUndefined();
+    expect(await inline(code, async () => undefined)).toBeUndefined();
     // A module that imports something for its side effects (the dev client) keeps its import.
     const withClient = moduleParts([image(6)], "a boat", "url", false, { clientImport: "virtual:client" });
-    expect(await inlineDirectives(code, async () => withClient)).toBeUndefined();
+    expect(await inline(code, async () => withClient)).toBeUndefined();
+  });
+
+  it("says what it replaced, so that the same code is rewritten again without being read", async () => {
+    const module = moduleParts([image(3)], "a boat", "metadata", true);
+    const code = [
+      'import { Image } from "astro:assets";',
+      'import a from "grok:a boat";',
+      "import b,",
+      '  { alt as bAlt } from "grok:b boat";',
+      'import * as c from "grok:c boat";',
+      "export default [a, b, bAlt, c];",
+    ].join("\n");
+    const inlined = await inlineDirectives(code, async () => module, "/site/src/main.js");
+    expect(inlined?.specifiers).toEqual(["grok:a boat", "grok:b boat"]);
+    expect(inlined?.splices.map(([start, end]) => code.slice(start, end))).toEqual([
+      'import a from "grok:a boat";',
+      'import b,\n  { alt as bAlt } from "grok:b boat";',
+    ]);
+    expect(applySplices(code, inlined?.splices ?? [])).toBe(inlined?.code);
+    // Splices made from other code are refused rather than applied.
+    expect(applySplices(code.slice(0, 40), inlined?.splices ?? [])).toBeUndefined();
+    expect(applySplices(code, [...(inlined?.splices ?? [])].reverse())).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
 import path from "node:path";
+import type { Splice } from "../cache/hit-record.js";
 import { type ImportBinding, type LeadingImport, leadingImports } from "./leading-imports.js";
 import type { ModuleParts } from "./module-code.js";
 
@@ -19,6 +20,15 @@ import type { ModuleParts } from "./module-code.js";
 const PREFIX = "__grok_inline_";
 const EXPORTS = new Set(["default", "images", "alt"]);
 
+/** A module rewritten with its directives inlined. */
+export interface InlinedModule {
+  readonly code: string;
+  /** What was replaced, in order: `applySplices(original, splices)` gives `code` again. */
+  readonly splices: readonly Splice[];
+  /** The specifier of every directive the module's leading imports name, as written. */
+  readonly specifiers: readonly string[];
+}
+
 /**
  * The module with its leading `grok:` imports inlined, or undefined when none could be. `moduleOf` gives the
  * parts of a directive's module (as written, `grok:...`), or undefined to keep its import; it may reject, which
@@ -28,7 +38,7 @@ export async function inlineDirectives(
   code: string,
   moduleOf: (specifier: string) => Promise<ModuleParts | undefined>,
   importer?: string,
-): Promise<string | undefined> {
+): Promise<InlinedModule | undefined> {
   if (code.includes(PREFIX)) return undefined;
   const candidates: { node: LeadingImport; bindings: ImportBinding[]; source: string }[] = [];
   for (const node of leadingImports(code)) {
@@ -38,13 +48,13 @@ export async function inlineDirectives(
   }
   // Every directive of the module at once: a miss starts its generation now, alongside the others.
   const modules = await Promise.all(candidates.map(({ source }) => moduleOf(source)));
-  const replacements: { start: number; end: number; text: string }[] = [];
+  const splices: Splice[] = [];
   const specifierFor = relativeTo(importer);
   // Written once, with the first statements that call it (a function declaration holds for the whole module).
   const preludes = new Set<string>();
   for (const [i, { node, bindings }] of candidates.entries()) {
     const module = modules[i];
-    let text = module && inlined(module, bindings, `${PREFIX}${replacements.length}`, specifierFor);
+    let text = module && inlined(module, bindings, `${PREFIX}${splices.length}`, specifierFor);
     if (!text) continue;
     // As many lines as the statement it replaces (padded), so everything after it keeps its line.
     const lines = lineBreaks(code.slice(node.start, node.end)) - lineBreaks(text);
@@ -54,13 +64,25 @@ export async function inlineDirectives(
       preludes.add(prelude);
       text = `${prelude} ${text}`;
     }
-    replacements.push({ start: node.start, end: node.end, text: text + "\n".repeat(lines) });
+    splices.push([node.start, node.end, text + "\n".repeat(lines)]);
   }
-  if (replacements.length === 0) return undefined;
-  // One pass over the module: a page of 20 images would otherwise be copied 20 times over.
+  if (splices.length === 0) return undefined;
+  return {
+    code: applySplices(code, splices) as string,
+    splices,
+    specifiers: candidates.map(({ source }) => source),
+  };
+}
+
+/**
+ * `code` with each splice's span replaced by its text, in one pass (a page of 20 images would otherwise be copied 20
+ * times over); undefined when the splices are not in order within it (they were made from other code).
+ */
+export function applySplices(code: string, splices: readonly Splice[]): string | undefined {
   const parts: string[] = [];
   let from = 0;
-  for (const { start, end, text } of replacements) {
+  for (const [start, end, text] of splices) {
+    if (start < from || end < start || end > code.length) return undefined;
     parts.push(code.slice(from, start), text);
     from = end;
   }

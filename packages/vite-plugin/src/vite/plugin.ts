@@ -1,3 +1,4 @@
+import { hash } from "node:crypto";
 import type { Logger, Plugin, ViteDevServer } from "vite";
 import { loadEnv } from "vite";
 import { recordUsedKeys } from "../cache/used-keys.js";
@@ -20,7 +21,7 @@ import { DEV_CLIENT_ID } from "../workbench/protocol.js";
 import type { WaitingKind } from "../workbench/waiting-images.js";
 import { CACHED_FILE, cachedFileId } from "./cached-file-id.js";
 import { forHost, handoffFor, hostEncodeNotice } from "./host-handoff.js";
-import { inlineDirectives } from "./inline-directives.js";
+import { applySplices, type InlinedModule, inlineDirectives } from "./inline-directives.js";
 import { locateDirective } from "./locate-directive.js";
 import {
   type ImageImport,
@@ -291,13 +292,17 @@ export function grokImage(
     usedKeys.add(directive.generationKey);
     return partsOf(images, { ...directive, as: directive.output.as });
   };
+  /** The notice a directive's encode parameters call for in Astro, once. */
+  const noticeEncode = (directive: Pick<Directive, "raw" | "handoff">) => {
+    const encodeNotice = hostEncodeNotice(directive);
+    if (encodeNotice) sayOnce("warn", encodeNotice);
+  };
   /** An inlined directive's module parts, and the notice its encode parameters call for in Astro. */
   const partsOf = (
     images: readonly ReadyImage[],
     directive: Pick<Directive, "raw" | "handoff" | "alt" | "pick"> & { as: OutputShape },
   ): ModuleParts => {
-    const encodeNotice = hostEncodeNotice(directive);
-    if (encodeNotice) sayOnce("warn", encodeNotice);
+    noticeEncode(directive);
     return moduleParts(images, directive.alt, imageImport, true, { pick: directive.pick, as: directive.as });
   };
   /**
@@ -434,13 +439,28 @@ export function grokImage(
       filter: { code: "grok:" },
       async handler(code, id) {
         if (need().command !== "build" || id.startsWith("\0") || !code.includes("grok:")) return null;
-        let inlined: string | undefined;
+        const current = getEngine();
+        // A module that comes back as the last build rewrote it, its directives all recorded hits still, is
+        // rewritten the same way again: its imports are not read, nor any of them written anew.
+        const codeHash = hash("sha256", code, "base64url");
+        const recorded = await current.recordedModule(id, codeHash, (as) => handoffFor(imageImport, as));
+        const rewritten = recorded && applySplices(code, recorded.splices);
+        if (recorded && rewritten !== undefined) {
+          for (const directive of recorded.directives) {
+            usedKeys.add(directive.key);
+            noticeEncode(directive);
+          }
+          return { code: rewritten, map: null };
+        }
+        let inlined: InlinedModule | undefined;
         try {
           inlined = await inlineDirectives(code, (source) => inlineModuleParts(source, id), importerFile(id));
         } catch (error) {
           this.error(error as Error);
         }
-        return inlined === undefined ? null : { code: inlined, map: null };
+        if (inlined === undefined) return null;
+        await current.rememberModule(id, codeHash, inlined.specifiers.map(stripViteQuery), inlined.splices);
+        return { code: inlined.code, map: null };
       },
     },
 
@@ -485,8 +505,7 @@ export function grokImage(
         } catch (error) {
           this.error(await located(error, raw, importer));
         }
-        const encodeNotice = hostEncodeNotice(use.directive);
-        if (encodeNotice) sayOnce("warn", encodeNotice);
+        noticeEncode(use.directive);
         if (command === "serve" && fallbackWarning) {
           write("warn", fallbackWarning);
           fallbackWarning = undefined;
