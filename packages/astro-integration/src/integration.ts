@@ -45,6 +45,8 @@ const DATA_STORE_FILE = "data-store.json";
  */
 export function grokImage(options: GrokImageOptions = {}): AstroIntegration & { options: GrokImageOptions } {
   let cacheDir: URL | undefined;
+  /** Astro's `build.assets`: the output folder of hashed files, where no page is. */
+  let assetsDir: string | undefined;
   // Every file Astro encodes from a grok image keeps the XMP marking, unless `provenance: false`.
   const marking = options.provenance === false ? undefined : wrapImageService();
   return {
@@ -93,6 +95,7 @@ export function grokImage(options: GrokImageOptions = {}): AstroIntegration & { 
       },
       "astro:config:done": ({ config, injectTypes, logger }) => {
         cacheDir = config.cacheDir;
+        assetsDir = config.build.assets;
         marking?.check(config, logger.fork("grok-image"));
         injectTypes({ filename: "types.d.ts", content: CLIENT_TYPES });
       },
@@ -105,7 +108,7 @@ export function grokImage(options: GrokImageOptions = {}): AstroIntegration & { 
       },
       // The last guard: an image left unresolved anywhere must fail the build rather than ship as a broken <img>.
       "astro:build:done": async ({ dir }) => {
-        const tags = await findUnresolvedHtml(fileURLToPath(dir));
+        const tags = await findUnresolvedHtml(fileURLToPath(dir), assetsDir);
         if (tags.length > 0) throw unresolvedHtmlError(dir, tags);
       },
     },

@@ -50,6 +50,24 @@ describe("findUnresolvedHtml", () => {
     await rm(outDir, { recursive: true, force: true });
   });
 
+  test("leaves out the folder of the build's hashed files, and only that folder", async () => {
+    for (const dir of ["_astro", "_astro/nested", "pages/_astro", "static"]) {
+      await mkdir(path.join(outDir, dir), { recursive: true });
+      await writeFile(path.join(outDir, dir, "index.html"), '<img src="grok:left" alt="">');
+    }
+    const pages = async (assets?: string) =>
+      (await findUnresolvedHtml(outDir, assets)).map((found) => found.page);
+    expect(await pages("_astro")).toEqual(["pages/_astro/index.html", "static/index.html"]);
+    expect(await pages("./_astro/")).toEqual(["pages/_astro/index.html", "static/index.html"]);
+    expect(await pages("_astro/nested")).toEqual([
+      "_astro/index.html",
+      "pages/_astro/index.html",
+      "static/index.html",
+    ]);
+    // The output folder itself, or one outside it, is no assets folder to skip.
+    for (const assets of [undefined, "", ".", "../_astro"]) expect(await pages(assets)).toHaveLength(4);
+  });
+
   test("reads every HTML file under the output directory, naming each page", async () => {
     await mkdir(path.join(outDir, "post"), { recursive: true });
     await writeFile(path.join(outDir, "index.html"), '<p>fine</p><img src="/_astro/a.webp" alt="">');

@@ -54,11 +54,16 @@ export function findUnresolvedIn(html: string): { tag: string; kind: UnresolvedT
 /**
  * Every unresolved image in the `.html` files under `outDir`. The pages are read synchronously, one after the other:
  * the build is over and nothing else runs, and a site of thousands of pages would otherwise wait on as many
- * thread-pool round trips.
+ * thread-pool round trips. `assetsDir` (Astro's `build.assets`, relative to `outDir`) holds the build's hashed
+ * files and no page: it is not listed, which in a site of thousands of images was most of what this check cost.
  */
-export async function findUnresolvedHtml(outDir: string): Promise<UnresolvedTag[]> {
+export async function findUnresolvedHtml(outDir: string, assetsDir?: string): Promise<UnresolvedTag[]> {
   const found: UnresolvedTag[] = [];
-  for (const page of htmlFiles(outDir, "", []).sort()) {
+  // Written as the walk writes its folders: relative, `/`-separated, with a trailing `/`. A folder only: the output
+  // directory itself ("" or ".") is walked whatever the option says.
+  const assets = assetsDir?.replaceAll("\\", "/").replace(/^(?:\.\/)+|\/+$/g, "");
+  const skipped = assets && assets !== "." && !assets.startsWith("../") ? `${assets}/` : undefined;
+  for (const page of htmlFiles(outDir, "", [], skipped).sort()) {
     const html = readFileSync(path.join(outDir, page), "utf8");
     for (const unresolved of findUnresolvedIn(html)) found.push({ page, ...unresolved });
   }
@@ -70,10 +75,12 @@ export async function findUnresolvedHtml(outDir: string): Promise<UnresolvedTag[
  * types: `readdir`'s `recursive` looks up each of the thousands of files in the assets folder on its own, which cost
  * more than everything else this check does. Symbolic links are not followed, as `recursive` does not.
  */
-function htmlFiles(dir: string, prefix: string, into: string[]): string[] {
+function htmlFiles(dir: string, prefix: string, into: string[], skipped: string | undefined): string[] {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isDirectory()) htmlFiles(path.join(dir, entry.name), `${prefix}${entry.name}/`, into);
-    else if (entry.name.endsWith(".html")) into.push(`${prefix}${entry.name}`);
+    if (entry.isDirectory()) {
+      const folder = `${prefix}${entry.name}/`;
+      if (folder !== skipped) htmlFiles(path.join(dir, entry.name), folder, into, skipped);
+    } else if (entry.name.endsWith(".html")) into.push(`${prefix}${entry.name}`);
   }
   return into;
 }
