@@ -155,7 +155,9 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
     if (!record) return;
     // The keys this build generated or repaired, if any: a cached build passes over the record not at all.
     const changed = new Set<string>();
-    for (const [key, { state }] of keys) if (state !== "cached") changed.add(key);
+    keys.forEach(({ state }, key) => {
+      if (state !== "cached") changed.add(key);
+    });
     if (changed.size > 0) record.forget((key) => changed.has(key));
     const opened = await cache?.catch(() => undefined);
     const known = opened ? opened.manifestStamp() : record.manifest;

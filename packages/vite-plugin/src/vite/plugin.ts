@@ -659,14 +659,19 @@ async function makePlan(engine: Engine, markdownRoots: readonly string[], dev: b
   // A build with a bad directive fails on them before anything else: no plan line that it will not follow.
   if (dev || scan.errors.length === 0)
     await engine.plan(scan.uses, { payAsLoaded: dev, recorded: scan.recorded });
+  // Only a dev server asks what is written (a build pays for what its plan holds): made on first use.
+  let written: WrittenDirectives | undefined;
   return {
-    written: writtenDirectives(
-      [
-        ...scan.uses.map((use) => use.directive.generationKey),
-        ...scan.recorded.map((raw) => record?.keyOf(raw) as string),
-      ],
-      engine.options,
-    ),
+    get written() {
+      written ??= writtenDirectives(
+        [
+          ...scan.uses.map((use) => use.directive.generationKey),
+          ...scan.recorded.map((raw) => record?.keyOf(raw) as string),
+        ],
+        engine.options,
+      );
+      return written;
+    },
     error:
       scan.errors.length > 0
         ? badDirectivesError(
