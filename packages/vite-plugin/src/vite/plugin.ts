@@ -442,7 +442,8 @@ export function grokImage(
         const current = getEngine();
         // A module that comes back as the last build rewrote it, its directives all recorded hits still, is
         // rewritten the same way again: its imports are not read, nor any of them written anew.
-        const codeHash = hash("sha256", code, "base64url");
+        // How files become images is part of what was written: a Vite build never takes an Astro build's rewrite.
+        const codeHash = `${imageImport}:${hash("sha256", code, "base64url")}`;
         const recorded = await current.recordedModule(id, codeHash, (as) => handoffFor(imageImport, as));
         const rewritten = recorded && applySplices(code, recorded.splices);
         if (recorded && rewritten !== undefined) {
