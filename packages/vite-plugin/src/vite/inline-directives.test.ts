@@ -168,5 +168,7 @@ describe("inlineDirectives", () => {
     // Splices made from other code are refused rather than applied.
     expect(applySplices(code.slice(0, 40), inlined?.splices ?? [])).toBeUndefined();
     expect(applySplices(code, [...(inlined?.splices ?? [])].reverse())).toBeUndefined();
+    expect(applySplices(code, [[0, "4", "x"] as unknown as [number, number, string]])).toBeUndefined();
+    expect(applySplices(code, [[0, 4, null] as unknown as [number, number, string]])).toBeUndefined();
   });
 });

@@ -82,7 +82,9 @@ export function applySplices(code: string, splices: readonly Splice[]): string |
   const parts: string[] = [];
   let from = 0;
   for (const [start, end, text] of splices) {
-    if (start < from || end < start || end > code.length) return undefined;
+    // Anything but spans in order within the code, each with its text (a damaged record), is refused.
+    if (typeof start !== "number" || typeof end !== "number" || typeof text !== "string") return undefined;
+    if (!(start >= from && end >= start && end <= code.length)) return undefined;
     parts.push(code.slice(from, start), text);
     from = end;
   }
