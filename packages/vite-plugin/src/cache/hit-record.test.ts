@@ -149,6 +149,7 @@ describe("HitRecord", () => {
 
   describe("modules", () => {
     const SPLICES = [[0, 30, "const door = 1;"]] as const;
+    const CODE = 'import door from "grok:a red door";\nexport default door;\n';
 
     /** The record of `twoRecorded`, with a module that imports both directives, written. */
     async function withModule() {
@@ -166,10 +167,10 @@ describe("HitRecord", () => {
       const { file, context, a, b } = await withModule();
       const written = (await stat(file)).mtimeMs;
       const next = await HitRecord.read(file, context, STAMP);
-      expect(next.module("/src/page.astro", "hash-2")).toBeUndefined();
-      expect(next.module("/src/other.astro", "hash-1")).toBeUndefined();
-      expect(next.module("/src/page.astro", "hash-1")).toEqual({
-        splices: SPLICES,
+      expect(next.module("/src/page.astro", "hash-2", CODE)).toBeUndefined();
+      expect(next.module("/src/other.astro", "hash-1", CODE)).toBeUndefined();
+      expect(next.module("/src/page.astro", "hash-1", CODE)).toEqual({
+        code: `const door = 1;${CODE.slice(30)}`,
         directives: [
           { raw: a.directive.raw, key: a.directive.generationKey, handoff: "encoded", as: "metadata" },
           { raw: b.directive.raw, key: b.directive.generationKey, handoff: "encoded", as: "metadata" },
@@ -185,7 +186,7 @@ describe("HitRecord", () => {
       const { file, context, a, b } = await withModule();
       await writeFile(b.file, "BYTES OF b");
       const next = await HitRecord.read(file, context, STAMP);
-      expect(next.module("/src/page.astro", "hash-1")).toBeUndefined();
+      expect(next.module("/src/page.astro", "hash-1", CODE)).toBeUndefined();
       expect(next.hit(a.directive.raw)).toBeDefined();
       await next.save(STAMP);
       const saved = JSON.parse(await readFile(file, "utf8")) as { modules: unknown[] };
@@ -198,10 +199,10 @@ describe("HitRecord", () => {
       // `a` loaded again with other images (a repaired variant): the module was written from the old ones.
       const redone = await variant("a2", a.directive.raw);
       next.remember(a.directive, [redone.image], redone.identities);
-      expect(next.module("/src/page.astro", "hash-1")).toBeUndefined();
+      expect(next.module("/src/page.astro", "hash-1", CODE)).toBeUndefined();
       await next.save(STAMP);
       const saved = await HitRecord.read(file, context, STAMP);
-      expect(saved.module("/src/page.astro", "hash-1")).toBeUndefined();
+      expect(saved.module("/src/page.astro", "hash-1", CODE)).toBeUndefined();
 
       // Nor is one whose directive the build generated again (forgotten as the build closes).
       const again = await withModule();
@@ -209,7 +210,7 @@ describe("HitRecord", () => {
       repaired.forget((key) => key === b.directive.generationKey);
       await repaired.save(STAMP);
       expect(
-        (await HitRecord.read(again.file, again.context, STAMP)).module("/src/page.astro", "hash-1"),
+        (await HitRecord.read(again.file, again.context, STAMP)).module("/src/page.astro", "hash-1", CODE),
       ).toBeUndefined();
     });
 
@@ -221,7 +222,7 @@ describe("HitRecord", () => {
       record.rememberModule("/src/page.astro", "hash-1", [a.directive.raw, b.directive.raw], SPLICES);
       await record.save(STAMP);
       expect(
-        (await HitRecord.read(file, context, STAMP)).module("/src/page.astro", "hash-1"),
+        (await HitRecord.read(file, context, STAMP)).module("/src/page.astro", "hash-1", CODE),
       ).toBeUndefined();
     });
   });

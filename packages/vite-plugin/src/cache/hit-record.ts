@@ -3,6 +3,7 @@ import { readFileSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { ReadyImage, ReadyOutput } from "../engine/engine-types.js";
 import { sharpVersion } from "../image/sharp-version.js";
+import { applySplices, type Splice } from "../shared/splices.js";
 import type { Directive, OutputFormat, OutputShape, ResolvedOptions } from "../types.js";
 import { fileIdentity } from "./verified-variants.js";
 import { writeFileAtomic } from "./write-file-atomic.js";
@@ -141,13 +142,15 @@ export class HitRecord {
   }
 
   /**
-   * What the module `id` was rewritten into when its code hashed to `codeHash`, when every directive it imports
-   * still holds with the entry it was rewritten from (each file as recorded: one `stat` per file); undefined
-   * otherwise. The directives count as loaded, as `hit` counts one.
+   * The module `id`, whose code is `code` hashing to `codeHash`, rewritten as it was the last time, when every
+   * directive it imports still holds with the entry it was rewritten from (each file as recorded: one `stat` per
+   * file); undefined otherwise. The directives count as loaded, as `hit` counts one.
    */
-  module(id: string, codeHash: string): RecordedModule | undefined {
+  module(id: string, codeHash: string, code: string): RecordedModule | undefined {
     const known = this.#modules.get(id);
     if (!known || known.stored[1] !== codeHash) return undefined;
+    const rewritten = applySplices(code, known.stored[3]);
+    if (rewritten === undefined) return undefined;
     const raws = known.stored[2];
     const directives: RecordedDirective[] = [];
     for (let i = 0; i < raws.length; i++) {
@@ -158,7 +161,7 @@ export class HitRecord {
       directives.push({ raw, key: hit[2], handoff: hit[1], as: hit[5] });
     }
     for (let i = 0; i < raws.length; i++) this.#use(raws[i] as string, known.madeFrom[i] as StoredHit);
-    return { splices: known.stored[3], directives };
+    return { code: rewritten, directives };
   }
 
   /**
@@ -283,12 +286,9 @@ export interface RecordedDirective {
   readonly as: OutputShape;
 }
 
-/** `[start, end, text]`: the module's code from `start` to `end` is replaced by `text`. */
-export type Splice = readonly [number, number, string];
-
-/** What a recorded module is rewritten into, and the directives it imports. */
+/** A recorded module rewritten again, and the directives it imports. */
 export interface RecordedModule {
-  readonly splices: readonly Splice[];
+  readonly code: string;
   readonly directives: readonly RecordedDirective[];
 }
 

@@ -634,8 +634,8 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       countRecorded(hit);
       return hit;
     },
-    recordedModule: async (id, codeHash, handoffFor) => {
-      const module = (await getRecord())?.module(id, codeHash);
+    recordedModule: async (id, codeHash, code, handoffFor) => {
+      const module = (await getRecord())?.module(id, codeHash, code);
       if (!module?.directives.every((hit) => recordedHolds(hit, handoffFor))) return undefined;
       for (const hit of module.directives) countRecorded(hit);
       return module;

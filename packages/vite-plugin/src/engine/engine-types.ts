@@ -1,6 +1,7 @@
 import type { MaxApiClientOptions } from "../api/maxapi-client.js";
-import type { RecordedHit, RecordedModule, Splice } from "../cache/hit-record.js";
+import type { RecordedHit, RecordedModule } from "../cache/hit-record.js";
 import type { GrokImageError } from "../errors.js";
+import type { Splice } from "../shared/splices.js";
 import type { SharedCacheTuning } from "../storage/engine-hooks.js";
 import type { Directive, GrokImage, OutputFormat, OutputShape, ResolvedOptions } from "../types.js";
 import type { BudgetLedger } from "./budget.js";
@@ -125,13 +126,14 @@ export interface Engine {
     handoffFor: (as: OutputShape) => "encoded" | "source",
   ): Promise<RecordedHit | undefined>;
   /**
-   * In a build, what the module `id` was rewritten into the last time its code hashed to `codeHash`, when the
-   * hit record holds every directive it imports as `recordedImages` would answer it, with the entry the rewrite
-   * was made from. Each directive counts as a hit.
+   * In a build, the module `id` (its `code` hashing to `codeHash`) rewritten as the last time its code hashed so,
+   * when the hit record holds every directive it imports as `recordedImages` would answer it, with the entry the
+   * rewrite was made from. Each directive counts as a hit.
    */
   recordedModule(
     id: string,
     codeHash: string,
+    code: string,
     handoffFor: (as: OutputShape) => "encoded" | "source",
   ): Promise<RecordedModule | undefined>;
   /**

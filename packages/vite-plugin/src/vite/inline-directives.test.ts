@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ReadyImage } from "../engine/engine-types.js";
-import { applySplices, inlineDirectives } from "./inline-directives.js";
+import { applySplices } from "../shared/splices.js";
+import { inlineDirectives } from "./inline-directives.js";
 import { moduleCode, moduleParts, REFUSED_PARTS } from "./module-code.js";
 
 function image(index: number): ReadyImage {

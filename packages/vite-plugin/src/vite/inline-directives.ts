@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { Splice } from "../cache/hit-record.js";
+import { applySplices, type Splice } from "../shared/splices.js";
 import { type ImportBinding, type LeadingImport, leadingImports } from "./leading-imports.js";
 import type { ModuleParts } from "./module-code.js";
 
@@ -72,24 +72,6 @@ export async function inlineDirectives(
     splices,
     specifiers: candidates.map(({ source }) => source),
   };
-}
-
-/**
- * `code` with each splice's span replaced by its text, in one pass (a page of 20 images would otherwise be copied 20
- * times over); undefined when the splices are not in order within it (they were made from other code).
- */
-export function applySplices(code: string, splices: readonly Splice[]): string | undefined {
-  const parts: string[] = [];
-  let from = 0;
-  for (const [start, end, text] of splices) {
-    // Anything but spans in order within the code, each with its text (a damaged record), is refused.
-    if (typeof start !== "number" || typeof end !== "number" || typeof text !== "string") return undefined;
-    if (!(start >= from && end >= start && end <= code.length)) return undefined;
-    parts.push(code.slice(from, start), text);
-    from = end;
-  }
-  parts.push(code.slice(from));
-  return parts.join("");
 }
 
 /**

@@ -21,7 +21,7 @@ import { DEV_CLIENT_ID } from "../workbench/protocol.js";
 import type { WaitingKind } from "../workbench/waiting-images.js";
 import { CACHED_FILE, cachedFileId } from "./cached-file-id.js";
 import { forHost, handoffFor, hostEncodeNotice } from "./host-handoff.js";
-import { applySplices, type InlinedModule, inlineDirectives } from "./inline-directives.js";
+import { type InlinedModule, inlineDirectives } from "./inline-directives.js";
 import { locateDirective } from "./locate-directive.js";
 import {
   type ImageImport,
@@ -444,14 +444,15 @@ export function grokImage(
         // rewritten the same way again: its imports are not read, nor any of them written anew.
         // How files become images is part of what was written: a Vite build never takes an Astro build's rewrite.
         const codeHash = `${imageImport}:${hash("sha256", code, "base64url")}`;
-        const recorded = await current.recordedModule(id, codeHash, (as) => handoffFor(imageImport, as));
-        const rewritten = recorded && applySplices(code, recorded.splices);
-        if (recorded && rewritten !== undefined) {
+        const recorded = await current.recordedModule(id, codeHash, code, (as) =>
+          handoffFor(imageImport, as),
+        );
+        if (recorded) {
           for (const directive of recorded.directives) {
             usedKeys.add(directive.key);
             noticeEncode(directive);
           }
-          return { code: rewritten, map: null };
+          return { code: recorded.code, map: null };
         }
         let inlined: InlinedModule | undefined;
         try {
