@@ -1,3 +1,4 @@
+import { RuleList } from "./rule-list.js";
 import type { Fault, FaultPhase, FaultRule } from "./types.js";
 
 const PHASES_BY_FAULT: Readonly<Record<Fault["type"], readonly FaultPhase[]>> = {
@@ -14,26 +15,10 @@ const PHASES_BY_FAULT: Readonly<Record<Fault["type"], readonly FaultPhase[]>> = 
   oversized: ["download"],
 };
 
-interface ActiveRule {
-  rule: FaultRule;
-  left: number;
-}
-
 /** Fault rules in insertion order; each match spends one of the rule's `times`. */
-export class FaultRegistry {
-  #rules: ActiveRule[] = [];
-
-  add(rule: FaultRule): () => void {
-    checkRule(rule);
-    const active: ActiveRule = { rule, left: rule.times ?? Number.POSITIVE_INFINITY };
-    this.#rules.push(active);
-    return () => {
-      this.#rules = this.#rules.filter((r) => r !== active);
-    };
-  }
-
-  clear(): void {
-    this.#rules = [];
+export class FaultRegistry extends RuleList<FaultRule> {
+  constructor() {
+    super(checkRule);
   }
 
   /**
@@ -41,13 +26,7 @@ export class FaultRegistry {
    * (an unknown task id has none).
    */
   take(phase: FaultPhase, prompt: string | undefined): Fault | undefined {
-    for (const active of this.#rules) {
-      if (active.left <= 0 || active.rule.phase !== phase) continue;
-      if (!promptMatches(active.rule.prompt, prompt)) continue;
-      active.left -= 1;
-      return active.rule.fault;
-    }
-    return undefined;
+    return this.spend((rule) => rule.phase === phase && promptMatches(rule.prompt, prompt))?.fault;
   }
 }
 

@@ -1,43 +1,28 @@
+import { RuleList } from "../rule-list.js";
 import type { S3Fault, S3FaultRule, S3Operation } from "./s3-types.js";
-
-interface ActiveRule {
-  rule: S3FaultRule;
-  left: number;
-}
 
 const FAULT_TYPES = new Set<S3Fault["type"]>(["error", "drop", "delay"]);
 
 /** S3 fault rules in insertion order; each match spends one of the rule's `times`. */
-export class S3FaultRegistry {
-  #rules: ActiveRule[] = [];
-
-  add(rule: S3FaultRule): () => void {
-    checkS3Rule(rule);
-    const active: ActiveRule = { rule, left: rule.times ?? Number.POSITIVE_INFINITY };
-    this.#rules.push(active);
-    return () => {
-      this.#rules = this.#rules.filter((r) => r !== active);
-    };
+export class S3FaultRegistry extends RuleList<S3FaultRule> {
+  constructor() {
+    super(checkS3Rule);
   }
 
-  clear(): void {
-    this.#rules = [];
-  }
-
+  /** The fault for a request on `op` (of the object `key`, when it names one), if any. */
   take(op: S3Operation, key: string | undefined): S3Fault | undefined {
-    for (const active of this.#rules) {
-      if (active.left <= 0) continue;
-      const { op: ops, key: pattern } = active.rule;
-      if (ops !== undefined && !(Array.isArray(ops) ? ops : [ops]).includes(op)) continue;
-      if (pattern !== undefined) {
-        if (key === undefined) continue;
-        if (typeof pattern === "string" ? !key.includes(pattern) : !new RegExp(pattern).test(key)) continue;
-      }
-      active.left -= 1;
-      return active.rule.fault;
-    }
-    return undefined;
+    return this.spend((rule) => opMatches(rule.op, op) && keyMatches(rule.key, key))?.fault;
   }
+}
+
+function opMatches(ops: S3FaultRule["op"], op: S3Operation): boolean {
+  return ops === undefined || (Array.isArray(ops) ? ops : [ops]).includes(op);
+}
+
+function keyMatches(pattern: S3FaultRule["key"], key: string | undefined): boolean {
+  if (pattern === undefined) return true;
+  if (key === undefined) return false;
+  return typeof pattern === "string" ? key.includes(pattern) : new RegExp(pattern).test(key);
 }
 
 /** Rejects rules that could never fire, so a typo fails loudly. */

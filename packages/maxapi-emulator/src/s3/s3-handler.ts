@@ -152,22 +152,7 @@ export function createS3Handler(state: S3State) {
     if (op === "PutObject")
       return putObject(state, req, res, objects, `${bucket}/${objectKey}`, objectKey, auth.payloadHash);
     if (op === "DeleteObject") {
-      const current = objects.get(objectKey);
-      const ifMatch = req.headers["if-match"];
-      if (ifMatch !== undefined) {
-        if (!current)
-          return sendS3Error(res, 404, "NoSuchKey", "The specified key does not exist.", { resource });
-        if (!etagMatches(ifMatch, current.etag)) {
-          state.counters.preconditionFailed += 1;
-          return sendS3Error(
-            res,
-            412,
-            "PreconditionFailed",
-            "At least one of the pre-conditions you specified did not hold",
-            { resource },
-          );
-        }
-      }
+      if (refusedIfMatch(state, res, req.headers["if-match"], objects.get(objectKey), resource)) return;
       objects.delete(objectKey);
       res.writeHead(204);
       res.end();
@@ -178,16 +163,8 @@ export function createS3Handler(state: S3State) {
     if (!current)
       return sendS3Error(res, 404, "NoSuchKey", "The specified key does not exist.", { resource, head });
     const ifMatch = req.headers["if-match"];
-    if (ifMatch !== undefined && !etagMatches(ifMatch, current.etag)) {
-      state.counters.preconditionFailed += 1;
-      return sendS3Error(
-        res,
-        412,
-        "PreconditionFailed",
-        "At least one of the pre-conditions you specified did not hold",
-        { resource, head },
-      );
-    }
+    if (ifMatch !== undefined && !etagMatches(ifMatch, current.etag))
+      return preconditionFailed(state, res, { resource, head });
     const ifNoneMatch = req.headers["if-none-match"];
     const headers = {
       etag: current.etag,
@@ -310,30 +287,8 @@ async function putObject(
     );
   }
   const current = objects.get(key);
-  if (ifNoneMatch !== undefined && current) {
-    state.counters.preconditionFailed += 1;
-    return sendS3Error(
-      res,
-      412,
-      "PreconditionFailed",
-      "At least one of the pre-conditions you specified did not hold",
-      { resource },
-    );
-  }
-  if (ifMatch !== undefined) {
-    if (!current)
-      return sendS3Error(res, 404, "NoSuchKey", "The specified key does not exist.", { resource });
-    if (!etagMatches(ifMatch, current.etag)) {
-      state.counters.preconditionFailed += 1;
-      return sendS3Error(
-        res,
-        412,
-        "PreconditionFailed",
-        "At least one of the pre-conditions you specified did not hold",
-        { resource },
-      );
-    }
-  }
+  if (ifNoneMatch !== undefined && current) return preconditionFailed(state, res, { resource });
+  if (refusedIfMatch(state, res, ifMatch, current, resource)) return;
   const stored: S3StoredObject = {
     body,
     etag: `"${createHash("md5").update(body).digest("hex")}"`,
@@ -343,6 +298,40 @@ async function putObject(
   objects.set(key, stored);
   res.writeHead(200, { etag: stored.etag, "content-length": 0 });
   res.end();
+}
+
+/** S3's answer to a condition that does not hold (`If-Match`, `If-None-Match`), counted. */
+function preconditionFailed(
+  state: S3State,
+  res: ServerResponse,
+  extra: { resource: string; head?: boolean },
+): undefined {
+  state.counters.preconditionFailed += 1;
+  return sendS3Error(
+    res,
+    412,
+    "PreconditionFailed",
+    "At least one of the pre-conditions you specified did not hold",
+    extra,
+  );
+}
+
+/**
+ * Whether a write or delete was refused for its `If-Match` (and answered): 404 when there is no object to match,
+ * 412 when its ETag differs. A request without the header (or one whose conditions are ignored) goes on.
+ */
+function refusedIfMatch(
+  state: S3State,
+  res: ServerResponse,
+  ifMatch: string | undefined,
+  current: S3StoredObject | undefined,
+  resource: string,
+): boolean {
+  if (ifMatch === undefined) return false;
+  if (!current) sendS3Error(res, 404, "NoSuchKey", "The specified key does not exist.", { resource });
+  else if (!etagMatches(ifMatch, current.etag)) preconditionFailed(state, res, { resource });
+  else return false;
+  return true;
 }
 
 function listObjects(

@@ -2,6 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { inspect } from "node:util";
+import { AwsV4Signer } from "aws4fetch";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   S3_EMULATOR_ACCESS_KEY_ID,
@@ -110,6 +111,37 @@ describe("objects", () => {
     expect(names[0]).toBe("originals/0000.png");
     expect(names.at(-1)).toBe("originals/1002.png");
     expect(s3.counters.byOperation.ListObjectsV2).toBe(2);
+  });
+
+  it("the emulator answers If-Match on reads and deletes as S3 does (signed requests, no client in between)", async () => {
+    const signed = async (method: string, key: string, ifMatch: string) => {
+      const { url, headers } = await new AwsV4Signer({
+        url: `${s3.url}/cache/${key}`,
+        method,
+        headers: { "if-match": ifMatch },
+        accessKeyId: S3_EMULATOR_ACCESS_KEY_ID,
+        secretAccessKey: SECRET,
+        service: "s3",
+        region: "us-east-1",
+      }).sign();
+      const res = await fetch(url, { method, headers });
+      return { status: res.status, body: await res.text() };
+    };
+    const put = await store().put("claims/k.json", Buffer.from("v1"));
+    if (!put.ok) throw new Error("put failed");
+    const stale = '"00000000000000000000000000000000"';
+    expect(await signed("GET", "team%20site/claims/k.json", stale)).toMatchObject({ status: 412 });
+    expect((await signed("GET", "team%20site/claims/k.json", put.etag)).body).toBe("v1");
+    const refused = await signed("DELETE", "team%20site/claims/k.json", stale);
+    expect(refused.status).toBe(412);
+    expect(refused.body).toContain("<Code>PreconditionFailed</Code>");
+    expect(s3.listKeys("cache")).toEqual(["team site/claims/k.json"]);
+    expect(await signed("DELETE", "team%20site/claims/k.json", put.etag)).toMatchObject({ status: 204 });
+    expect(s3.listKeys("cache")).toEqual([]);
+    const missing = await signed("DELETE", "team%20site/claims/k.json", put.etag);
+    expect(missing.status).toBe(404);
+    expect(missing.body).toContain("<Code>NoSuchKey</Code>");
+    expect(s3.counters.preconditionFailed).toBe(2);
   });
 });
 
