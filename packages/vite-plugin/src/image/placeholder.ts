@@ -1,4 +1,5 @@
 import sharp from "sharp";
+import { wrapWords } from "../shared/wrap-words.js";
 import type { Transform } from "../types.js";
 import { escapeXml } from "./provenance-xmp.js";
 
@@ -27,7 +28,7 @@ export async function renderPlaceholderImage(prompt: string, transform: Transfor
   const unit = Math.max(8, Math.min(width, height) / 16);
   const titleSize = Math.round(Math.min(unit * 1.4, width / 8));
   const bodySize = Math.round(Math.min(unit * 0.7, width / 14));
-  const lines = wrap(prompt, Math.max(8, Math.floor((width * 0.85) / (bodySize * 0.55))), 6);
+  const lines = wrapWords(prompt, Math.max(8, Math.floor((width * 0.85) / (bodySize * 0.55))), 6);
   const stripe = Math.round(unit);
   const body = lines
     .map(
@@ -51,26 +52,4 @@ export async function renderPlaceholderImage(prompt: string, transform: Transfor
   </g>
 </svg>`;
   return sharp(Buffer.from(svg)).png().toBuffer();
-}
-
-/** Word-wraps `text` to lines of at most `width` characters, at most `maxLines` (the last one ellipsized). */
-function wrap(text: string, width: number, maxLines: number): string[] {
-  const lines: string[] = [];
-  let line = "";
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    const piece = word.length > width ? `${word.slice(0, width - 1)}…` : word;
-    if (line && line.length + 1 + piece.length > width) {
-      lines.push(line);
-      line = piece;
-    } else {
-      line = line ? `${line} ${piece}` : piece;
-    }
-  }
-  if (line) lines.push(line);
-  if (lines.length > maxLines) {
-    const kept = lines.slice(0, maxLines);
-    kept[maxLines - 1] = `${(kept[maxLines - 1] as string).slice(0, width - 1)}…`;
-    return kept;
-  }
-  return lines;
 }

@@ -5,6 +5,7 @@ import { writeFileAtomic } from "../cache/write-file-atomic.js";
 import type { ReadyImage, ReadyOutput } from "../engine/engine-types.js";
 import { outputTransforms } from "../image/output-shapes.js";
 import { escapeXml } from "../image/provenance-xmp.js";
+import { wrapWords } from "../shared/wrap-words.js";
 import type { Directive, ResolvedOptions, Transform } from "../types.js";
 
 /*
@@ -145,7 +146,7 @@ function renderSvg(width: number, height: number, title: string, prompt: string)
   const unit = Math.max(6, Math.min(width, height) / 14);
   const titleSize = Math.round(Math.min(unit * 1.3, width / 9));
   const bodySize = Math.round(Math.min(unit * 0.65, width / 16));
-  const lines = wrap(prompt, Math.max(8, Math.floor((width * 0.85) / (bodySize * 0.55))), 4);
+  const lines = wrapWords(prompt, Math.max(8, Math.floor((width * 0.85) / (bodySize * 0.55))), 4);
   const body = lines
     .map(
       (line, i) =>
@@ -162,22 +163,4 @@ function renderSvg(width: number, height: number, title: string, prompt: string)
     <g font-size="${bodySize}" fill="#556377">${body}</g>
   </g>
 </svg>`;
-}
-
-/** Word-wraps `text` to lines of at most `width` characters, at most `maxLines` (the last one ellipsized). */
-function wrap(text: string, width: number, maxLines: number): string[] {
-  const lines: string[] = [];
-  let line = "";
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    const piece = word.length > width ? `${word.slice(0, width - 1)}…` : word;
-    if (line && line.length + 1 + piece.length > width) {
-      lines.push(line);
-      line = piece;
-    } else line = line ? `${line} ${piece}` : piece;
-  }
-  if (line) lines.push(line);
-  if (lines.length <= maxLines) return lines;
-  const kept = lines.slice(0, maxLines);
-  kept[maxLines - 1] = `${(kept[maxLines - 1] as string).slice(0, width - 1)}…`;
-  return kept;
 }
