@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
+import { closeOnSignal } from "./close-on-signal.js";
 import { loadFaults } from "./load-faults.js";
 import { startEmulator } from "./start-emulator.js";
 import type { EmulatorOptions } from "./types.js";
@@ -68,14 +69,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `maxapi-emulator listening on ${emulator.url}\nMAXAPI_BASE_URL=${emulator.url}\nCDN_URL=${emulator.cdnUrl}\n`,
   );
-  const stop = () => {
-    emulator.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  closeOnSignal(emulator);
 }
 
 function toNumber(name: string, value: string | undefined): number | undefined {

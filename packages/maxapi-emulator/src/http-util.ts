@@ -59,7 +59,8 @@ export async function readJson(req: IncomingMessage): Promise<ParsedBody> {
   }
 }
 
-function sleep(ms: number, timers: Set<NodeJS.Timeout>): Promise<void> {
+/** A delay fault's wait, kept in `timers` so that closing the server cancels it. */
+export function sleep(ms: number, timers: Set<NodeJS.Timeout>): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       timers.delete(timer);

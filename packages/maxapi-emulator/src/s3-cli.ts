@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { closeOnSignal } from "./close-on-signal.js";
 import type { S3EmulatorOptions, S3FaultRule } from "./s3/s3-types.js";
 import {
   S3_EMULATOR_ACCESS_KEY_ID,
@@ -65,14 +66,7 @@ async function main(): Promise<void> {
       `AWS_ACCESS_KEY_ID=${accessKeyId}\nAWS_SECRET_ACCESS_KEY=${secret}\n` +
       `GROK_IMAGE_REMOTE_CACHE=s3://${buckets[0]}/grok-images\n`,
   );
-  const stop = () => {
-    emulator.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  closeOnSignal(emulator);
 }
 
 /** A JSON file of rules; a `key` written as `"/pattern/flags"` is a RegExp. */

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { sleep } from "../http-util.js";
 import type { S3FaultRegistry } from "./s3-faults.js";
 import type { S3Counters, S3Credentials, S3Operation, S3StoredObject } from "./s3-types.js";
 import { listBucketResultXml, requestId, sendS3Error, sendXml } from "./s3-xml.js";
@@ -47,16 +48,6 @@ function route(method: string, path: string, query: URLSearchParams): Route | st
     method as "PUT" | "GET" | "HEAD" | "DELETE"
   ];
   return op ? { op, bucket, key } : `${method} on an object`;
-}
-
-function sleep(ms: number, timers: Set<NodeJS.Timeout>): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      resolve();
-    }, ms);
-    timers.add(timer);
-  });
 }
 
 /** The S3 request handler: routing, faults, SigV4, then the operation. */
