@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Generation } from "../types.js";
-import type { ObjectStore, StoredObject } from "./object-store.js";
+import type { ObjectStore, StoredObject, WriteCondition } from "./object-store.js";
 import { claimName } from "./remote-layout.js";
 
 /*
@@ -104,26 +104,10 @@ export class Claims {
     task: ClaimTask | undefined,
     signal?: AbortSignal,
   ): Promise<ClaimAttempt> {
-    const name = claimName(key);
-    const found = await this.#store.get(name, { signal });
+    const found = await this.#store.get(claimName(key), { signal });
     if (!found) {
-      const body: ClaimBody = {
-        schema: CLAIM_SCHEMA,
-        key,
-        owner: this.owner,
-        claimedAt: new Date().toISOString(),
-        beats: 0,
-        task: task ?? null,
-        prompt: generation.prompt,
-        model: generation.model,
-      };
-      const put = await this.#store.put(name, encode(body), {
-        condition: { ifNoneMatch: "*" },
-        contentType: "application/json",
-        signal,
-      });
-      if (!put.ok) return { kind: "raced" };
-      return { kind: "held", claim: this.#hold(key, put.etag, body), takenOverFrom: undefined };
+      const held = await this.#write(key, generation, task ?? null, { ifNoneMatch: "*" }, signal);
+      return held ? { kind: "held", claim: held, takenOverFrom: undefined } : { kind: "raced" };
     }
     const claim = parseClaim(found.body);
     // Our own claim: a create-only write whose answer was lost and that was retried (412 on the retry).
@@ -137,26 +121,49 @@ export class Claims {
         task: claim?.task ?? null,
       };
     }
+    // The dead holder's task is what we resume; ours (a local journal) only when it had none.
+    const held = await this.#write(
+      key,
+      generation,
+      claim?.task ?? task ?? null,
+      { ifMatch: found.etag },
+      signal,
+      claim?.owner,
+    );
+    if (!held) return { kind: "raced" };
+    this.#seen.delete(key);
+    return { kind: "held", claim: held, takenOverFrom: claim?.owner };
+  }
+
+  /**
+   * Writes a new claim of `key` by this process, on `condition` (create-only, or over the stale claim read): the
+   * claim now held, or undefined when another machine wrote first.
+   */
+  async #write(
+    key: string,
+    generation: Generation,
+    task: ClaimTask | null,
+    condition: WriteCondition,
+    signal: AbortSignal | undefined,
+    takenOverFrom?: ClaimOwner,
+  ): Promise<HeldClaim | undefined> {
     const body: ClaimBody = {
       schema: CLAIM_SCHEMA,
       key,
       owner: this.owner,
       claimedAt: new Date().toISOString(),
       beats: 0,
-      // The dead holder's task is what we resume; ours (a local journal) only when it had none.
-      task: claim?.task ?? task ?? null,
+      task,
       prompt: generation.prompt,
       model: generation.model,
-      ...(claim ? { takenOverFrom: claim.owner } : {}),
+      ...(takenOverFrom ? { takenOverFrom } : {}),
     };
-    const put = await this.#store.put(name, encode(body), {
-      condition: { ifMatch: found.etag },
+    const put = await this.#store.put(claimName(key), encode(body), {
+      condition,
       contentType: "application/json",
       signal,
     });
-    if (!put.ok) return { kind: "raced" };
-    this.#seen.delete(key);
-    return { kind: "held", claim: this.#hold(key, put.etag, body), takenOverFrom: claim?.owner };
+    return put.ok ? this.#hold(key, put.etag, body) : undefined;
   }
 
   #isStale(key: string, found: StoredObject): boolean {
