@@ -8,7 +8,7 @@
 // (alternately, `profile` of each, 5 for `true`) and the profiles are summarized and averaged (see cpu-profile.ts).
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { copyFile, cp, mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { forHost } from "../packages/vite-plugin/dist/vite/host-handoff.js";
@@ -43,7 +43,7 @@ interface SiteConfig {
    */
   instructions?: number;
   /**
-   * Also count the plugin's own build hooks on the grok site's pages, without Astro (plugin-hooks-child.ts), this
+   * Also count the plugin's own build hooks on the grok site's pages, without Astro (plugin-hooks-child.mjs), this
    * many times per phase: what the plugin's loading, its plan and its transforms cost, with a tenth of a build's noise.
    */
   hooks?: number;
@@ -51,7 +51,7 @@ interface SiteConfig {
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const ASTRO = join(repo, "test/node_modules/astro/bin/astro.mjs");
-const HOOKS_CHILD = join(repo, "bench/plugin-hooks-child.ts");
+const HOOKS_CHILD = join(repo, "bench/plugin-hooks-child.mjs");
 const PER_PAGE = 20;
 const PROMPT = "bench site image";
 
@@ -246,7 +246,7 @@ const pageKey = (id) => {
 /**
  * The grok site's config, plus a plugin that writes each page's module as it went into the bundle (after every
  * transform, the plugin's included) to `captured.json` beside the sites, and the code the plugin's `transform` was
- * handed for each page to `plugin-input.json` (plugin-hooks-child.ts replays it).
+ * handed for each page to `plugin-input.json` (plugin-hooks-child.mjs replays it).
  */
 const CAPTURE_CONFIG = `import { writeFileSync } from "node:fs";
 import { defineConfig } from "astro/config";
@@ -280,20 +280,26 @@ const capture = {
 export default defineConfig({ integrations: [grokImage()], vite: { plugins: [capture] } });
 `;
 
-/** No integration: each page's module is replaced by the grok build's, after Astro has compiled it as usual. */
+/**
+ * No integration: each page's module is replaced by the grok build's, after Astro has compiled it as usual. Each
+ * page's code is read from its own file as the page comes through, so the replay itself reads and keeps next to
+ * nothing: one object of every page (1.5 MB at 2,000 images), parsed at the start and kept, is the size of the
+ * plugin's own record of hits, the very kind of work the replay is there to tell apart from the bundler's.
+ */
 const REPLAY_CONFIG = `import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "astro/config";
 ${PAGE_KEY}
-const pages = JSON.parse(readFileSync(new URL("./captured.json", import.meta.url), "utf8"));
+const captured = fileURLToPath(new URL("./captured/", import.meta.url));
 const replay = {
   name: "replay-pages",
   transform: {
     order: "post",
     filter: { id: /[\\\\/]src[\\\\/]pages[\\\\/]/ },
     handler(code, id) {
-      const page = pages[pageKey(id)];
-      if (!page) throw new Error(\`no captured module for \${id}\`);
-      return { code: page, map: null };
+      const key = pageKey(id);
+      if (!key) throw new Error(\`no captured module for \${id}\`);
+      return { code: readFileSync(captured + encodeURIComponent(key), "utf8"), map: null };
     },
   },
 };
@@ -320,7 +326,11 @@ async function makeReplaySite(grokEnv: NodeJS.ProcessEnv): Promise<void> {
   await cp(join(grokRoot, ".grok-images/variants"), join(replayRoot, ".grok-images/variants"), {
     recursive: true,
   });
-  await copyFile(join(base, "captured.json"), join(replayRoot, "captured.json"));
+  const captured = join(replayRoot, "captured");
+  await mkdir(captured, { recursive: true });
+  const pages = JSON.parse(await readFile(join(base, "captured.json"), "utf8")) as Record<string, string>;
+  for (const [key, code] of Object.entries(pages))
+    await writeFile(join(captured, encodeURIComponent(key)), code);
   await copyFile(join(grokRoot, "package.json"), join(replayRoot, "package.json"));
   await writeFile(join(replayRoot, "astro.config.mjs"), REPLAY_CONFIG);
 }

@@ -1,4 +1,4 @@
-// `node bench/plugin-hooks-child.ts '<json>'`: the grok-image plugin's build hooks, as `astro build` calls them on
+// `node bench/plugin-hooks-child.mjs '<json>'`: the grok-image plugin's build hooks, as `astro build` calls them on
 // the grok site of site-build.ts, without Astro: `configResolved`, `buildStart`, `transform` of every page (the code
 // the plugin received in a real build of the site, captured to `pages`), `buildEnd` and `closeBundle`. Counted
 // under callgrind by site-build.ts (`"hooks"`), it gives the plugin's own work on a cached build with none of the
@@ -9,38 +9,36 @@
 // The JSON is `{ root, pages, phase }`: the site's root, the captured inputs (page id to code), and how far to go
 // (`"load"`: the plugin's modules and `configResolved` only, the part every Astro build with the integration pays;
 // `"plan"`: and the build's plan, with no page transformed; `"all"`, the default). The environment holds the key.
+//
+// JavaScript, not TypeScript like the rest of bench/: Node strips a `.ts` file's types with a WebAssembly module it
+// compiles in the process, and under callgrind that compilation alone read 65 to 115 million instructions from one
+// run to the next, more than the plan's own work moves.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type * as VitePlugin from "../packages/vite-plugin/dist/index.js";
+// The entry the Astro integration imports: the bundle that ships.
+import { grokImage } from "../packages/vite-plugin/dist/bundle/index.js";
 
-// The entry the Astro integration imports: the bundle that ships (typed by the unbundled build's declarations).
-const { grokImage } = (await import(
-  "../packages/vite-plugin/dist/bundle/index.js" as string
-)) as typeof VitePlugin;
+/** @typedef {(this: unknown, ...args: unknown[]) => unknown} Hook */
 
-type Hook = (this: unknown, ...args: unknown[]) => unknown;
-type Phase = "load" | "plan" | "all";
-
-const {
-  root,
-  pages,
-  phase = "all",
-} = JSON.parse(process.argv[2] ?? "{}") as {
-  root: string;
-  pages: string;
-  phase?: Phase;
-};
-const inputs = Object.entries(JSON.parse(readFileSync(pages, "utf8")) as Record<string, string>);
+/** @type {{ root: string, pages: string, phase?: "load" | "plan" | "all" }} */
+const { root, pages, phase = "all" } = JSON.parse(process.argv[2] ?? "{}");
+/** @type {[string, string][]} */
+const inputs = Object.entries(JSON.parse(readFileSync(pages, "utf8")));
 const silent = { info() {}, warn() {}, error() {} };
 // As the integration creates it (astro-integration `src/integration.ts`).
-const plugin = grokImage(
-  {},
-  { imageImport: "metadata", markdownRoots: [join(root, "src")], logger: silent, host: "astro" },
-) as unknown as Record<string, unknown>;
-const hook = (value: unknown): Hook =>
-  (typeof value === "function" ? value : (value as { handler: Hook }).handler) as Hook;
+/** @type {Record<string, unknown>} */
+const plugin = /** @type {any} */ (
+  grokImage(
+    {},
+    { imageImport: "metadata", markdownRoots: [join(root, "src")], logger: silent, host: "astro" },
+  )
+);
+/** @type {(value: unknown) => Hook} */
+const hook = (value) =>
+  typeof value === "function" ? value : /** @type {{ handler: Hook }} */ (value).handler;
 const context = {
-  error(error: unknown): never {
+  /** @param {unknown} error @returns {never} */
+  error(error) {
     throw error;
   },
   warn() {},
@@ -67,9 +65,9 @@ hook(plugin.configResolved).call(context, {
 if (phase !== "load") {
   await hook(plugin.buildStart).call(context);
   for (const [id, code] of phase === "all" ? inputs : []) {
-    const result = (await hook(plugin.transform).call(context, code, join(root, id))) as {
-      code: string;
-    } | null;
+    const result = /** @type {{ code: string } | null} */ (
+      await hook(plugin.transform).call(context, code, join(root, id))
+    );
     // Every page's directives are cached hits, so every one is written into its page.
     if (!result || result.code.includes('from "grok:')) throw new Error(`${id}: a directive was not inlined`);
   }
