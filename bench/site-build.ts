@@ -8,7 +8,7 @@
 // (alternately, `profile` of each, 5 for `true`) and the profiles are summarized and averaged (see cpu-profile.ts).
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { copyFile, cp, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { forHost } from "../packages/vite-plugin/dist/vite/host-handoff.js";
@@ -235,24 +235,28 @@ async function fillSites(apiUrl: string): Promise<void> {
   await writeSite(plainRoot, true, localImage);
 }
 
-/** Where a page's module id starts its path from the site's root: the key of a captured page. */
+/**
+ * Where a page's module id starts its path from the site's root: the key of a captured page; and the name of the
+ * file its captured module is kept in.
+ */
 const PAGE_KEY = `
 const pageKey = (id) => {
   const path = id.replaceAll("\\\\", "/");
   const at = path.indexOf("/src/pages/");
   return at < 0 ? undefined : path.slice(at);
-};`;
+};
+const capturedName = (key) => encodeURIComponent(key);`;
 
 /**
  * The grok site's config, plus a plugin that writes each page's module as it went into the bundle (after every
- * transform, the plugin's included) to `captured.json` beside the sites, and the code the plugin's `transform` was
- * handed for each page to `plugin-input.json` (plugin-hooks-child.mjs replays it).
+ * transform, the plugin's included) to a file of its own in `captured/` beside the sites, and the code the plugin's
+ * `transform` was handed for each page to `plugin-input.json` (plugin-hooks-child.mjs replays it).
  */
-const CAPTURE_CONFIG = `import { writeFileSync } from "node:fs";
+const CAPTURE_CONFIG = `import { mkdirSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "astro/config";
 import grokImage from "astro-grok-image";
 ${PAGE_KEY}
-const pages = {};
 const inputs = {};
 const capture = {
   name: "capture-pages",
@@ -268,12 +272,13 @@ const capture = {
     grok.transform.captured = true;
   },
   buildEnd() {
+    const captured = fileURLToPath(new URL("../captured/", import.meta.url));
+    mkdirSync(captured, { recursive: true });
     for (const id of this.getModuleIds()) {
       const key = pageKey(id);
       const code = key && this.getModuleInfo(id)?.code;
-      if (code) pages[key] = code;
+      if (code) writeFileSync(captured + capturedName(key), code);
     }
-    writeFileSync(new URL("../captured.json", import.meta.url), JSON.stringify(pages));
     writeFileSync(new URL("../plugin-input.json", import.meta.url), JSON.stringify(inputs));
   },
 };
@@ -299,7 +304,7 @@ const replay = {
     handler(code, id) {
       const key = pageKey(id);
       if (!key) throw new Error(\`no captured module for \${id}\`);
-      return { code: readFileSync(captured + encodeURIComponent(key), "utf8"), map: null };
+      return { code: readFileSync(captured + capturedName(key), "utf8"), map: null };
     },
   },
 };
@@ -326,11 +331,7 @@ async function makeReplaySite(grokEnv: NodeJS.ProcessEnv): Promise<void> {
   await cp(join(grokRoot, ".grok-images/variants"), join(replayRoot, ".grok-images/variants"), {
     recursive: true,
   });
-  const captured = join(replayRoot, "captured");
-  await mkdir(captured, { recursive: true });
-  const pages = JSON.parse(await readFile(join(base, "captured.json"), "utf8")) as Record<string, string>;
-  for (const [key, code] of Object.entries(pages))
-    await writeFile(join(captured, encodeURIComponent(key)), code);
+  await cp(join(base, "captured"), join(replayRoot, "captured"), { recursive: true });
   await copyFile(join(grokRoot, "package.json"), join(replayRoot, "package.json"));
   await writeFile(join(replayRoot, "astro.config.mjs"), REPLAY_CONFIG);
 }
