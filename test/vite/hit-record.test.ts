@@ -131,6 +131,33 @@ describe("the hit record", () => {
     );
   });
 
+  it("plans a source file that kept its identity from what the last scan found in it, and reads a changed one", async () => {
+    await build(config("dist-scanned", captureLogger()));
+    type Stored = { sources: [string, string, [string, number, string?][], string[]][] };
+    const stored = JSON.parse(await readFile(recordFile(), "utf8")) as Stored;
+    const main = stored.sources.find(([file]) => file.endsWith("/src/main.ts"));
+    expect(main?.[2].map(([raw]) => raw).sort()).toEqual(await recordedRaws());
+
+    // Only the record can put this directive before the plan: main.ts is not read while it keeps its identity.
+    main?.[2].push(["grok:a red door?tier=ultra", 0]);
+    await writeFile(recordFile(), JSON.stringify(stored));
+    const failed = await build(config("dist-stale", captureLogger())).then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    expect(failed?.message).toMatch(/src[\\/]main\.ts:1:1/);
+    expect(failed?.message).toContain("ultra");
+
+    // Written anew (the same text, a new identity), main.ts is read again: the build plans what it holds.
+    await writeFile(project.resolve("src", "main.ts"), MAIN);
+    const logger = captureLogger();
+    await build(config("dist-rescanned", logger));
+    expect(logger.infos.join("\n")).toContain("3 directives · 3 cached · 0 generated");
+    expect(await hashFiles(project.resolve("dist-rescanned"))).toEqual(
+      await hashFiles(project.resolve("dist-scanned")),
+    );
+  });
+
   it("never serves a variant whose file changed: it is derived again", async () => {
     await build(config("dist-before", captureLogger()));
     const variants = project.resolve(".grok-images", "variants");

@@ -6,8 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseDirective } from "../directive/parse-directive.js";
 import type { ReadyImage } from "../engine/engine-types.js";
 import { resolveOptions } from "../options/resolve-options.js";
+import { fileIdentity } from "../shared/file-identity.js";
 import { HitRecord, hitContext } from "./hit-record.js";
-import { fileIdentity } from "./verified-variants.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -123,6 +123,34 @@ describe("HitRecord", () => {
     const after = await HitRecord.read(file, context, STAMP);
     expect(after.keyOf(a.directive.raw)).toBe(a.directive.generationKey);
     expect(after.keyOf(b.directive.raw)).toBeUndefined();
+  });
+
+  it("keeps what the scan found in each source file by its identity, and only the files this build's scan listed", async () => {
+    const { file, context } = await twoRecorded();
+    const page = join(dir, "page.astro");
+    const found = [
+      { raw: "grok:a red door", index: 40 },
+      { raw: "grok:a%20paper%20boat", index: 90, written: "grok:a paper boat" },
+    ];
+    const scanning = await HitRecord.read(file, context, STAMP);
+    scanning.sources.set(page, "1:2:3:4:5", { found, leaving: ["/elsewhere/shared.js"] });
+    scanning.sources.set(join(dir, "gone.ts"), "6:7:8:9:10", { found: [], leaving: [] });
+    await scanning.save(STAMP);
+
+    const next = await HitRecord.read(file, context, STAMP);
+    expect(next.sources.get(page, "1:2:3:4:5")).toEqual({ found, leaving: ["/elsewhere/shared.js"] });
+    // Another identity: the file changed since, and is read again.
+    expect(next.sources.get(page, "1:2:3:4:6")).toBeUndefined();
+    // This build's scan did not list gone.ts: the next write leaves it out.
+    next.sources.set(join(dir, "new.ts"), "11:12:13:14:15", { found: [], leaving: [] });
+    await next.save(STAMP);
+    const after = await HitRecord.read(file, context, STAMP);
+    expect(after.sources.get(join(dir, "gone.ts"), "6:7:8:9:10")).toBeUndefined();
+    expect(after.sources.get(page, "1:2:3:4:5")?.found).toEqual(found);
+    expect(after.sources.get(join(dir, "new.ts"), "11:12:13:14:15")).toEqual({ found: [], leaving: [] });
+
+    // Made with another manifest, the record holds nothing, sources included.
+    expect((await HitRecord.read(file, context, "other")).sources.get(page, "1:2:3:4:5")).toBeUndefined();
   });
 
   it("records nothing for an image whose file has no verified identity, and holds no key or option value", async () => {

@@ -1,11 +1,12 @@
 import { hash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import type { FoundDirective, KnownSources, ScannedFile } from "../directive/scan-source.js";
 import type { ReadyImage, ReadyOutput } from "../engine/engine-types.js";
 import { sharpVersion } from "../image/sharp-version.js";
+import { fileIdentity } from "../shared/file-identity.js";
 import { applySplices, type Splice } from "../shared/splices.js";
 import type { Directive, OutputFormat, OutputShape, ResolvedOptions } from "../types.js";
-import { fileIdentity } from "./verified-variants.js";
 import { writeFileAtomic } from "./write-file-atomic.js";
 
 /**
@@ -25,6 +26,9 @@ import { writeFileAtomic } from "./write-file-atomic.js";
  * a hash of its code): a module that comes back unchanged, whose directives all hold with the very entries it was
  * rewritten from, is rewritten again without being read for its imports or any import written anew. With 2,000
  * images the reading and writing of every import was the largest part of what a cached build spent in the plugin.
+ *
+ * And it keeps what the build's scan found in each source file, by the file's identity (`sources`): a page that
+ * has not changed is planned from one `stat`, not read and searched again.
  */
 export class HitRecord {
   readonly file: string;
@@ -43,6 +47,27 @@ export class HitRecord {
   /** Whether what would be written differs from the file. */
   #changed = false;
   #keys: Set<string> | undefined;
+  /** What the scan found in each source file, as read. */
+  readonly #sources: ReadonlyMap<string, StoredSource>;
+  /** What this build's scan found, when it ran: the files it listed, and only those, are kept. */
+  #scanned: Map<string, StoredSource> | undefined;
+
+  /** What earlier builds' scans found in files that kept their identity; told what this build's scan reads. */
+  readonly sources: KnownSources = {
+    get: (file, identity) => {
+      const stored = this.#sources.get(file);
+      if (stored?.[1] !== identity) return undefined;
+      this.#scannedNow().set(file, stored);
+      return toScannedFile(stored);
+    },
+    set: (file, identity, { found, leaving }) => {
+      const stored: StoredFound[] = found.map(({ raw, index, written }) =>
+        written === undefined ? [raw, index] : [raw, index, written],
+      );
+      this.#scannedNow().set(file, [file, identity, stored, [...leaving]]);
+      this.#changed = true;
+    },
+  };
 
   private constructor(
     file: string,
@@ -50,6 +75,7 @@ export class HitRecord {
     manifest: string,
     hits: Map<string, StoredHit>,
     modules: Map<string, KnownModule>,
+    sources: Map<string, StoredSource>,
   ) {
     this.file = file;
     this.#context = context;
@@ -58,6 +84,7 @@ export class HitRecord {
     this.#onDisk = new Map(hits);
     this.#diskStamp = hits.size > 0 ? manifest : undefined;
     this.#modules = modules;
+    this.#sources = sources;
   }
 
   /**
@@ -67,6 +94,7 @@ export class HitRecord {
   static async read(file: string, context: string, manifestStamp: string): Promise<HitRecord> {
     const hits = new Map<string, StoredHit>();
     const modules = new Map<string, KnownModule>();
+    const sources = new Map<string, StoredSource>();
     try {
       const data = JSON.parse(await readFile(file, "utf8")) as Partial<RecordFile>;
       if (
@@ -85,11 +113,15 @@ export class HitRecord {
           }
           if (madeFrom.length === stored[2].length) modules.set(stored[0], { stored, madeFrom });
         }
+        for (const stored of Array.isArray(data.sources) ? data.sources : []) {
+          if (Array.isArray(stored) && Array.isArray(stored[2]) && Array.isArray(stored[3]))
+            sources.set(stored[0], stored);
+        }
       }
     } catch {
       // No record, or an unreadable one: everything is answered as before, and recorded anew.
     }
-    return new HitRecord(file, context, manifestStamp, hits, modules);
+    return new HitRecord(file, context, manifestStamp, hits, modules, sources);
   }
 
   /** The generation key of a directive (as written) that the record holds: the manifest holds it. */
@@ -232,7 +264,8 @@ export class HitRecord {
    * failed early, leaves the rest to the next). Best effort: a lost write costs the next build what the record saves.
    */
   async save(manifestStamp: string): Promise<void> {
-    // Every change of an entry or a module marks the record changed: unchanged, it is what the file holds.
+    // Every change of an entry, a module or a source marks the record changed: unchanged, it is what the file holds
+    // (less any source file the scan no longer lists, which costs nothing to keep until the next write).
     if (!this.#changed && manifestStamp === this.#diskStamp) return;
     const kept = new Map([...this.#hits, ...this.#used]);
     // A module is kept only with the very entries it was rewritten from.
@@ -250,8 +283,14 @@ export class HitRecord {
       manifest: manifestStamp,
       hits: [...kept.values()],
       modules,
+      sources: [...(this.#scanned ?? this.#sources).values()],
     };
     await writeFileAtomic(this.file, JSON.stringify(data)).catch(() => {});
+  }
+
+  #scannedNow(): Map<string, StoredSource> {
+    this.#scanned ??= new Map();
+    return this.#scanned;
   }
 
   #use(raw: string, hit: StoredHit): void {
@@ -321,6 +360,20 @@ type StoredHit = [
 /** `[id, codeHash, raws, splices]`: a module, the hash of its code, the directives it imports, its rewrite. */
 type StoredModule = [string, string, string[], Splice[]];
 
+/** `[raw, index]` or `[raw, index, written]`: a directive a source file holds (`FoundDirective`). */
+type StoredFound = [string, number] | [string, number, string];
+/** `[file, identity, found, leaving]`: what the scan found in a source file (`ScannedFile`). */
+type StoredSource = [string, string, StoredFound[], string[]];
+
+function toScannedFile(stored: StoredSource): ScannedFile {
+  const found: FoundDirective[] = [];
+  for (const directive of stored[2]) {
+    const [raw, index, written] = directive;
+    found.push(written === undefined ? { raw, index } : { raw, index, written });
+  }
+  return { found, leaving: stored[3] };
+}
+
 /** A module as stored, and the entries of its directives (in `raws` order) it was rewritten from. */
 interface KnownModule {
   readonly stored: StoredModule;
@@ -335,6 +388,7 @@ interface RecordFile {
   manifest: string;
   hits: StoredHit[];
   modules?: StoredModule[];
+  sources?: StoredSource[];
 }
 
 /** Bump when what is stored, or what a directive loads as, changes in a way the context does not capture. */

@@ -1,6 +1,7 @@
 import { type Stats, statSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
+import { FINE_WINDOW_MS, fileIdentity, racyWindowMs, readSettled } from "../shared/file-identity.js";
 import { hashFile } from "./hash-file.js";
 import type { VariantMeta } from "./variant-store.js";
 import { writeFileAtomic } from "./write-file-atomic.js";
@@ -9,18 +10,14 @@ import { writeFileAtomic } from "./write-file-atomic.js";
  * Variants this machine has already hashed and found intact, with the file's identity at that moment (size,
  * modification and change times, inode, device). While a file keeps that identity its bytes have not been
  * written since, so a cache hit costs one `stat` instead of reading the sidecar and reading and hashing the file.
- * Any write, truncation, replacement, deletion or copy (a `git checkout`, a CI cache restore) changes the identity,
- * and the variant is then checked in full again. Per machine, so it lives in the cache's git-ignored `locks/`;
- * losing it only costs one full check per variant.
+ * Any change of the identity (file-identity.ts) and the variant is checked in full again. Per machine, so it lives
+ * in the cache's git-ignored `locks/`; losing it only costs one full check per variant.
  *
- * File times are coarse (a clock tick): a file written again within the tick of its last change keeps its
- * identity. As git does with "racily clean" files, a variant is recorded only when its bytes were read at least a
- * window after its last change, so any later write lands in a later tick and moves the change time (whatever it
- * does to the modification time, the change time is always the clock's). The window is the file system's tick
- * with room to spare: 50 ms where file times have fractions of a second, 2 s where they are whole seconds (FAT,
- * HFS+, ext3). A variant read or written sooner is held back and hashed again once it is a window old, at the
- * next write of the record, so the build that wrote a variant also leaves it recorded and the next build only
- * `stat`s it. Times to the millisecond tell it, and a plain `stat` (no BigInt per field) is all a hit costs.
+ * A variant is recorded only when its bytes were read a window after its last change (`readSettled`: 50 ms where
+ * file times have fractions of a second, 2 s where they are whole seconds). A variant read or written sooner is held
+ * back and hashed again once it is a window old, at the next write of the record, so the build that wrote a variant
+ * also leaves it recorded and the next build only `stat`s it. A plain `stat` (no BigInt per field) is all a hit
+ * costs.
  */
 export class VerifiedVariants {
   readonly file: string;
@@ -114,7 +111,7 @@ export class VerifiedVariants {
   async #recordOrHold(name: string, path: string, meta: VariantMeta, readAt: number): Promise<void> {
     const info = await stat(path).catch(() => undefined);
     if (!info) return;
-    if (readAt - info.ctimeMs < this.#window(info)) {
+    if (!readSettled(info, readAt, this.#window(info))) {
       this.#held.set(name, { path, meta });
       return;
     }
@@ -125,7 +122,7 @@ export class VerifiedVariants {
 
   #window(info: Stats): number {
     if (this.#racyMs !== undefined) return this.#racyMs;
-    return info.ctimeMs % 1000 === 0 || info.mtimeMs % 1000 === 0 ? COARSE_WINDOW_MS : FINE_WINDOW_MS;
+    return racyWindowMs(info);
   }
 
   /**
@@ -199,18 +196,6 @@ interface Verified {
 /** 2: times in milliseconds (1 had nanoseconds); a record of another version is read as empty. */
 const VERSION = 2;
 const SAVE_DELAY_MS = 200;
-/**
- * How long after a change a file's bytes must be read before its identity is trusted: a write within the same
- * clock tick could keep it. Linux ticks are at most 10 ms and Windows' about 16 ms; whole-second times (or a 2 s
- * FAT modification time) take the coarse window.
- */
-const FINE_WINDOW_MS = 50;
-const COARSE_WINDOW_MS = 2000;
-
-/** A file's size, times, inode and device: any write, replacement or copy changes it. */
-export function fileIdentity(info: Stats): string {
-  return `${info.size}:${info.mtimeMs}:${info.ctimeMs}:${info.ino}:${info.dev}`;
-}
 
 function parse(text: string): Map<string, Verified> {
   const entries = new Map<string, Verified>();

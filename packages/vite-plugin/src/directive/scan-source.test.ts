@@ -2,8 +2,16 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FINE_WINDOW_MS } from "../shared/file-identity.js";
 import { parseDirective } from "./parse-directive.js";
-import { findDirectives, languageOf, scanTree } from "./scan-source.js";
+import {
+  type FoundDirective,
+  findDirectives,
+  type KnownSources,
+  languageOf,
+  type ScannedFile,
+  scanTree,
+} from "./scan-source.js";
 
 const raws = (code: string, language?: Parameters<typeof findDirectives>[1]) =>
   findDirectives(code, language).map((d) => d.raw);
@@ -359,6 +367,42 @@ describe("scanTree", () => {
       [path.join("shared", "more", "index.ts"), "grok:one more level"],
       [path.join("shared", "winding.ts"), "grok:a winding path"],
     ]);
+  });
+
+  it("reads no file that kept the identity an earlier scan knew it by, and tells what it read once settled", async () => {
+    const site = path.join(root, "site");
+    await put("site/src/main.ts", `import a from "grok:main";\nimport s from "../../shared/images.js";`);
+    await put("site/src/other.ts", `import b from "grok:other";`);
+    await put("shared/images.ts", `export { default } from "grok:shared";`);
+    const told = new Map<string, { identity: string; scanned: ScannedFile }>();
+    const known: KnownSources = {
+      get: (file, identity) => (told.get(file)?.identity === identity ? told.get(file)?.scanned : undefined),
+      set: (file, identity, scanned) => told.set(file, { identity, scanned }),
+    };
+    const raws = async () =>
+      (await scanTree(site, { known })).map((d) => `${path.basename(d.file)} ${d.raw}`);
+    const all = ["main.ts grok:main", "other.ts grok:other", "images.ts grok:shared"];
+
+    // Just written: read, but too fresh for its identity to stand for it.
+    expect(await raws()).toEqual(all);
+    expect(told.size).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, FINE_WINDOW_MS + 20));
+    expect(await raws()).toEqual(all);
+    // Only files under the root are known; the shared file outside it is found through main.ts's import.
+    expect([...told.keys()].map((file) => path.basename(file)).sort()).toEqual(["main.ts", "other.ts"]);
+    expect(told.get(path.join(site, "src", "main.ts"))?.scanned.leaving).toEqual([
+      path.join(root, "shared", "images.js"),
+    ]);
+
+    // What `known` says of an unchanged file is what the scan gives: the file is not read.
+    const other = told.get(path.join(site, "src", "other.ts"))?.scanned.found as FoundDirective[];
+    other.push({ raw: "grok:only in the record", index: 30 });
+    expect(await raws()).toEqual([...all.slice(0, 2), "other.ts grok:only in the record", all[2]]);
+
+    // Changed, it is read again.
+    await put("site/src/other.ts", `import b from "grok:other, edited";`);
+    expect(await raws()).toContain("other.ts grok:other, edited");
+    expect(await raws()).not.toContain("other.ts grok:only in the record");
   });
 
   it("returns nothing for a tree without directives", async () => {

@@ -1,6 +1,7 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
+import { fileIdentity, readSettled } from "../shared/file-identity.js";
 import { DIRECTIVE_PREFIX } from "./parse-directive.js";
 import { unescapeMarkdown } from "./unescape-markdown.js";
 
@@ -41,6 +42,25 @@ export interface ScanTreeOptions {
    * against every path of the project.
    */
   skipName?: (name: string, isDirectory: boolean) => boolean;
+  /** What earlier scans found in files that have not changed since: those are not read. */
+  known?: KnownSources | undefined;
+}
+
+/** What a scan found in one file under the root. */
+export interface ScannedFile {
+  readonly found: readonly FoundDirective[];
+  /** Each relative specifier of the file that leaves the root, resolved against the file's folder. */
+  readonly leaving: readonly string[];
+}
+
+/**
+ * What earlier scans found, by file and the identity it had when read (file-identity.ts): a file that keeps it is
+ * not read again, so a site of thousands of directives in unchanged pages is planned from a `stat` per page.
+ */
+export interface KnownSources {
+  get(file: string, identity: string): ScannedFile | undefined;
+  /** Called for a file read a window after its last change: its identity stands for what it holds. */
+  set(file: string, identity: string, scanned: ScannedFile): void;
 }
 
 const STRING_BODY = (q: string) => String.raw`grok:(?:(?!\k<${q}>)[^\\\n]|\\[\s\S])*`;
@@ -297,32 +317,46 @@ async function resolveRelative(base: string): Promise<string | undefined> {
   return undefined;
 }
 
-/** Files outside `root` that a scanned file imports by a relative path, and what those import in turn. */
-async function importsOutside(root: string, files: readonly string[], read: (file: string) => string) {
+/**
+ * The relative specifiers of `file` that leave `root`, each resolved against the file's folder. A file under the
+ * root can only leave it through a `../`; one outside may import its neighbours by `./`.
+ */
+function leavingBases(root: string, file: string, code: string, isOutside: boolean): string[] {
+  if (languageOf(file) === "markdown" || (!isOutside && !code.includes("../"))) return [];
+  const dir = path.dirname(file);
+  const depth = isOutside ? -1 : depthBelow(root, dir);
+  const bases: string[] = [];
+  for (const match of code.matchAll(RELATIVE_IMPORT)) {
+    const specifier = (match[1] ?? (match[2] as string)).split("?")[0] as string;
+    // Whatever a path under the root names (itself, with an extension, its index) was listed already: only
+    // paths out of it are looked up, so a page's `../assets/*.jpg` costs nothing.
+    if (climbs(specifier) < depth) continue;
+    const base = path.resolve(dir, specifier);
+    if (!isInside(root, base)) bases.push(base);
+  }
+  return bases;
+}
+
+/**
+ * Files outside `root` that a scanned file imports by a relative path, and what those import in turn: resolved
+ * anew each scan (one `stat` per candidate), since such a file may appear or go while its importer stays the same.
+ */
+async function importsOutside(
+  root: string,
+  scanned: ReadonlyMap<string, ScannedFile>,
+  text: (file: string) => string,
+): Promise<string[]> {
   const outside: string[] = [];
-  const seen = new Set(files);
-  const queue = [...files];
-  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-    if (languageOf(file) === "markdown") continue;
-    const code = read(file);
-    // A file under the root can only leave it through a `../`; one outside may import its neighbours by `./`.
-    const isOutside = outside.includes(file);
-    if (!isOutside && !code.includes("../")) continue;
-    const dir = path.dirname(file);
-    const depth = isOutside ? -1 : depthBelow(root, dir);
-    for (const match of code.matchAll(RELATIVE_IMPORT)) {
-      const specifier = (match[1] ?? (match[2] as string)).split("?")[0] as string;
-      // Whatever a path under the root names (itself, with an extension, its index) was listed already: only
-      // paths out of it are looked up, one `stat` per candidate, so a page's `../assets/*.jpg` costs nothing.
-      if (climbs(specifier) < depth) continue;
-      const base = path.resolve(dir, specifier);
-      if (isInside(root, base)) continue;
+  const seen = new Set(scanned.keys());
+  const queue = [...scanned.values()].map((file) => file.leaving);
+  for (let bases = queue.shift(); bases !== undefined; bases = queue.shift()) {
+    for (const base of bases) {
       const target = await resolveRelative(base);
       if (!target || seen.has(target) || target.includes(`${path.sep}node_modules${path.sep}`)) continue;
       seen.add(target);
       if (isInside(root, target)) continue;
       outside.push(target);
-      queue.push(target);
+      queue.push(leavingBases(root, target, text(target), true));
     }
   }
   return outside;
@@ -362,10 +396,11 @@ function pathBelow(root: string, file: string): string | undefined {
   return rel.startsWith("..") || path.isAbsolute(rel) ? undefined : rel;
 }
 
-/** What a scan read: every directive found, and the text of each file it read (for lines, columns and frames). */
+/** What a scan found: every directive, and the text of any file (for lines, columns and frames), read on demand. */
 export interface ScannedSources {
   readonly directives: ScannedDirective[];
-  readonly sources: ReadonlyMap<string, string>;
+  /** The file's text; "" for one that cannot be read. */
+  text(file: string): string;
 }
 
 /**
@@ -377,38 +412,73 @@ export async function scanTree(root: string, options: ScanTreeOptions = {}): Pro
   return (await scanSources(root, options)).directives;
 }
 
-/** `scanTree`, with the text of every file it read. */
+/** `scanTree`, with the text of any file it names. */
 export async function scanSources(root: string, options: ScanTreeOptions = {}): Promise<ScannedSources> {
   const absRoot = path.resolve(root);
   const files = await listSourceFiles(absRoot, options);
-  const sources = await readTexts(files);
+  const texts = new Map<string, string>();
   const read = (file: string) => {
-    let text = sources.get(file);
+    let text = texts.get(file);
     if (text === undefined) {
       text = readFileSync(file, "utf8");
-      sources.set(file, text);
+      texts.set(file, text);
     }
     return text;
   };
-  const outside = await importsOutside(absRoot, files, read);
-  const directives = [...files, ...outside.sort()].flatMap((file) =>
-    findDirectives(read(file), languageOf(file)).map((d) => ({ ...d, file })),
-  );
-  return { directives, sources };
+  const scanned = await scanFiles(absRoot, files, read, options.known);
+  const outside = (await importsOutside(absRoot, scanned, read)).sort();
+  const directives: ScannedDirective[] = [];
+  for (const file of files) {
+    for (const found of (scanned.get(file) as ScannedFile).found) directives.push({ ...found, file });
+  }
+  for (const file of outside) {
+    for (const found of findDirectives(read(file), languageOf(file))) directives.push({ ...found, file });
+  }
+  return {
+    directives,
+    text: (file) => {
+      try {
+        return read(file);
+      } catch {
+        return "";
+      }
+    },
+  };
 }
 
 /**
- * The files' texts, read synchronously in batches with the event loop let run between them. A source file is small:
- * one synchronous read costs a fraction of the thread-pool round trips of a promise read (open, stat, read, close),
- * and a build's scan runs while the bundler works, which the batches leave room for.
+ * Each file's directives and the imports that leave the root: what `known` holds for a file that kept its
+ * identity, read and scanned otherwise (and then told to `known`). Read synchronously in batches with the event
+ * loop let run between them: a source file is small, one synchronous read costs a fraction of the thread-pool
+ * round trips of a promise read (open, stat, read, close), and a build's scan runs while the bundler works, which
+ * the batches leave room for.
  */
-async function readTexts(files: readonly string[]): Promise<Map<string, string>> {
-  const texts = new Map<string, string>();
+async function scanFiles(
+  root: string,
+  files: readonly string[],
+  read: (file: string) => string,
+  known: KnownSources | undefined,
+): Promise<Map<string, ScannedFile>> {
+  const scanned = new Map<string, ScannedFile>();
   for (const [i, file] of files.entries()) {
-    texts.set(file, readFileSync(file, "utf8"));
     if (i % READ_BATCH === READ_BATCH - 1) await new Promise((resolve) => setImmediate(resolve));
+    const info = known && statSync(file, { throwIfNoEntry: false });
+    const identity = info ? fileIdentity(info) : undefined;
+    const recorded = identity === undefined ? undefined : known?.get(file, identity);
+    if (recorded) {
+      scanned.set(file, recorded);
+      continue;
+    }
+    const readAt = Date.now();
+    const code = read(file);
+    const found = {
+      found: findDirectives(code, languageOf(file)),
+      leaving: leavingBases(root, file, code, false),
+    };
+    scanned.set(file, found);
+    if (info && identity !== undefined && readSettled(info, readAt)) known?.set(file, identity, found);
   }
-  return texts;
+  return scanned;
 }
 
 const READ_BATCH = 64;

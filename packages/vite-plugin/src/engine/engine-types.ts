@@ -1,5 +1,6 @@
 import type { MaxApiClientOptions } from "../api/maxapi-client.js";
 import type { RecordedHit, RecordedModule } from "../cache/hit-record.js";
+import type { KnownSources } from "../directive/scan-source.js";
 import type { GrokImageError } from "../errors.js";
 import type { Splice } from "../shared/splices.js";
 import type { SharedCacheTuning } from "../storage/engine-hooks.js";
@@ -113,9 +114,10 @@ export interface Engine {
   plan(uses: readonly DirectiveUse[], how?: PlanOptions): Promise<void>;
   /**
    * What this machine's last build loaded its hits as (`hitRecord`), while it holds: which directives (as written)
-   * it holds, so a build's scan need not parse them. Undefined without `hitRecord`.
+   * it holds, so a build's scan need not parse them, and what the last scan found in each source file, so it need
+   * not read those that did not change. Undefined without `hitRecord`.
    */
-  recorded(): Promise<{ keyOf(raw: string): string | undefined } | undefined>;
+  recorded(): Promise<{ keyOf(raw: string): string | undefined; readonly sources: KnownSources } | undefined>;
   /**
    * The images of a directive (as written) from the hit record, without parsing it or opening the cache, when the
    * record holds it, every file is as recorded, and it was handed over as `handoffFor` says a directive of its shape

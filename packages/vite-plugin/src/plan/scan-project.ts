@@ -1,7 +1,7 @@
 import path from "node:path";
 import { locator } from "../directive/code-frame.js";
 import { parseDirective } from "../directive/parse-directive.js";
-import { languageOf, scanSources } from "../directive/scan-source.js";
+import { type KnownSources, languageOf, scanSources } from "../directive/scan-source.js";
 import type { DirectiveUse } from "../engine/engine-types.js";
 import { GrokImageError } from "../errors.js";
 import type { ResolvedOptions } from "../types.js";
@@ -64,6 +64,8 @@ export interface ScanProjectOptions {
    * not parsed. @default none
    */
   recorded?: ((raw: string) => boolean) | undefined;
+  /** What earlier scans found in files that have not changed since (a build's hit record): those are not read. */
+  known?: KnownSources | undefined;
 }
 
 /**
@@ -74,29 +76,35 @@ export async function scanProject(
   options: ResolvedOptions,
   scan: ScanProjectOptions = {},
 ): Promise<ProjectScan> {
-  const { directives: found, sources } = await scanSources(options.root, {
+  const { directives: found, text } = await scanSources(options.root, {
     ignore: scan.ignore ?? [],
     skipName: neverBuilt,
     cacheDir: options.cacheDir,
+    known: scan.known,
   });
   const markdownRoots = (scan.markdownRoots ?? []).map((dir) => path.resolve(dir) + path.sep);
   const uses: FoundUse[] = [];
   const errors: BadDirective[] = [];
   const recorded: string[] = [];
-  // Per file, worked out at its first directive: where its directives are, or null for a file that is no source.
-  const locators = new Map<string, ReturnType<typeof locator> | null>();
+  // Per file, worked out at its first directive: whether it is a source, and (only for a directive that is parsed)
+  // where its directives are. A recorded directive needs neither its file's text nor its place in it.
+  const sourceFiles = new Map<string, boolean>();
+  const locators = new Map<string, ReturnType<typeof locator>>();
   for (const { raw, written, file, index } of found) {
-    const source = sources.get(file) ?? "";
-    let locate = locators.get(file);
-    if (locate === undefined) {
-      const isSource = languageOf(file) === "script" || markdownRoots.some((dir) => file.startsWith(dir));
-      locate = isSource ? locator(source) : null;
-      locators.set(file, locate);
+    let isSource = sourceFiles.get(file);
+    if (isSource === undefined) {
+      isSource = languageOf(file) === "script" || markdownRoots.some((dir) => file.startsWith(dir));
+      sourceFiles.set(file, isSource);
     }
-    if (!locate) continue;
+    if (!isSource) continue;
     if (scan.recorded?.(raw)) {
       recorded.push(raw);
       continue;
+    }
+    let locate = locators.get(file);
+    if (!locate) {
+      locate = locator(text(file));
+      locators.set(file, locate);
     }
     const { line, column } = locate(index);
     const as = written === undefined ? {} : { written };
@@ -105,7 +113,7 @@ export async function scanProject(
     } catch (error) {
       if (!GrokImageError.isInstance(error)) throw error;
       error.importer ??= file;
-      errors.push({ raw, ...as, importer: file, line, column, error, source });
+      errors.push({ raw, ...as, importer: file, line, column, error, source: text(file) });
     }
   }
   return { uses, errors, recorded };

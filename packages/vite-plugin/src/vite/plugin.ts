@@ -640,11 +640,13 @@ interface PlanIndex {
 }
 
 async function makePlan(engine: Engine, markdownRoots: readonly string[], dev: boolean): Promise<PlanIndex> {
-  // What the hit record holds is valid and cached: the scan lists it without parsing it.
+  // What the hit record holds is valid and cached: the scan lists it without parsing it, and reads no source file
+  // that kept the identity the record knows it by.
   const record = await engine.recorded();
   const scan: ProjectScan = await scanProject(engine.options, {
     markdownRoots,
     recorded: record && ((raw) => record.keyOf(raw) !== undefined),
+    known: record?.sources,
   });
   // Made on first use: only a miss or an error asks where its directive is written.
   let at: Map<string, { line: number; column: number }> | undefined;
