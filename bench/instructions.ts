@@ -2,8 +2,9 @@
 // not move, where wall and CPU time of one build swing by several percent from run to run on a shared machine.
 // Node.js runs with `--predictable` (V8's garbage collector and compilers on the main thread, no concurrent
 // tiering), and threads are counted apart, so the main thread's count is the JavaScript the build ran plus what
-// V8 did for it. Repeated builds of one site still differ by up to about 1%: the bundler's own threads and the
-// order in which I/O completes. About 30 times slower than a plain build.
+// V8 did for it. Node's compile cache must be held still as well (compile-cache.ts): with it, repeated builds of
+// one site differ by under about 0.5% (the bundler's own threads and the order in which I/O completes). About 30
+// times slower than a plain build.
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

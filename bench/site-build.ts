@@ -4,7 +4,8 @@
 // plugin wrote them, replayed without the plugin (which part of the gap is the plugin's work, and which is what the
 // bundler does with what it writes). The sites are written to a RAM disk when there is one (see `scratch`), built
 // once each to fill the caches (the grok cache from the emulator, Astro's own image cache for all), then built in
-// rotation, `runs` times each, as child processes (`astro build`), and compared by median wall time. With `profile`, more builds of the grok and local sites run under `node --cpu-prof`
+// rotation, `runs` times each, as child processes (`astro build`), each from the same copy of Node's compile cache
+// (compile-cache.ts), and compared by median wall time. With `profile`, more builds of the grok and local sites run under `node --cpu-prof`
 // (alternately, `profile` of each, 5 for `true`) and the profiles are summarized and averaged (see cpu-profile.ts).
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -12,6 +13,7 @@ import { copyFile, cp, mkdir, readdir, rm, symlink, writeFile } from "node:fs/pr
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { forHost } from "../packages/vite-plugin/dist/vite/host-handoff.js";
+import { snapshotCompileCache, withCompileCache } from "./compile-cache.ts";
 import { meanProfile, type ProfileSummary, summarizeProfile } from "./cpu-profile.ts";
 import { countInstructions, type InstructionCount } from "./instructions.ts";
 import { pairedRatio, ratioInterval } from "./stats.ts";
@@ -344,16 +346,39 @@ function rotation(run: number): SiteName[] {
   return SITES.map((_, i) => SITES[(i + run) % SITES.length] as SiteName);
 }
 
+/**
+ * A snapshot of Node's compile cache for each site (compile-cache.ts), made by builds of that site alone run as
+ * `node <nodeFlags> astro build`: every measured build of a site starts from the same one.
+ */
+async function compileCaches(
+  sites: Record<SiteName, { root: string; env: NodeJS.ProcessEnv }>,
+  nodeFlags: readonly string[],
+): Promise<Record<SiteName, string>> {
+  const snapshots = {} as Record<SiteName, string>;
+  for (const which of SITES) {
+    const { root, env } = sites[which];
+    snapshots[which] = join(base, "compile-cache", which);
+    await snapshotCompileCache(snapshots[which], root, env, [...nodeFlags, ASTRO, "build"]);
+  }
+  return snapshots;
+}
+
 /** Instructions of `count` builds of each site, in rotation, and the main thread's ratios of their medians. */
 async function instructionCounts(
   sites: Record<SiteName, { root: string; env: NodeJS.ProcessEnv }>,
   count: number,
 ): Promise<Record<string, unknown>> {
   const counts = { grok: [], local: [], plain: [], replay: [] } as Record<SiteName, InstructionCount[]>;
+  // As countInstructions runs Node: the compile cache is kept apart for each set of V8 flags.
+  const snapshots = await compileCaches(sites, ["--predictable"]);
   for (let run = 0; run < count; run++) {
     for (const which of rotation(run)) {
       const { root, env } = sites[which];
-      counts[which].push(await countInstructions(root, env, [ASTRO, "build"]));
+      counts[which].push(
+        await withCompileCache(snapshots[which], env, (cached) =>
+          countInstructions(root, cached, [ASTRO, "build"]),
+        ),
+      );
     }
   }
   const main = (which: SiteName) => median(counts[which].map((c) => c.mainM));
@@ -432,10 +457,11 @@ async function timedRuns(
   grokEnv: NodeJS.ProcessEnv,
   localEnv: NodeJS.ProcessEnv,
 ): Promise<Record<string, unknown>> {
+  const snapshots = await compileCaches(sites, ["--import", CPU_PROBE]);
   for (let run = 0; run < runs; run++) {
     for (const which of rotation(run)) {
       const site = sites[which];
-      const build = await astroBuild(site.root, site.env);
+      const build = await withCompileCache(snapshots[which], site.env, (env) => astroBuild(site.root, env));
       site.ms.push(build.ms);
       site.cpuMs.push(build.cpuMs);
     }
