@@ -658,6 +658,10 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       await shared?.close();
       await (await cache?.catch(() => undefined))?.saveVerifiedVariants();
       await saveRecord().catch(() => {});
+      // Saved, the record is let go: what follows the bundling (Astro renders every page) allocates the most, and
+      // its full collections would mark the thousands of entries again for nothing. A later environment of the same
+      // build that loads a directive reads the file just written.
+      hitRecord = undefined;
     },
   };
 }

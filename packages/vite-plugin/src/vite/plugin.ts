@@ -663,15 +663,14 @@ async function makePlan(engine: Engine, markdownRoots: readonly string[], dev: b
   // A build with a bad directive fails on them before anything else: no plan line that it will not follow.
   if (dev || scan.errors.length === 0)
     await engine.plan(scan.uses, { payAsLoaded: dev, recorded: scan.recorded });
-  // Only a dev server asks what is written (a build pays for what its plan holds): made on first use.
+  // Only a dev server asks what is written (a build pays for what its plan holds): made on first use. A build's plan
+  // keeps no hold on the hit record, which the engine lets go once the bundling is done.
   let written: WrittenDirectives | undefined;
+  const keyOf = dev && record ? (raw: string) => record.keyOf(raw) as string : undefined;
   return {
     get written() {
       written ??= writtenDirectives(
-        [
-          ...scan.uses.map((use) => use.directive.generationKey),
-          ...scan.recorded.map((raw) => record?.keyOf(raw) as string),
-        ],
+        [...scan.uses.map((use) => use.directive.generationKey), ...(keyOf ? scan.recorded.map(keyOf) : [])],
         engine.options,
       );
       return written;
