@@ -7,7 +7,6 @@
 // 12,856 million instructions), and two builds that each started from the same copy of the cache counted 12,838 and
 // 12,831. Each measured build here starts from its own copy of one snapshot per site and flags, taken after builds
 // of that site alone, with those flags, into an empty cache.
-import { spawn } from "node:child_process";
 import { cp, mkdtemp, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
@@ -15,17 +14,16 @@ import { dirname, join } from "node:path";
 const WARM_BUILDS = 2;
 
 /**
- * Runs `node <args>` in `cwd` `WARM_BUILDS` times with `dir` (empty or missing) as Node's compile cache, leaving
- * there the snapshot later builds start from.
+ * Runs `build` `WARM_BUILDS` times, given an environment with `dir` (emptied first) as Node's compile cache,
+ * leaving there the snapshot later builds start from.
  */
 export async function snapshotCompileCache(
   dir: string,
-  cwd: string,
   env: NodeJS.ProcessEnv,
-  args: readonly string[],
+  build: (env: NodeJS.ProcessEnv) => Promise<unknown>,
 ): Promise<void> {
   await rm(dir, { recursive: true, force: true });
-  for (let i = 0; i < WARM_BUILDS; i++) await runNode(cwd, { ...env, NODE_COMPILE_CACHE: dir }, args);
+  for (let i = 0; i < WARM_BUILDS; i++) await build({ ...env, NODE_COMPILE_CACHE: dir });
 }
 
 /** `measure`, given an environment whose compile cache is a fresh copy of `snapshot` (removed afterwards). */
@@ -42,20 +40,4 @@ export async function withCompileCache<T>(
   } finally {
     await rm(live, { recursive: true, force: true });
   }
-}
-
-function runNode(cwd: string, env: NodeJS.ProcessEnv, args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "ignore", "pipe"] });
-    let errors = "";
-    child.stderr.on("data", (chunk: Buffer) => {
-      errors = (errors + chunk).slice(-3000);
-    });
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`node ${args.join(" ")} in ${cwd} exited with ${code}:\n${errors}`)),
-    );
-  });
 }

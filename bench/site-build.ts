@@ -347,8 +347,8 @@ function rotation(run: number): SiteName[] {
 }
 
 /**
- * A snapshot of Node's compile cache for each site (compile-cache.ts), made by builds of that site alone run as
- * `node <nodeFlags> astro build`: every measured build of a site starts from the same one.
+ * A snapshot of Node's compile cache for each site (compile-cache.ts), made by builds of that site alone with
+ * `nodeFlags`: every measured build of a site starts from the same one.
  */
 async function compileCaches(
   sites: Record<SiteName, { root: string; env: NodeJS.ProcessEnv }>,
@@ -358,7 +358,7 @@ async function compileCaches(
   for (const which of SITES) {
     const { root, env } = sites[which];
     snapshots[which] = join(base, "compile-cache", which);
-    await snapshotCompileCache(snapshots[which], root, env, [...nodeFlags, ASTRO, "build"]);
+    await snapshotCompileCache(snapshots[which], env, (cached) => astroBuild(root, cached, nodeFlags));
   }
   return snapshots;
 }
@@ -457,7 +457,7 @@ async function timedRuns(
   grokEnv: NodeJS.ProcessEnv,
   localEnv: NodeJS.ProcessEnv,
 ): Promise<Record<string, unknown>> {
-  const snapshots = await compileCaches(sites, ["--import", CPU_PROBE]);
+  const snapshots = await compileCaches(sites, []);
   for (let run = 0; run < runs; run++) {
     for (const which of rotation(run)) {
       const site = sites[which];

@@ -463,8 +463,8 @@ async function scanFiles(
   for (const [i, file] of files.entries()) {
     if (i % READ_BATCH === READ_BATCH - 1) await new Promise((resolve) => setImmediate(resolve));
     const info = known && statSync(file, { throwIfNoEntry: false });
-    const identity = info ? fileIdentity(info) : undefined;
-    const recorded = identity === undefined ? undefined : known?.get(file, identity);
+    const identity = info && fileIdentity(info);
+    const recorded = identity && known?.get(file, identity);
     if (recorded) {
       scanned.set(file, recorded);
       continue;
@@ -476,7 +476,7 @@ async function scanFiles(
       leaving: leavingBases(root, file, code, false),
     };
     scanned.set(file, found);
-    if (info && identity !== undefined && readSettled(info, readAt)) known?.set(file, identity, found);
+    if (info && identity && readSettled(info, readAt)) known?.set(file, identity, found);
   }
   return scanned;
 }

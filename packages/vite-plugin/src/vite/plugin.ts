@@ -663,14 +663,14 @@ async function makePlan(engine: Engine, markdownRoots: readonly string[], dev: b
   // A build with a bad directive fails on them before anything else: no plan line that it will not follow.
   if (dev || scan.errors.length === 0)
     await engine.plan(scan.uses, { payAsLoaded: dev, recorded: scan.recorded });
-  // Only a dev server asks what is written (a build pays for what its plan holds): made on first use. A build's plan
-  // keeps no hold on the hit record, which the engine lets go once the bundling is done.
+  // Only a dev server asks what is written (a build pays for what its plan holds): made on first use. A dev server
+  // has no hit record, so its scan leaves nothing unparsed; and the plan keeps no hold on a build's record, which the
+  // engine lets go once the bundling is done.
   let written: WrittenDirectives | undefined;
-  const keyOf = dev && record ? (raw: string) => record.keyOf(raw) as string : undefined;
   return {
     get written() {
       written ??= writtenDirectives(
-        [...scan.uses.map((use) => use.directive.generationKey), ...(keyOf ? scan.recorded.map(keyOf) : [])],
+        scan.uses.map((use) => use.directive.generationKey),
         engine.options,
       );
       return written;
