@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
 import type { Emulator } from "maxapi-emulator";
 import { build, createBuilder, type InlineConfig, type Plugin } from "vite";
 import { type GrokImageOptions, grokImage } from "vite-plugin-grok-image";
@@ -92,6 +93,21 @@ describe("vite build: only what the build imports", () => {
     expect(emulator.counters.submits).toBe(0);
     expect(emulator.counters.queries).toBe(0);
     expect(await referencedImageUrls(site.resolve("dist"))).toHaveLength(IMPORTED.length);
+  });
+
+  it("never scans a custom build.outDir: a stale file there with a bad directive fails no build", async () => {
+    // Output kept from build to build (`emptyOutDir: false`) is no source of the next one, whatever it names.
+    const stale = site.resolve("site-out", "assets", "stale.js");
+    await mkdir(path.dirname(stale), { recursive: true });
+    await writeFile(stale, 'import stale from "grok:a stale banner?tier=nope";\nexport default stale;\n');
+    await build(
+      config(site.root, grokTestOptions(emulator, { mode: "frozen" }), {
+        build: { outDir: "site-out", emptyOutDir: false },
+      }),
+    );
+    expect(existsSync(stale)).toBe(true);
+    expect(await referencedImageUrls(site.resolve("site-out"))).toHaveLength(IMPORTED.length);
+    expect(emulator.counters.submits).toBe(0);
   });
 
   it("a frozen build without the cache lists the imported misses only", async () => {

@@ -334,6 +334,15 @@ describe("scanTree", () => {
     expect(found.every((d) => path.isAbsolute(d.file))).toBe(true);
   });
 
+  it("skips the folders the bundler writes to, but never the root nor a folder outside it", async () => {
+    await put("src/main.ts", `import a from "grok:main";`);
+    await put("build/site/assets/x.js", `import b from "grok:built";`);
+    await put("build/keep.ts", `import c from "grok:beside the output";`);
+    const outDirs = new Set([path.join(root, "build", "site"), root, path.dirname(root)]);
+    const found = await scanTree(root, { outDirs });
+    expect(found.map((d) => d.raw)).toEqual(["grok:beside the output", "grok:main"]);
+  });
+
   it("scans hidden source folders (.storybook) but not the folders of tools", async () => {
     await put(".storybook/preview.ts", `import a from "grok:storybook backdrop";`);
     await put(".svelte-kit/generated/x.js", `import b from "grok:generated";`);

@@ -38,6 +38,11 @@ export interface ScanTreeOptions {
   /** The cache directory, skipped even when it is not hidden. */
   cacheDir?: string;
   /**
+   * Folders (absolute) skipped like `dist/`: where the bundler writes (`build.outDir`). A build's output changes with
+   * every build, so listed it would be read and searched on each one, and it names no directive a source does not.
+   */
+  outDirs?: ReadonlySet<string> | undefined;
+  /**
    * Files or folders to skip by their name alone: a check by name costs nothing, where a glob is matched anew
    * against every path of the project.
    */
@@ -276,7 +281,7 @@ async function listSourceFiles(root: string, options: ScanTreeOptions): Promise<
       if (entry.isDirectory()) {
         if (SKIPPED_DIRS.has(entry.name) || skipName?.(entry.name, true)) continue;
         const abs = path.join(dir, entry.name);
-        if (abs === cacheDir || isIgnored(abs)) continue;
+        if (abs === cacheDir || options.outDirs?.has(abs) || isIgnored(abs)) continue;
         subdirs.push(walk(abs));
       } else if (entry.isFile() && languageOf(entry.name) && !skipName?.(entry.name, false)) {
         // A site's folders hold thousands of images for each source: only a source's path is worked out.

@@ -66,6 +66,8 @@ export interface ScanProjectOptions {
   recorded?: ((raw: string) => boolean) | undefined;
   /** What earlier scans found in files that have not changed since (a build's hit record): those are not read. */
   known?: KnownSources | undefined;
+  /** Where the bundler writes (absolute): skipped like `dist/`. Only folders under the root are ever skipped. */
+  outDirs?: ReadonlySet<string> | undefined;
 }
 
 /**
@@ -81,6 +83,7 @@ export async function scanProject(
     skipName: neverBuilt,
     cacheDir: options.cacheDir,
     known: scan.known,
+    outDirs: scan.outDirs,
   });
   const markdownRoots = (scan.markdownRoots ?? []).map((dir) => path.resolve(dir) + path.sep);
   const uses: FoundUse[] = [];

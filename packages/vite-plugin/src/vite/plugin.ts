@@ -1,4 +1,5 @@
 import { hash } from "node:crypto";
+import path from "node:path";
 import type { Logger, Plugin, ViteDevServer } from "vite";
 import { loadEnv } from "vite";
 import { recordUsedKeys } from "../cache/used-keys.js";
@@ -138,6 +139,8 @@ export function grokImage(
    * content layer loads a Markdown image's id with a query of its own appended.
    */
   const importers = new Map<string, string>();
+  /** Every folder the bundler writes to (`build.outDir` of each environment): the scan skips them like `dist/`. */
+  const outDirs = new Set<string>();
   /** Generation keys the current build loaded, in all its environments: `grok-image prune` keeps them. */
   let usedKeys = new Set<string>();
   /** The images each directive loaded, for the review page. */
@@ -198,7 +201,7 @@ export function grokImage(
     return engine;
   };
   const getPlan = (): Promise<PlanIndex> => {
-    planned ??= makePlan(getEngine(), internal.markdownRoots ?? [], need().command === "serve");
+    planned ??= makePlan(getEngine(), internal.markdownRoots ?? [], outDirs, need().command === "serve");
     return planned;
   };
   /**
@@ -392,6 +395,9 @@ export function grokImage(
           },
         });
       context = { options, logger: config.logger, command, resolution };
+      // A build's output is rewritten by every build: listed as sources, it would be read and searched on each one.
+      for (const { build } of [config, ...Object.values(config.environments ?? {})])
+        outDirs.add(path.resolve(config.root, build.outDir));
       // Vite and Astro resolve one config per environment before building any; a later build with this plugin
       // instance (a second `build()` call) resolves again after one finished, and gets a budget of its own.
       if (command === "build" && (!ledger || ledgerFinished)) {
@@ -597,6 +603,7 @@ export function grokImage(
         options,
         engine: getEngine,
         markdownRoots: internal.markdownRoots ?? [],
+        outDirs,
         loaded,
         spentUsd: () => devLedger.committedUsd,
         write,
@@ -639,12 +646,18 @@ interface PlanIndex {
   locate(file: string | undefined, generationKey: string): { line?: number; column?: number };
 }
 
-async function makePlan(engine: Engine, markdownRoots: readonly string[], dev: boolean): Promise<PlanIndex> {
+async function makePlan(
+  engine: Engine,
+  markdownRoots: readonly string[],
+  outDirs: ReadonlySet<string>,
+  dev: boolean,
+): Promise<PlanIndex> {
   // What the hit record holds is valid and cached: the scan lists it without parsing it, and reads no source file
   // that kept the identity the record knows it by.
   const record = await engine.recorded();
   const scan: ProjectScan = await scanProject(engine.options, {
     markdownRoots,
+    outDirs,
     recorded: record && ((raw) => record.keyOf(raw) !== undefined),
     known: record?.sources,
   });

@@ -21,6 +21,8 @@ export interface DevSessionDeps {
   readonly engine: () => Engine;
   /** Folders whose Markdown is source (Astro's `srcDir`), scanned as the plan scans them. */
   readonly markdownRoots: readonly string[];
+  /** Where the bundler writes: not scanned. */
+  readonly outDirs: ReadonlySet<string>;
   /** The images each directive (as written) last loaded; the dev loop adds what it swaps in. */
   readonly loaded: Map<string, readonly ReadyImage[]>;
   /** What the dev server has committed to spend since it started. */
@@ -63,7 +65,7 @@ export function startDevSession(deps: DevSessionDeps): DevSession {
   const scan = (): Promise<ProjectScan> => {
     if (!scanned || changed) {
       changed = false;
-      scanned = scanProject(options, { markdownRoots: deps.markdownRoots });
+      scanned = scanProject(options, { markdownRoots: deps.markdownRoots, outDirs: deps.outDirs });
     }
     return scanned;
   };
