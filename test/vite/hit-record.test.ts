@@ -49,9 +49,31 @@ const bundleText = async (outDir: string) => {
   const scripts = (await readdir(assets)).filter((file) => file.endsWith(".js"));
   return (await Promise.all(scripts.map((file) => readFile(path.join(assets, file), "utf8")))).join("\n");
 };
+/** An entry of the record: after its header, a line `kind TAB "name" TAB second TAB rest` each. */
+interface Entry {
+  kind: string;
+  name: string;
+  second: string;
+  rest: unknown[];
+}
+const readRecord = async () => {
+  const [header, ...lines] = (await readFile(recordFile(), "utf8")).trimEnd().split("\n");
+  const entries = lines.map((line): Entry => {
+    const [kind, name, second, rest] = line.split("\t") as [string, string, string, string];
+    return { kind, name: JSON.parse(name), second, rest: JSON.parse(rest) };
+  });
+  return { header: header as string, entries };
+};
+const writeRecord = ({ header, entries }: { header: string; entries: Entry[] }) => {
+  const lines = entries.map(({ kind, name, second, rest }) =>
+    [kind, JSON.stringify(name), second, JSON.stringify(rest)].join("\t"),
+  );
+  return writeFile(recordFile(), `${[header, ...lines].join("\n")}\n`);
+};
 const recordedRaws = async () =>
-  ((JSON.parse(await readFile(recordFile(), "utf8")) as { hits: [string][] }).hits ?? [])
-    .map((hit) => hit[0])
+  (await readRecord()).entries
+    .filter(({ kind }) => kind === "h")
+    .map(({ name }) => name)
     .sort();
 
 beforeAll(async () => {
@@ -104,17 +126,17 @@ describe("the hit record", () => {
 
   it("rewrites a module that comes back unchanged as the last build did, and reads it afresh once it changed", async () => {
     await build(config("dist-modules", captureLogger()));
-    type Stored = { modules: [string, string, string[], [number, number, string][]][] };
-    const stored = JSON.parse(await readFile(recordFile(), "utf8")) as Stored;
-    const main = stored.modules.find(([id]) => id.endsWith("/src/main.ts"));
-    expect(main?.[2].sort()).toEqual(await recordedRaws());
-    expect(main?.[3]).toHaveLength(3);
+    const stored = await readRecord();
+    const main = stored.entries.find(({ kind, name }) => kind === "m" && name.endsWith("/src/main.ts"));
+    const [raws, splices] = (main?.rest ?? []) as [string[], [number, number, string][]];
+    expect(raws.sort()).toEqual(await recordedRaws());
+    expect(splices).toHaveLength(3);
 
     // The record's rewrite is what the next build ships: the module is not read for its imports again. (A rewrite
     // marked by hand shows it; nothing else could put the mark into the bundle.)
-    const splice = main?.[3][0] as [number, number, string];
+    const splice = splices[0] as [number, number, string];
     splice[2] = splice[2].replace(/"index":0/, '"index":0,"recordedRewrite":true');
-    await writeFile(recordFile(), JSON.stringify(stored));
+    await writeRecord(stored);
     await build(config("dist-marked", captureLogger()));
     expect(await bundleText("dist-marked")).toContain("recordedRewrite");
 
@@ -136,14 +158,14 @@ describe("the hit record", () => {
     // main.ts, and cached builds of it take less than that.
     await new Promise((resolve) => setTimeout(resolve, 100));
     await build(config("dist-scanned", captureLogger()));
-    type Stored = { sources: [string, string, [string, number, string?][], string[]][] };
-    const stored = JSON.parse(await readFile(recordFile(), "utf8")) as Stored;
-    const main = stored.sources.find(([file]) => file.endsWith("/src/main.ts"));
-    expect(main?.[2].map(([raw]) => raw).sort()).toEqual(await recordedRaws());
+    const stored = await readRecord();
+    const main = stored.entries.find(({ kind, name }) => kind === "s" && name.endsWith("/src/main.ts"));
+    const found = (main?.rest[0] ?? []) as [string, number, string?][];
+    expect(found.map(([raw]) => raw).sort()).toEqual(await recordedRaws());
 
     // Only the record can put this directive before the plan: main.ts is not read while it keeps its identity.
-    main?.[2].push(["grok:a red door?tier=ultra", 0]);
-    await writeFile(recordFile(), JSON.stringify(stored));
+    found.push(["grok:a red door?tier=ultra", 0]);
+    await writeRecord(stored);
     const failed = await build(config("dist-stale", captureLogger())).then(
       () => undefined,
       (error: Error) => error,

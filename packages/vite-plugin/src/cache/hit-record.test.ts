@@ -103,6 +103,33 @@ describe("HitRecord", () => {
     expect(saved.keyOf(b.directive.raw)).toBe(b.directive.generationKey);
   });
 
+  it("loses only the entry of a damaged line, and holds directives whose names need escaping", async () => {
+    const { file, context, a, b } = await twoRecorded();
+    const tabbed = await variant("c", 'grok:a "quoted"\tdoor\\with a backslash');
+    const adding = await HitRecord.read(file, context, STAMP);
+    adding.remember(tabbed.directive, [tabbed.image], tabbed.identities);
+    await adding.save(STAMP);
+    const lines = (await readFile(file, "utf8")).split("\n");
+    // `a`'s line cut short, as a torn write of an older tool might leave it: its entry is gone, not misread.
+    const at = lines.findIndex((line) => line.includes(JSON.stringify(a.directive.raw)));
+    lines[at] = (lines[at] as string).slice(0, -20);
+    lines.splice(1, 0, "garbage", "h\tnot json\tkey\t[]", "");
+    await writeFile(file, lines.join("\n"));
+
+    const next = await HitRecord.read(file, context, STAMP);
+    expect(next.keyOf(a.directive.raw)).toBe(a.directive.generationKey);
+    expect(next.hit(a.directive.raw)).toBeUndefined();
+    expect(next.hit(b.directive.raw)?.images).toEqual([b.image]);
+    expect(next.hit(tabbed.directive.raw)?.images).toEqual([tabbed.image]);
+    await next.save(STAMP);
+    const after = await HitRecord.read(file, context, STAMP);
+    expect(after.keyOf(a.directive.raw)).toBeUndefined();
+    expect(after.keyOf(tabbed.directive.raw)).toBe(tabbed.directive.generationKey);
+    expect((await readFile(file, "utf8")).split("\n").filter((line) => line.startsWith("h\t"))).toHaveLength(
+      2,
+    );
+  });
+
   it("keeps what a build did not load, drops a generation the build changed, and writes nothing new twice", async () => {
     const { file, context, a, b } = await twoRecorded();
     const written = (await stat(file)).mtimeMs;
@@ -217,8 +244,9 @@ describe("HitRecord", () => {
       expect(next.module("/src/page.astro", "hash-1", CODE)).toBeUndefined();
       expect(next.hit(a.directive.raw)).toBeDefined();
       await next.save(STAMP);
-      const saved = JSON.parse(await readFile(file, "utf8")) as { modules: unknown[] };
-      expect(saved.modules).toEqual([]);
+      const saved = (await readFile(file, "utf8")).split("\n");
+      expect(saved.filter((line) => line.startsWith("m\t"))).toEqual([]);
+      expect(saved.filter((line) => line.startsWith("h\t"))).toHaveLength(1);
     });
 
     it("is not answered once a directive it imports was recorded anew, nor kept with it", async () => {

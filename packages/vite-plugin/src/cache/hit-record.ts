@@ -20,7 +20,8 @@ import { writeFileAtomic } from "./write-file-atomic.js";
  * - the options, the plugin and sharp are the same (`hitContext`: a hash, so no option's value is written out);
  * - each file has the identity the record of verified variants gave it (verified-variants.ts).
  * Anything else is answered as before, and recorded. Per machine, in the cache's git-ignored `locks/`; losing it
- * costs one build the work it saves. Compact on purpose: reading it must cost far less than what it saves.
+ * costs one build the work it saves. Compact on purpose: reading it must cost far less than what it saves, and a
+ * build holds it as one string with a line per entry, each parsed when asked for (see the format below `VERSION`).
  *
  * It also keeps what each module that imports recorded directives was rewritten into (`Splice`s, by module id and
  * a hash of its code): a module that comes back unchanged, whose directives all hold with the very entries it was
@@ -35,36 +36,41 @@ export class HitRecord {
   /** The manifest's identity the record was read with: it held then. */
   readonly manifest: string;
   readonly #context: string;
-  /** The record as read, by directive, less what no longer holds. */
-  readonly #hits: Map<string, StoredHit>;
+  /** The record as read, by directive (a line each), less what no longer holds. */
+  readonly #hits: Map<string, string>;
   /** What this build loaded, or recorded anew. */
-  readonly #used = new Map<string, StoredHit>();
+  readonly #used = new Map<string, string>();
   /** What the file holds, and the manifest identity it names. */
-  #onDisk: ReadonlyMap<string, StoredHit>;
+  #onDisk: ReadonlyMap<string, string>;
   #diskStamp: string | undefined;
-  /** The modules rewritten from recorded entries, by id: as read, less what no longer holds, and this build's. */
-  readonly #modules: Map<string, KnownModule>;
+  /**
+   * The modules rewritten from recorded entries, by id: a line as read (rewritten from the entries the file holds:
+   * only such modules are written), or one this build rewrote.
+   */
+  readonly #modules: Map<string, string | NewModule>;
   /** Whether what would be written differs from the file. */
   #changed = false;
   #keys: Set<string> | undefined;
   /** What the scan found in each source file, as read. */
-  readonly #sources: ReadonlyMap<string, StoredSource>;
+  readonly #sources: ReadonlyMap<string, string>;
   /** What this build's scan found, when it ran: the files it listed, and only those, are kept. */
-  #scanned: Map<string, StoredSource> | undefined;
+  #scanned: Map<string, string> | undefined;
 
-  /** What earlier builds' scans found in files that kept their identity; told what this build's scan reads. */
+  /** What earlier scans found in files that kept their identity; told what this build's scan reads. */
   readonly sources: KnownSources = {
     get: (file, identity) => {
-      const stored = this.#sources.get(file);
-      if (stored?.[1] !== identity) return undefined;
-      this.#scannedNow().set(file, stored);
-      return toScannedFile(stored);
+      const line = this.#sources.get(file);
+      if (line === undefined || secondField(line) !== identity) return undefined;
+      const stored = parseRest<StoredSource>(line);
+      if (!Array.isArray(stored?.[0]) || !Array.isArray(stored[1])) return undefined;
+      this.#scannedNow().set(file, line);
+      return toScannedFile(stored as StoredSource);
     },
     set: (file, identity, { found, leaving }) => {
       const stored: StoredFound[] = found.map(({ raw, index, written }) =>
         written === undefined ? [raw, index] : [raw, index, written],
       );
-      this.#scannedNow().set(file, [file, identity, stored, [...leaving]]);
+      this.#scannedNow().set(file, toLine(SOURCE, file, identity, [stored, [...leaving]]));
       this.#changed = true;
     },
   };
@@ -73,18 +79,16 @@ export class HitRecord {
     file: string,
     context: string,
     manifest: string,
-    hits: Map<string, StoredHit>,
-    modules: Map<string, KnownModule>,
-    sources: Map<string, StoredSource>,
+    lines: { hits: Map<string, string>; modules: Map<string, string>; sources: Map<string, string> },
   ) {
     this.file = file;
     this.#context = context;
     this.manifest = manifest;
-    this.#hits = hits;
-    this.#onDisk = new Map(hits);
-    this.#diskStamp = hits.size > 0 ? manifest : undefined;
-    this.#modules = modules;
-    this.#sources = sources;
+    this.#hits = lines.hits;
+    this.#onDisk = new Map(lines.hits);
+    this.#diskStamp = lines.hits.size > 0 ? manifest : undefined;
+    this.#modules = lines.modules;
+    this.#sources = lines.sources;
   }
 
   /**
@@ -92,46 +96,37 @@ export class HitRecord {
    * `context` (`hitContext`).
    */
   static async read(file: string, context: string, manifestStamp: string): Promise<HitRecord> {
-    const hits = new Map<string, StoredHit>();
-    const modules = new Map<string, KnownModule>();
-    const sources = new Map<string, StoredSource>();
+    const lines = { hits: new Map<string, string>(), modules: new Map<string, string>(), sources: new Map() };
     try {
-      const data = JSON.parse(await readFile(file, "utf8")) as Partial<RecordFile>;
-      if (
-        data.version === VERSION &&
-        data.context === context &&
-        data.manifest === manifestStamp &&
-        Array.isArray(data.hits)
-      ) {
-        for (const hit of data.hits) if (Array.isArray(hit)) hits.set(hit[0], hit);
-        for (const stored of Array.isArray(data.modules) ? data.modules : []) {
-          if (!Array.isArray(stored) || !Array.isArray(stored[2]) || !Array.isArray(stored[3])) continue;
-          const madeFrom: StoredHit[] = [];
-          for (const raw of stored[2]) {
-            const hit = hits.get(raw);
-            if (hit) madeFrom.push(hit);
-          }
-          if (madeFrom.length === stored[2].length) modules.set(stored[0], { stored, madeFrom });
-        }
-        for (const stored of Array.isArray(data.sources) ? data.sources : []) {
-          if (Array.isArray(stored) && Array.isArray(stored[2]) && Array.isArray(stored[3]))
-            sources.set(stored[0], stored);
+      const text = await readFile(file, "utf8");
+      const headerEnd = text.indexOf("\n");
+      const header = JSON.parse(headerEnd < 0 ? text : text.slice(0, headerEnd)) as Partial<RecordHeader>;
+      if (header.version === VERSION && header.context === context && header.manifest === manifestStamp) {
+        const byKind = { [HIT]: lines.hits, [MODULE]: lines.modules, [SOURCE]: lines.sources };
+        for (let start = headerEnd + 1; start > 0 && start < text.length; ) {
+          const end = text.indexOf("\n", start);
+          // A slice of the file's text: the record holds one string per entry, parsed when a build asks for it.
+          const line = text.slice(start, end < 0 ? text.length : end);
+          start = end + 1;
+          const name = firstField(line);
+          if (name !== undefined) byKind[line[0] as Kind]?.set(name, line);
         }
       }
     } catch {
       // No record, or an unreadable one: everything is answered as before, and recorded anew.
     }
-    return new HitRecord(file, context, manifestStamp, hits, modules, sources);
+    return new HitRecord(file, context, manifestStamp, lines);
   }
 
   /** The generation key of a directive (as written) that the record holds: the manifest holds it. */
   keyOf(raw: string): string | undefined {
-    return this.#hits.get(raw)?.[2];
+    const line = this.#hits.get(raw);
+    return line === undefined ? undefined : secondField(line);
   }
 
   /** Whether the record holds a directive of this generation key. */
   holds(generationKey: string): boolean {
-    this.#keys ??= new Set([...this.#hits.values()].map((hit) => hit[2]));
+    this.#keys ??= new Set([...this.#hits.values()].map(secondField));
     return this.#keys.has(generationKey);
   }
 
@@ -140,14 +135,15 @@ export class HitRecord {
    * otherwise (and the record forgets it). One `stat` per file, no await.
    */
   hit(raw: string): RecordedHit | undefined {
-    const stored = this.#hits.get(raw);
-    if (!stored) return undefined;
-    if (!filesHold(stored)) return this.#drop(raw);
+    const line = this.#hits.get(raw);
+    if (line === undefined) return undefined;
+    const stored = holdingHit(line);
+    if (!stored) return this.#drop(raw);
     // Indexes, not destructuring: thousands of hits a build, each answered in microseconds.
-    const prompt = stored[6];
-    const model = stored[7];
+    const prompt = stored[4];
+    const model = stored[5];
     const images: ReadyImage[] = [];
-    for (const image of stored[8]) {
+    for (const image of stored[6]) {
       const ready: Writable<ReadyImage> = {
         file: image[0],
         width: image[1],
@@ -169,8 +165,15 @@ export class HitRecord {
       }
       images.push(ready);
     }
-    this.#use(raw, stored);
-    return { key: stored[2], handoff: stored[1], alt: stored[3], pick: stored[4], as: stored[5], images };
+    this.#use(raw, line);
+    return {
+      key: secondField(line),
+      handoff: stored[0],
+      alt: stored[1],
+      pick: stored[2],
+      as: stored[3],
+      images,
+    };
   }
 
   /**
@@ -180,19 +183,21 @@ export class HitRecord {
    */
   module(id: string, codeHash: string, code: string): RecordedModule | undefined {
     const known = this.#modules.get(id);
-    if (!known || known.stored[1] !== codeHash) return undefined;
-    const rewritten = applySplices(code, known.stored[3]);
+    const module = known === undefined ? undefined : this.#moduleOf(known, codeHash);
+    if (!module) return undefined;
+    const rewritten = applySplices(code, module.splices);
     if (rewritten === undefined) return undefined;
-    const raws = known.stored[2];
+    const { raws, madeFrom } = module;
     const directives: RecordedDirective[] = [];
     for (let i = 0; i < raws.length; i++) {
       const raw = raws[i] as string;
-      const hit = known.madeFrom[i] as StoredHit;
-      if ((this.#used.get(raw) ?? this.#hits.get(raw)) !== hit) return undefined;
-      if (!filesHold(hit)) return this.#drop(raw);
-      directives.push({ raw, key: hit[2], handoff: hit[1], as: hit[5] });
+      const line = this.#used.get(raw) ?? this.#hits.get(raw);
+      if (line === undefined || line !== madeFrom(i)) return undefined;
+      const stored = holdingHit(line);
+      if (!stored) return this.#drop(raw);
+      directives.push({ raw, key: secondField(line), handoff: stored[0], as: stored[3] });
     }
-    for (let i = 0; i < raws.length; i++) this.#use(raws[i] as string, known.madeFrom[i] as StoredHit);
+    for (let i = 0; i < raws.length; i++) this.#use(raws[i] as string, madeFrom(i) as string);
     return { code: rewritten, directives };
   }
 
@@ -201,15 +206,17 @@ export class HitRecord {
    * it imports (`raws`, as written) was loaded from this record or recorded by this build; otherwise nothing.
    */
   rememberModule(id: string, codeHash: string, raws: readonly string[], splices: readonly Splice[]): void {
-    const madeFrom: StoredHit[] = [];
+    const madeFrom: string[] = [];
     for (const raw of raws) {
-      const hit = this.#used.get(raw);
-      if (!hit) return;
-      madeFrom.push(hit);
+      const line = this.#used.get(raw);
+      if (line === undefined) return;
+      madeFrom.push(line);
     }
     const known = this.#modules.get(id);
-    if (known?.stored[1] === codeHash && sameEntries(known.madeFrom, madeFrom)) return;
-    this.#modules.set(id, { stored: [id, codeHash, [...raws], [...splices]], madeFrom });
+    const was = known === undefined ? undefined : this.#moduleOf(known, codeHash);
+    if (was && was.raws.length === raws.length && raws.every((_, i) => was.madeFrom(i) === madeFrom[i]))
+      return;
+    this.#modules.set(id, { codeHash, raws: [...raws], splices: [...splices], madeFrom });
     this.#changed = true;
   }
 
@@ -241,7 +248,8 @@ export class HitRecord {
     const first = images[0];
     if (!first) return;
     const { raw, handoff = "encoded", generationKey, alt, pick, output } = directive;
-    this.#use(raw, [raw, handoff, generationKey, alt, pick, output.as, first.prompt, first.model, stored]);
+    const hit: StoredHit = [handoff, alt, pick, output.as, first.prompt, first.model, stored];
+    this.#use(raw, toLine(HIT, raw, generationKey, hit));
   }
 
   /**
@@ -250,8 +258,8 @@ export class HitRecord {
    */
   forget(changed: (generationKey: string) => boolean): void {
     for (const map of [this.#hits, this.#used]) {
-      for (const [raw, hit] of map) {
-        if (!changed(hit[2])) continue;
+      for (const [raw, line] of map) {
+        if (!changed(secondField(line))) continue;
         map.delete(raw);
         this.#changed = true;
       }
@@ -268,35 +276,51 @@ export class HitRecord {
     // (less any source file the scan no longer lists, which costs nothing to keep until the next write).
     if (!this.#changed && manifestStamp === this.#diskStamp) return;
     const kept = new Map([...this.#hits, ...this.#used]);
+    const header: RecordHeader = { version: VERSION, context: this.#context, manifest: manifestStamp };
+    const lines = [JSON.stringify(header), ...kept.values()];
     // A module is kept only with the very entries it was rewritten from.
-    const modules: StoredModule[] = [];
     for (const [id, known] of this.#modules) {
-      if (known.stored[2].every((raw, i) => kept.get(raw) === known.madeFrom[i])) modules.push(known.stored);
-      else this.#modules.delete(id);
+      const module = this.#moduleOf(known);
+      if (module?.raws.every((raw, i) => kept.get(raw) === module.madeFrom(i))) {
+        lines.push(
+          typeof known === "string" ? known : toLine(MODULE, id, known.codeHash, [known.raws, known.splices]),
+        );
+      } else this.#modules.delete(id);
     }
+    for (const line of (this.#scanned ?? this.#sources).values()) lines.push(line);
     this.#changed = false;
     this.#onDisk = kept;
     this.#diskStamp = manifestStamp;
-    const data: RecordFile = {
-      version: VERSION,
-      context: this.#context,
-      manifest: manifestStamp,
-      hits: [...kept.values()],
-      modules,
-      sources: [...(this.#scanned ?? this.#sources).values()],
-    };
-    await writeFileAtomic(this.file, JSON.stringify(data)).catch(() => {});
+    await writeFileAtomic(this.file, `${lines.join("\n")}\n`).catch(() => {});
   }
 
-  #scannedNow(): Map<string, StoredSource> {
+  /**
+   * A module's directives, splices and the entry each directive was rewritten from, when its code hashes to
+   * `codeHash` (any, when not given); undefined for a damaged line. A module as read was rewritten from the entries
+   * the file holds: the record writes no module otherwise.
+   */
+  #moduleOf(known: string | NewModule, codeHash?: string): KnownModule | undefined {
+    if (typeof known !== "string") {
+      if (codeHash !== undefined && known.codeHash !== codeHash) return undefined;
+      return { raws: known.raws, splices: known.splices, madeFrom: (i) => known.madeFrom[i] };
+    }
+    if (codeHash !== undefined && secondField(known) !== codeHash) return undefined;
+    const stored = parseRest<[string[], Splice[]]>(known);
+    if (!Array.isArray(stored?.[0]) || !Array.isArray(stored[1])) return undefined;
+    const [raws, splices] = stored;
+    const disk = this.#onDisk;
+    return { raws, splices, madeFrom: (i) => disk.get(raws[i] as string) };
+  }
+
+  #scannedNow(): Map<string, string> {
     this.#scanned ??= new Map();
     return this.#scanned;
   }
 
-  #use(raw: string, hit: StoredHit): void {
-    if (this.#used.get(raw) === hit) return;
-    if (this.#onDisk.get(raw) !== hit) this.#changed = true;
-    this.#used.set(raw, hit);
+  #use(raw: string, line: string): void {
+    if (this.#used.get(raw) === line) return;
+    if (this.#onDisk.get(raw) !== line) this.#changed = true;
+    this.#used.set(raw, line);
   }
 
   #drop(raw: string): undefined {
@@ -344,70 +368,118 @@ type StoredImage = [
   string,
   StoredOutput[] | null,
 ];
-/** `[raw, handoff, key, alt, pick, as, prompt, model, images]`. */
-type StoredHit = [
-  string,
-  "encoded" | "source",
-  string,
-  string,
-  number,
-  OutputShape,
-  string,
-  string,
-  StoredImage[],
-];
-
-/** `[id, codeHash, raws, splices]`: a module, the hash of its code, the directives it imports, its rewrite. */
-type StoredModule = [string, string, string[], Splice[]];
+/** `[handoff, alt, pick, as, prompt, model, images]`: a hit's line holds its directive and key before it. */
+type StoredHit = ["encoded" | "source", string, number, OutputShape, string, string, StoredImage[]];
 
 /** `[raw, index]` or `[raw, index, written]`: a directive a source file holds (`FoundDirective`). */
 type StoredFound = [string, number] | [string, number, string];
-/** `[file, identity, found, leaving]`: what the scan found in a source file (`ScannedFile`). */
-type StoredSource = [string, string, StoredFound[], string[]];
+/** `[found, leaving]`: what the scan found in a source file (`ScannedFile`); its line holds its file and identity. */
+type StoredSource = [StoredFound[], string[]];
 
 function toScannedFile(stored: StoredSource): ScannedFile {
   const found: FoundDirective[] = [];
-  for (const directive of stored[2]) {
+  for (const directive of stored[0]) {
     const [raw, index, written] = directive;
     found.push(written === undefined ? { raw, index } : { raw, index, written });
   }
-  return { found, leaving: stored[3] };
+  return { found, leaving: stored[1] };
 }
 
-/** A module as stored, and the entries of its directives (in `raws` order) it was rewritten from. */
+/** A module this build rewrote from entries it loaded or recorded (`madeFrom`, their lines, in `raws` order). */
+interface NewModule {
+  readonly codeHash: string;
+  readonly raws: readonly string[];
+  readonly splices: readonly Splice[];
+  readonly madeFrom: readonly string[];
+}
+
+/** A module's directives, its rewrite, and the line of the entry each directive was rewritten from. */
 interface KnownModule {
-  readonly stored: StoredModule;
-  readonly madeFrom: readonly StoredHit[];
+  readonly raws: readonly string[];
+  readonly splices: readonly Splice[];
+  madeFrom(index: number): string | undefined;
 }
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
-interface RecordFile {
+/** The file's first line. */
+interface RecordHeader {
   version: number;
   context: string;
   manifest: string;
-  hits: StoredHit[];
-  modules?: StoredModule[];
-  sources?: StoredSource[];
 }
 
+/*
+ * After the header, a line per entry: `kind TAB name TAB second TAB rest`, the name a JSON string (it holds no tab:
+ * JSON escapes them), the second field tab-free, the rest JSON.
+ * - a hit: `h`, the directive as written, its generation key, `StoredHit`;
+ * - a module: `m`, its id, the hash of its code, `[raws, splices]`;
+ * - a source file: `s`, its path, its identity, `StoredSource`.
+ * A build keeps the lines as slices of the file's one string and parses an entry only when it is asked for: held
+ * parsed through a build of thousands of images, the record was tens of thousands of objects for the collector to
+ * move and mark again and again, which cost a cached build more than all of the plugin's own work.
+ */
+const HIT = "h";
+const MODULE = "m";
+const SOURCE = "s";
+type Kind = typeof HIT | typeof MODULE | typeof SOURCE;
+
 /** Bump when what is stored, or what a directive loads as, changes in a way the context does not capture. */
-const VERSION = 1;
+const VERSION = 2;
+
+function toLine(kind: Kind, name: string, second: string, rest: unknown): string {
+  return `${kind}\t${JSON.stringify(name)}\t${second}\t${JSON.stringify(rest)}`;
+}
+
+/** The name a line is kept by; undefined for a line without a name and a second field. */
+function firstField(line: string): string | undefined {
+  const end = line.indexOf("\t", 2);
+  if (line[1] !== "\t" || end < 0 || line.indexOf("\t", end + 1) <= end + 1) return undefined;
+  const quoted = line.slice(2, end);
+  if (!quoted.includes("\\")) {
+    return quoted.length >= 2 && quoted.startsWith('"') && quoted.endsWith('"')
+      ? quoted.slice(1, -1)
+      : undefined;
+  }
+  try {
+    const name: unknown = JSON.parse(quoted);
+    return typeof name === "string" ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A line's second field: a hit's key, a module's code hash, a source's identity ("" for a damaged line). */
+function secondField(line: string): string {
+  const start = line.indexOf("\t", 2) + 1;
+  const end = line.indexOf("\t", start);
+  return end < 0 ? "" : line.slice(start, end);
+}
+
+/** A line's rest, parsed; undefined for a damaged one. */
+function parseRest<T>(line: string): Partial<T> | undefined {
+  const second = line.indexOf("\t", line.indexOf("\t", 2) + 1);
+  try {
+    return second < 0 ? undefined : (JSON.parse(line.slice(second + 1)) as Partial<T>);
+  } catch {
+    return undefined;
+  }
+}
 
 const NO_THROW = { throwIfNoEntry: false } as const;
 
-/** Whether every file of a recorded directive is there with the identity it was verified with. */
-function filesHold(hit: StoredHit): boolean {
-  for (const image of hit[8]) {
-    if (!unchanged(image[0], image[6])) return false;
+/** A hit's entry, when its line is whole and every file of it is there with the identity it was verified with. */
+function holdingHit(line: string): StoredHit | undefined {
+  const hit = parseRest<StoredHit>(line);
+  const images = hit?.[6];
+  if (!Array.isArray(images)) return undefined;
+  for (const image of images) {
+    if (!unchanged(image[0], image[6])) return undefined;
     const outputs = image[7];
-    if (outputs !== null) for (const output of outputs) if (!unchanged(output[0], output[4])) return false;
+    if (outputs !== null)
+      for (const output of outputs) if (!unchanged(output[0], output[4])) return undefined;
   }
-  return true;
-}
-
-function sameEntries(a: readonly StoredHit[], b: readonly StoredHit[]): boolean {
-  return a.length === b.length && a.every((hit, i) => hit === b[i]);
+  return hit as StoredHit;
 }
 
 /** Whether the file is there with the identity it was verified with. */
