@@ -60,6 +60,7 @@ hook(plugin.configResolved).call(context, {
   envDir: false,
   plugins: [],
   server: { fs: { allow: [root] } },
+  build: { outDir: "dist" },
   logger: viteLogger,
 });
 if (phase !== "load") {
