@@ -1,5 +1,5 @@
 import { statSync } from "node:fs";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -205,15 +205,22 @@ describe("HitRecord", () => {
   describe("modules", () => {
     const SPLICES = [[0, 30, "const door = 1;"]] as const;
     const CODE = 'import door from "grok:a red door";\nexport default door;\n';
+    /** The module's file: a module whose file is gone is not written. */
+    const page = () => join(dir, "src", "page.astro");
+    const putPage = async () => {
+      await mkdir(join(dir, "src"), { recursive: true });
+      await writeFile(page(), CODE);
+    };
 
     /** The record of `twoRecorded`, with a module that imports both directives, written. */
     async function withModule() {
       const recorded = await twoRecorded();
       const { file, context, a, b } = recorded;
+      await putPage();
       const record = await HitRecord.read(file, context, STAMP);
       expect(record.hit(a.directive.raw)).toBeDefined();
       expect(record.hit(b.directive.raw)).toBeDefined();
-      record.rememberModule("/src/page.astro", "hash-1", [a.directive.raw, b.directive.raw], SPLICES);
+      record.rememberModule(page(), "hash-1", [a.directive.raw, b.directive.raw], SPLICES);
       await record.save(STAMP);
       return recorded;
     }
@@ -222,9 +229,9 @@ describe("HitRecord", () => {
       const { file, context, a, b } = await withModule();
       const written = (await stat(file)).mtimeMs;
       const next = await HitRecord.read(file, context, STAMP);
-      expect(next.module("/src/page.astro", "hash-2", CODE)).toBeUndefined();
+      expect(next.module(page(), "hash-2", CODE)).toBeUndefined();
       expect(next.module("/src/other.astro", "hash-1", CODE)).toBeUndefined();
-      expect(next.module("/src/page.astro", "hash-1", CODE)).toEqual({
+      expect(next.module(page(), "hash-1", CODE)).toEqual({
         code: `const door = 1;${CODE.slice(30)}`,
         directives: [
           { raw: a.directive.raw, key: a.directive.generationKey, handoff: "encoded", as: "metadata" },
@@ -232,7 +239,7 @@ describe("HitRecord", () => {
         ],
       });
       // Answered, and remembered again as it was: nothing to write.
-      next.rememberModule("/src/page.astro", "hash-1", [a.directive.raw, b.directive.raw], SPLICES);
+      next.rememberModule(page(), "hash-1", [a.directive.raw, b.directive.raw], SPLICES);
       await next.save(STAMP);
       expect((await stat(file)).mtimeMs).toBe(written);
     });
@@ -241,7 +248,7 @@ describe("HitRecord", () => {
       const { file, context, a, b } = await withModule();
       await writeFile(b.file, "BYTES OF b");
       const next = await HitRecord.read(file, context, STAMP);
-      expect(next.module("/src/page.astro", "hash-1", CODE)).toBeUndefined();
+      expect(next.module(page(), "hash-1", CODE)).toBeUndefined();
       expect(next.hit(a.directive.raw)).toBeDefined();
       await next.save(STAMP);
       const saved = (await readFile(file, "utf8")).split("\n");
@@ -255,10 +262,10 @@ describe("HitRecord", () => {
       // `a` loaded again with other images (a repaired variant): the module was written from the old ones.
       const redone = await variant("a2", a.directive.raw);
       next.remember(a.directive, [redone.image], redone.identities);
-      expect(next.module("/src/page.astro", "hash-1", CODE)).toBeUndefined();
+      expect(next.module(page(), "hash-1", CODE)).toBeUndefined();
       await next.save(STAMP);
       const saved = await HitRecord.read(file, context, STAMP);
-      expect(saved.module("/src/page.astro", "hash-1", CODE)).toBeUndefined();
+      expect(saved.module(page(), "hash-1", CODE)).toBeUndefined();
 
       // Nor is one whose directive the build generated again (forgotten as the build closes).
       const again = await withModule();
@@ -266,20 +273,40 @@ describe("HitRecord", () => {
       repaired.forget((key) => key === b.directive.generationKey);
       await repaired.save(STAMP);
       expect(
-        (await HitRecord.read(again.file, again.context, STAMP)).module("/src/page.astro", "hash-1", CODE),
+        (await HitRecord.read(again.file, again.context, STAMP)).module(page(), "hash-1", CODE),
       ).toBeUndefined();
+    });
+
+    it("is written only while its file is there, or when it names no file", async () => {
+      const { file, context, a } = await twoRecorded();
+      await putPage();
+      const record = await HitRecord.read(file, context, STAMP);
+      expect(record.hit(a.directive.raw)).toBeDefined();
+      for (const id of [page(), `${page()}?astro&type=script&index=0`, "\0virtual:gallery"])
+        record.rememberModule(id, "hash-1", [a.directive.raw], SPLICES);
+      await record.save(STAMP);
+      const kept = await HitRecord.read(file, context, STAMP);
+      expect(kept.module(page(), "hash-1", CODE)).toBeDefined();
+
+      // The page deleted, the next write leaves out both of its modules; the virtual one stays.
+      await rm(page());
+      kept.rememberModule("\0virtual:another", "hash-2", [a.directive.raw], SPLICES);
+      await kept.save(STAMP);
+      const after = await HitRecord.read(file, context, STAMP);
+      expect(after.module(page(), "hash-1", CODE)).toBeUndefined();
+      expect(after.module(`${page()}?astro&type=script&index=0`, "hash-1", CODE)).toBeUndefined();
+      expect(after.module("\0virtual:gallery", "hash-1", CODE)).toBeDefined();
     });
 
     it("records a module only when every directive it imports was answered from the record or recorded", async () => {
       const { file, context, a, b } = await twoRecorded();
+      await putPage();
       const record = await HitRecord.read(file, context, STAMP);
       expect(record.hit(a.directive.raw)).toBeDefined();
       // `b` was not loaded by this build (generated, refused, or kept as an import): no rewrite to trust.
-      record.rememberModule("/src/page.astro", "hash-1", [a.directive.raw, b.directive.raw], SPLICES);
+      record.rememberModule(page(), "hash-1", [a.directive.raw, b.directive.raw], SPLICES);
       await record.save(STAMP);
-      expect(
-        (await HitRecord.read(file, context, STAMP)).module("/src/page.astro", "hash-1", CODE),
-      ).toBeUndefined();
+      expect((await HitRecord.read(file, context, STAMP)).module(page(), "hash-1", CODE)).toBeUndefined();
     });
   });
 });

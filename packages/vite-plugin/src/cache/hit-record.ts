@@ -1,6 +1,7 @@
 import { hash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { isAbsolute } from "node:path";
 import type { FoundDirective, KnownSources, ScannedFile } from "../directive/scan-source.js";
 import type { ReadyImage, ReadyOutput } from "../engine/engine-types.js";
 import { sharpVersion } from "../image/sharp-version.js";
@@ -278,9 +279,10 @@ export class HitRecord {
     const kept = new Map([...this.#hits, ...this.#used]);
     const header: RecordHeader = { version: VERSION, context: this.#context, manifest: manifestStamp };
     const lines = [JSON.stringify(header), ...kept.values()];
-    // A module is kept only with the very entries it was rewritten from.
+    // A module is kept only with the very entries it was rewritten from, and while its file is there (a page
+    // deleted since is never asked for again; one of another app that shares the cache is).
     for (const [id, known] of this.#modules) {
-      const module = this.#moduleOf(known);
+      const module = fileGone(id) ? undefined : this.#moduleOf(known);
       if (module?.raws.every((raw, i) => kept.get(raw) === module.madeFrom(i))) {
         lines.push(
           typeof known === "string" ? known : toLine(MODULE, id, known.codeHash, [known.raws, known.splices]),
@@ -467,6 +469,13 @@ function parseRest<T>(line: string): Partial<T> | undefined {
 }
 
 const NO_THROW = { throwIfNoEntry: false } as const;
+
+/** Whether a module id names a file (less its query) that is not there; virtual modules are never gone. */
+function fileGone(id: string): boolean {
+  const query = id.indexOf("?");
+  const file = query < 0 ? id : id.slice(0, query);
+  return isAbsolute(file) && statSync(file, NO_THROW) === undefined;
+}
 
 /** A hit's entry, when its line is whole and every file of it is there with the identity it was verified with. */
 function holdingHit(line: string): StoredHit | undefined {
