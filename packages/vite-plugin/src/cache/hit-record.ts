@@ -6,6 +6,7 @@ import type { FoundDirective, KnownSources, ScannedFile } from "../directive/sca
 import type { ReadyImage, ReadyOutput } from "../engine/engine-types.js";
 import { sharpVersion } from "../image/sharp-version.js";
 import { fileIdentity } from "../shared/file-identity.js";
+import { importerFile } from "../shared/importer-file.js";
 import { applySplices, type Splice } from "../shared/splices.js";
 import type { Directive, OutputFormat, OutputShape, ResolvedOptions } from "../types.js";
 import { writeFileAtomic } from "./write-file-atomic.js";
@@ -97,7 +98,11 @@ export class HitRecord {
    * `context` (`hitContext`).
    */
   static async read(file: string, context: string, manifestStamp: string): Promise<HitRecord> {
-    const lines = { hits: new Map<string, string>(), modules: new Map<string, string>(), sources: new Map() };
+    const lines = {
+      hits: new Map<string, string>(),
+      modules: new Map<string, string>(),
+      sources: new Map<string, string>(),
+    };
     try {
       const text = await readFile(file, "utf8");
       const headerEnd = text.indexOf("\n");
@@ -190,6 +195,7 @@ export class HitRecord {
     if (rewritten === undefined) return undefined;
     const { raws, madeFrom } = module;
     const directives: RecordedDirective[] = [];
+    const lines: string[] = [];
     for (let i = 0; i < raws.length; i++) {
       const raw = raws[i] as string;
       const line = this.#used.get(raw) ?? this.#hits.get(raw);
@@ -197,8 +203,9 @@ export class HitRecord {
       const stored = holdingHit(line);
       if (!stored) return this.#drop(raw);
       directives.push({ raw, key: secondField(line), handoff: stored[0], as: stored[3] });
+      lines.push(line);
     }
-    for (let i = 0; i < raws.length; i++) this.#use(raws[i] as string, madeFrom(i) as string);
+    for (let i = 0; i < raws.length; i++) this.#use(raws[i] as string, lines[i] as string);
     return { code: rewritten, directives };
   }
 
@@ -470,11 +477,10 @@ function parseRest<T>(line: string): Partial<T> | undefined {
 
 const NO_THROW = { throwIfNoEntry: false } as const;
 
-/** Whether a module id names a file (less its query) that is not there; virtual modules are never gone. */
+/** Whether a module id names a file that is not there; virtual modules are never gone. */
 function fileGone(id: string): boolean {
-  const query = id.indexOf("?");
-  const file = query < 0 ? id : id.slice(0, query);
-  return isAbsolute(file) && statSync(file, NO_THROW) === undefined;
+  const file = importerFile(id);
+  return file !== undefined && isAbsolute(file) && statSync(file, NO_THROW) === undefined;
 }
 
 /** A hit's entry, when its line is whole and every file of it is there with the identity it was verified with. */

@@ -15,6 +15,7 @@ import { hideApiKey } from "../options/api-key.js";
 import { DEV_MAX_COST_USD, resolveOptions } from "../options/resolve-options.js";
 import { type ProjectScan, scanProject } from "../plan/scan-project.js";
 import { type WrittenDirectives, writtenDirectives } from "../plan/written-directives.js";
+import { importerFile } from "../shared/importer-file.js";
 import type { Directive, GrokImageOptions, OutputShape, ResolvedOptions } from "../types.js";
 import type { OverlayError } from "../workbench/dev-loop.js";
 import type { DevSession } from "../workbench/dev-session.js";
@@ -33,7 +34,7 @@ import {
   writeModule,
 } from "./module-code.js";
 import { toPluginError } from "./to-plugin-error.js";
-import { fromVirtualId, importerFile, toVirtualId } from "./virtual-id.js";
+import { fromVirtualId, toVirtualId } from "./virtual-id.js";
 
 export const PLUGIN_NAME = "vite-plugin-grok-image";
 

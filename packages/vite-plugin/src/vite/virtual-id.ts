@@ -32,11 +32,3 @@ export function fromVirtualId(id: string): string | undefined {
   const encoded = id.slice(VIRTUAL_PREFIX.length).split(/[/?]/)[0] ?? "";
   return Buffer.from(encoded, "base64url").toString("utf8");
 }
-
-/**
- * The file an importer id stands for, for messages: `App.vue?vue&type=script` is App.vue; another plugin's virtual
- * module (`\0...`) is no file at all.
- */
-export function importerFile(importer: string | undefined): string | undefined {
-  return importer === undefined || importer.startsWith("\0") ? undefined : importer.split("?")[0];
-}
