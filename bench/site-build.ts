@@ -382,6 +382,8 @@ async function instructionCounts(
     }
   }
   const main = (which: SiteName) => median(counts[which].map((c) => c.mainM));
+  // The main thread less the collector: what repeats from build to build (instructions.ts).
+  const rest = (which: SiteName) => median(counts[which].map((c) => c.mainM - c.collectorM));
   return {
     directives,
     instructionRuns: count,
@@ -390,6 +392,10 @@ async function instructionCounts(
     mainPlainRatio: main("plain") / main("local"),
     mainReplayRatio: main("replay") / main("local"),
     mainPluginRatio: main("grok") / main("replay"),
+    restRatio: rest("grok") / rest("local"),
+    restPlainRatio: rest("plain") / rest("local"),
+    restReplayRatio: rest("replay") / rest("local"),
+    restPluginRatio: rest("grok") / rest("replay"),
   };
 }
 
