@@ -100,7 +100,8 @@ function collectorCost(text: string): number {
     if (call || line.startsWith("fn=")) {
       const match = /^c?fn=\((\d+)\)(?: (.*))?$/.exec(line);
       if (!match) continue;
-      const [, id, name] = match as unknown as [string, string, string | undefined];
+      const id = match[1] as string;
+      const name = match[2];
       if (name !== undefined) names.set(id, COLLECTOR.test(nameOnly(name)));
       if (!call) {
         inCollector = names.get(id) ?? false;

@@ -16,12 +16,17 @@ export interface UnresolvedTag {
  * in Markdown, a string passed to `<img src>`), the Markdown specifier of a directive (`@grok-image/markdown/...`),
  * and Astro's `__ASTRO_IMAGE_` placeholder of a Markdown image it found no import for.
  */
-const UNRESOLVED = /<[a-z][^>]*?(?:__ASTRO_IMAGE_=|=\s*["'](?:grok:|@grok-image\/markdown\/))[^>]*>/gi;
+const ASTRO_PLACEHOLDER = "__ASTRO_IMAGE_=";
+const UNRESOLVED_URLS = String.raw`grok:|@grok-image\/markdown\/`;
+const UNRESOLVED = new RegExp(
+  String.raw`<[a-z][^>]*?(?:${ASTRO_PLACEHOLDER}|=\s*["'](?:${UNRESOLVED_URLS}))[^>]*>`,
+  "gi",
+);
 /**
- * What any of them holds. Most pages hold none, and one scan for these words costs a fraction of trying the pattern
- * above at every tag of the page.
+ * The words any of them holds, from the same parts. Most pages hold none, and one scan for these words costs a
+ * fraction of trying the pattern above at every tag of the page.
  */
-const UNRESOLVED_WORDS = /__ASTRO_IMAGE_=|grok:|@grok-image\/markdown\//i;
+const UNRESOLVED_WORDS = new RegExp(`${ASTRO_PLACEHOLDER}|${UNRESOLVED_URLS}`, "i");
 
 /*
  * And one way in text: Markdown image syntax that no parser took for an image, shipped as `![alt](grok:...)`. Text
