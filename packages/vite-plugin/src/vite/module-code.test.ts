@@ -94,6 +94,24 @@ describe("moduleCode", () => {
     expect(second).toBe(first);
     expect(second.prompt).toBe("a grey fox");
   });
+
+  it("adds the placeholder field in metadata mode only for an image that has one", async () => {
+    const load = async (image: ReadyImage) => {
+      const code = moduleCode([image], "fox", "metadata", true).replace(
+        /^import image0 from .*$/m,
+        'const image0 = { src: "/_astro/a.webp", width: 1, height: 1, format: "webp" };',
+      );
+      return (await import(`data:text/javascript,${encodeURIComponent(code)}`)).default;
+    };
+    const preview = "data:image/webp;base64,UklGRg==";
+    const withPreview = await load({ ...(images[0] as ReadyImage), placeholder: preview });
+    expect(withPreview.placeholder).toBe(preview);
+    expect(withPreview.index).toBe(0);
+    expect(Object.keys(withPreview)).toEqual(["src", "width", "height", "format"]);
+    const without = await load(images[0] as ReadyImage);
+    expect("placeholder" in without).toBe(false);
+    expect(without.model).toBe("grok-imagine/text-to-image-lite");
+  });
 });
 
 describe("virtual ids", () => {
