@@ -38,12 +38,18 @@ import { fromVirtualId, toVirtualId } from "./virtual-id.js";
 
 export const PLUGIN_NAME = "vite-plugin-grok-image";
 
-/** Stands in for every directive a dev server is asked for that no project file holds. */
-const NOT_WRITTEN = parseDirective("grok:not written in the project", {
-  tier: "lite",
-  format: "webp",
-  quality: 80,
-});
+/**
+ * Stands in for every directive a dev server is asked for that no project file holds. Made on first use: the first
+ * parse of a directive in a process costs about 2 ms (its tables and patterns are built then), and a cached build
+ * parses none, so made when the module loads it was most of what loading the plugin cost.
+ */
+let notWrittenParsed: Directive | undefined;
+const notWrittenDirective = (): Directive =>
+  (notWrittenParsed ??= parseDirective("grok:not written in the project", {
+    tier: "lite",
+    format: "webp",
+    quality: 80,
+  }));
 /** Warnings about such requests before the dev server stops naming them. */
 const MAX_NOT_WRITTEN_WARNINGS = 20;
 
@@ -522,9 +528,10 @@ export function grokImage(
         if (command === "serve" && !(await plan.written.isWritten(use.directive, importer))) {
           // Never a task, never a manifest entry, never a line on the review page: one shared placeholder.
           notWritten(use);
-          const images = await placeholderImages(NOT_WRITTEN, need().options);
+          const standIn = notWrittenDirective();
+          const images = await placeholderImages(standIn, need().options);
           return {
-            code: moduleCode(images, NOT_WRITTEN.generation.prompt, imageImport, false),
+            code: moduleCode(images, standIn.generation.prompt, imageImport, false),
             moduleType: "js",
           };
         }
