@@ -14,6 +14,12 @@ const image = (index: number, file: string): ReadyImage => ({
   status: "cached",
 });
 
+/** A metadata-mode module's default export, evaluated with `image0` (an expression) as the host's image object. */
+async function exportedWith(code: string, image0: string) {
+  const hosted = code.replace(/^import image0 from .*$/m, `const image0 = ${image0};`);
+  return (await import(`data:text/javascript,${encodeURIComponent(hosted)}`)).default;
+}
+
 describe("moduleCode", () => {
   const images = [image(0, "/cache/variants/a.webp"), image(1, "C:\\cache\\variants\\b.webp")];
 
@@ -58,12 +64,10 @@ describe("moduleCode", () => {
   it("extends the host's image object in place in metadata mode, keeping its hidden fields", async () => {
     const code = moduleCode([images[0] as ReadyImage], "fox", "metadata", true);
     expect(code).not.toContain("?no-inline");
-    const host = `const image0 = Object.defineProperty({ src: "/_astro/a.webp", width: 1, height: 1, format: "webp" }, "fsPath", { value: "/cache/variants/a.webp", enumerable: false });`;
-    const mod = await import(
-      `data:text/javascript,${encodeURIComponent(code.replace(/^import image0 from .*$/m, host))}`
-    );
-    expect(mod.default.fsPath).toBe("/cache/variants/a.webp");
-    expect(mod.default).toMatchObject({ src: "/_astro/a.webp", prompt: 'a "quoted" fox', index: 0 });
+    const host = `Object.defineProperty({ src: "/_astro/a.webp", width: 1, height: 1, format: "webp" }, "fsPath", { value: "/cache/variants/a.webp", enumerable: false })`;
+    const exported = await exportedWith(code, host);
+    expect(exported.fsPath).toBe("/cache/variants/a.webp");
+    expect(exported).toMatchObject({ src: "/_astro/a.webp", prompt: 'a "quoted" fox', index: 0 });
   });
 
   it("adds the grok fields out of Astro's sight in metadata mode: read as fields, never listed or hashed", async () => {
@@ -74,13 +78,11 @@ describe("moduleCode", () => {
       height: 1,
       format: "webp",
     };
-    const load = async (prompt: string) => {
-      const code = moduleCode([{ ...(images[0] as ReadyImage), prompt }], prompt, "metadata", true).replace(
-        /^import image0 from .*$/m,
-        "const image0 = globalThis.sharedImage;",
+    const load = (prompt: string) =>
+      exportedWith(
+        moduleCode([{ ...(images[0] as ReadyImage), prompt }], prompt, "metadata", true),
+        "globalThis.sharedImage",
       );
-      return (await import(`data:text/javascript,${encodeURIComponent(code)}`)).default;
-    };
     const first = await load("a red fox");
     expect([first.prompt, first.model, first.index]).toEqual([
       "a red fox",
@@ -96,13 +98,11 @@ describe("moduleCode", () => {
   });
 
   it("adds the placeholder field in metadata mode only for an image that has one", async () => {
-    const load = async (image: ReadyImage) => {
-      const code = moduleCode([image], "fox", "metadata", true).replace(
-        /^import image0 from .*$/m,
-        'const image0 = { src: "/_astro/a.webp", width: 1, height: 1, format: "webp" };',
+    const load = (image: ReadyImage) =>
+      exportedWith(
+        moduleCode([image], "fox", "metadata", true),
+        '{ src: "/_astro/a.webp", width: 1, height: 1, format: "webp" }',
       );
-      return (await import(`data:text/javascript,${encodeURIComponent(code)}`)).default;
-    };
     const preview = "data:image/webp;base64,UklGRg==";
     const withPreview = await load({ ...(images[0] as ReadyImage), placeholder: preview });
     expect(withPreview.placeholder).toBe(preview);
