@@ -103,6 +103,21 @@ describe("HitRecord", () => {
     expect(saved.keyOf(b.directive.raw)).toBe(b.directive.generationKey);
   });
 
+  it("checks a build's entries once, ahead of their use, and forgets those whose files changed", async () => {
+    const { file, context, a, b } = await twoRecorded();
+    await writeFile(a.file, "BYTES OF a");
+    const next = await HitRecord.read(file, context, STAMP);
+    next.check([a.directive.raw, b.directive.raw, "grok:never recorded"]);
+    expect(next.keyOf(a.directive.raw)).toBeUndefined();
+    // Checked once a build: a file that changes after the check is the next build's to find.
+    await writeFile(b.file, "BYTES OF b");
+    expect(next.hit(b.directive.raw)?.images).toEqual([b.image]);
+    await next.save(STAMP);
+    const after = await HitRecord.read(file, context, STAMP);
+    expect(after.keyOf(a.directive.raw)).toBeUndefined();
+    expect(after.hit(b.directive.raw)).toBeUndefined();
+  });
+
   it("loses only the entry of a damaged line, and holds directives whose names need escaping", async () => {
     const { file, context, a, b } = await twoRecorded();
     const tabbed = await variant("c", 'grok:a "quoted"\tdoor\\with a backslash');
@@ -242,6 +257,16 @@ describe("HitRecord", () => {
       next.rememberModule(page(), "hash-1", [a.directive.raw, b.directive.raw], SPLICES);
       await next.save(STAMP);
       expect((await stat(file)).mtimeMs).toBe(written);
+    });
+
+    it("is answered from entries checked ahead, as from entries checked as it asks", async () => {
+      const { file, context, a, b } = await withModule();
+      const next = await HitRecord.read(file, context, STAMP);
+      next.check([a.directive.raw, b.directive.raw]);
+      expect(next.module(page(), "hash-1", CODE)?.directives).toEqual([
+        { raw: a.directive.raw, key: a.directive.generationKey, handoff: "encoded", as: "metadata" },
+        { raw: b.directive.raw, key: b.directive.generationKey, handoff: "encoded", as: "metadata" },
+      ]);
     });
 
     it("is not answered once a file of one of its directives changed, and is written without it", async () => {

@@ -440,6 +440,8 @@ export function createEngine(options: ResolvedOptions, deps: EngineDeps = {}): E
       if (!keys.has(key)) keys.set(key, { state: "cached" });
     }
     emitPlan(uses.length + (how.recorded?.length ?? 0), whole, recordedKeys);
+    // Their files are checked now, not as each page that imports them is transformed (hit-record.ts).
+    if (how.recorded) record?.check(how.recorded);
     const remainingUsd = remainingBudget(ledger, options.maxCost);
     let refusal: GrokImageError | undefined;
     try {
