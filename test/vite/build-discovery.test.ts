@@ -189,3 +189,21 @@ describe("vite build: maxCost bounds every environment of the build together", (
     expect(emulator.counters.submits).toBe(0);
   });
 });
+
+describe("vite build: the keys every environment used", () => {
+  it("records in used.json the keys a later environment added to those of the first", async () => {
+    const { root, resolve } = await projects.copy("vite-unused");
+    // The client imports three directives; an SSR environment built from src/old.ts, after the client, a fourth.
+    const inline = config(root, grokTestOptions(emulator), {
+      builder: {},
+      environments: {
+        ssr: { build: { outDir: "dist/server", rollupOptions: { input: "src/old.ts" } } },
+      },
+    });
+    await (await createBuilder(inline)).buildApp();
+    const used = JSON.parse(await readFile(resolve(".grok-images", "used.json"), "utf8"));
+    const manifest = JSON.parse(await readFile(resolve(".grok-images", "manifest.json"), "utf8"));
+    expect(Object.keys(manifest)).toHaveLength(IMPORTED.length + 1);
+    expect(used.roots["."].sort()).toEqual(Object.keys(manifest).sort());
+  });
+});

@@ -150,6 +150,8 @@ export function grokImage(
   const outDirs = new Set<string>();
   /** Generation keys the current build loaded, in all its environments: `grok-image prune` keeps them. */
   let usedKeys = new Set<string>();
+  /** How many of them the record holds as this build's whole set (`recordUsedKeys` with `complete`), once it does. */
+  let usedRecorded = 0;
   /** The images each directive loaded, for the review page. */
   const loaded = new Map<string, readonly ReadyImage[]>();
 
@@ -413,6 +415,7 @@ export function grokImage(
         engine = undefined;
         planned = undefined;
         usedKeys = new Set();
+        usedRecorded = 0;
       }
       // The cache may live outside the served roots (GROK_IMAGE_CACHE_DIR=/ci/cache): let the dev server read it.
       const allow = config.server.fs.allow as string[];
@@ -584,11 +587,14 @@ export function grokImage(
       if (!engine) return;
       engine.report();
       const refusal = engine.refusal();
-      if (usedKeys.size > 0) {
+      const complete = !error && !refusal;
+      // A later environment that used no new key (the set only grows) leaves the record as an earlier one of this
+      // build made it, without reading it again.
+      if (usedKeys.size > 0 && !(complete && usedKeys.size === usedRecorded)) {
         const { cacheDir, root } = need().options;
         // A build that failed may not have loaded everything it uses: it adds to the record instead of replacing it.
-        // A later environment that used no new key finds the record as it would write it, and leaves it alone.
-        await recordUsedKeys(cacheDir, root, usedKeys, !error && !refusal);
+        await recordUsedKeys(cacheDir, root, usedKeys, complete);
+        if (complete) usedRecorded = usedKeys.size;
       }
       if (refusal && !error) this.error(toPluginError(refusal));
     },
