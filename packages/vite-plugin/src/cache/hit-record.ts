@@ -151,7 +151,7 @@ export class HitRecord {
   check(raws: Iterable<string>): void {
     for (const raw of raws) {
       const line = this.#hits.get(raw);
-      if (line !== undefined && this.#held.get(raw)?.line !== line) this.#hold(raw, line);
+      if (line !== undefined) this.#holding(raw, line);
     }
   }
 
@@ -220,11 +220,8 @@ export class HitRecord {
       const raw = raws[i] as string;
       const line = this.#used.get(raw) ?? this.#hits.get(raw);
       if (line === undefined || line !== madeFrom(i)) return undefined;
-      let held = this.#held.get(raw);
-      if (held?.line !== line) {
-        if (!this.#hold(raw, line)) return undefined;
-        held = this.#held.get(raw) as HeldHit;
-      }
+      const held = this.#holding(raw, line);
+      if (!held) return undefined;
       directives.push({ raw, key: secondField(line), handoff: held.handoff, as: held.as });
       lines.push(line);
     }
@@ -353,6 +350,13 @@ export class HitRecord {
     if (this.#used.get(raw) === line) return;
     if (this.#onDisk.get(raw) !== line) this.#changed = true;
     this.#used.set(raw, line);
+  }
+
+  /** What a module needs of the entry of `line`, checked this build already or now (`#hold`); else undefined. */
+  #holding(raw: string, line: string): HeldHit | undefined {
+    const held = this.#held.get(raw);
+    if (held?.line === line) return held;
+    return this.#hold(raw, line) && this.#held.get(raw);
   }
 
   /** The entry of `line`, when it is whole and every file of it is as recorded (remembered); else forgets it. */
