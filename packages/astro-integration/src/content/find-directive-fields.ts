@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { isDirectiveUrl } from "../markdown/markdown-specifier.js";
+import { DIRECTIVE_PREFIX, isDirectiveUrl } from "../markdown/markdown-specifier.js";
 
 /** A collection entry field that `image()` left as a `grok:` string. */
 export interface DirectiveField {
@@ -39,7 +39,11 @@ function valueAt(flat: Flat, index: unknown, path: readonly unknown[]): unknown 
  * `grok:` value would stay a string and fail later as a remote image without dimensions. Anything this does not
  * recognise (another layout of the store) yields no findings rather than a false failure.
  */
-function findDirectiveFields(dataStore: string): DirectiveField[] {
+export function findDirectiveFields(dataStore: string): DirectiveField[] {
+  // The store holds every entry's data and rendered body (megabytes in a large docs site), and a site rarely has a
+  // directive in an `image()` field: a store without one is not parsed. devalue writes a string as JSON does,
+  // so a value that starts with the prefix is in the text as `"grok:`.
+  if (!dataStore.includes(`"${DIRECTIVE_PREFIX}`)) return [];
   let flat: unknown;
   try {
     flat = JSON.parse(dataStore);

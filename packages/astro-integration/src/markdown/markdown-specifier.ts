@@ -20,7 +20,7 @@ const MARKDOWN_SPECIFIER_PREFIX = "@grok-image/markdown/";
 /** The image extension every specifier ends with (see above); any of Astro's `VALID_INPUT_FORMATS` but `svg`. */
 const MARKDOWN_SPECIFIER_EXTENSION = ".webp";
 
-const DIRECTIVE_PREFIX = "grok:";
+export const DIRECTIVE_PREFIX = "grok:";
 
 /** Whether a Markdown image URL is a `grok:` directive. */
 export function isDirectiveUrl(url: string): boolean {
